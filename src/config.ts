@@ -1,0 +1,188 @@
+/**
+ * Settings, validated once at start from the environment.
+ *
+ * The original's variable names and defaults are kept (`PORT`, `JWT_SECRET`,
+ * `API_KEYS`, `BASE_PATH`, `LOG_ENCODING`); the rest are ours. Every problem is
+ * reported at once, and no message ever contains a setting's value, so a
+ * mistyped secret cannot leak through an error.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** Log levels accepted by `LOG_LEVEL`. */
+export type LogLevel =
+  | "trace"
+  | "debug"
+  | "info"
+  | "warning"
+  | "error"
+  | "fatal";
+
+/** The validated settings every module below `main.ts` receives. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly jwtSecret: string;
+  readonly apiKeys: readonly string[];
+  /** `""` or a path starting with `/`, without a trailing `/`. */
+  readonly basePath: string;
+  readonly logEncoding: "console" | "json";
+  readonly logLevel: LogLevel;
+  /** `"*"` for any origin, or the exact origins allowed. */
+  readonly allowedOrigins: "*" | readonly string[];
+  readonly maxMessageBytes: number;
+  readonly maxSubscriptions: number;
+  readonly rateLimit: number;
+  readonly outboundBufferBytes: number;
+  /** Seconds without a pong before the socket is closed; 0 disables pings. */
+  readonly idleTimeoutSeconds: number;
+  readonly historySize: number;
+  readonly historyTtlSeconds: number;
+  /** Where messages live; `redis` arrives with scale-out. */
+  readonly engine: "memory";
+}
+
+/** Every variable the server reads, with its default as documented in the README. */
+export const DEFAULTS = {
+  PORT: "8000",
+  HOST: "0.0.0.0",
+  BASE_PATH: "/broadcaster",
+  LOG_ENCODING: "console",
+  LOG_LEVEL: "info",
+  ALLOWED_ORIGINS: "*",
+  MAX_MESSAGE_BYTES: "65536",
+  MAX_SUBSCRIPTIONS: "128",
+  RATE_LIMIT: "100",
+  OUTBOUND_BUFFER_BYTES: "1048576",
+  IDLE_TIMEOUT_SECONDS: "60",
+  HISTORY_SIZE: "100",
+  HISTORY_TTL_SECONDS: "300",
+  ENGINE: "memory",
+} as const;
+
+function integer(name: string, min: number, max: number) {
+  const range = `a whole number from ${min} to ${max}`;
+  return z.string()
+    .regex(/^\d+$/, `${name} must be ${range}`)
+    .transform(Number)
+    .refine(
+      (value) => value >= min && value <= max,
+      `${name} must be ${range}`,
+    );
+}
+
+function list(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter((item) =>
+    item !== ""
+  );
+}
+
+const schema = z.object({
+  PORT: integer("PORT", 0, 65535),
+  HOST: z.string().min(1, "HOST must not be empty"),
+  JWT_SECRET: z.string({ error: "JWT_SECRET is required" })
+    .min(1, "JWT_SECRET is required"),
+  API_KEYS: z.string({ error: "API_KEYS is required (comma-separated keys)" })
+    .transform(list)
+    .refine(
+      (keys) => keys.length > 0,
+      "API_KEYS must hold at least one key (comma-separated)",
+    ),
+  BASE_PATH: z.string()
+    .transform((path) => path.replace(/\/+$/, ""))
+    .refine(
+      (path) => path === "" || /^\/[A-Za-z0-9._~\-\/]*$/.test(path),
+      'BASE_PATH must be "" or a path starting with "/"',
+    ),
+  LOG_ENCODING: z.enum(["console", "json"], {
+    error: 'LOG_ENCODING must be "console" or "json"',
+  }),
+  LOG_LEVEL: z.string()
+    .transform((level) => level.toLowerCase())
+    .pipe(
+      z.enum(["trace", "debug", "info", "warn", "warning", "error", "fatal"], {
+        error:
+          "LOG_LEVEL must be one of trace, debug, info, warning, error, fatal",
+      }),
+    )
+    .transform((level): LogLevel => level === "warn" ? "warning" : level),
+  ALLOWED_ORIGINS: z.string()
+    .transform((value): "*" | string[] =>
+      value.trim() === "*" ? "*" : list(value)
+    )
+    .refine(
+      (origins) => origins === "*" || origins.length > 0,
+      'ALLOWED_ORIGINS must be "*" or a comma-separated list of origins',
+    ),
+  MAX_MESSAGE_BYTES: integer("MAX_MESSAGE_BYTES", 256, 64 * 1024 * 1024),
+  MAX_SUBSCRIPTIONS: integer("MAX_SUBSCRIPTIONS", 1, 1_000_000),
+  RATE_LIMIT: integer("RATE_LIMIT", 1, 1_000_000),
+  OUTBOUND_BUFFER_BYTES: integer(
+    "OUTBOUND_BUFFER_BYTES",
+    1024,
+    1024 * 1024 * 1024,
+  ),
+  IDLE_TIMEOUT_SECONDS: integer("IDLE_TIMEOUT_SECONDS", 0, 86_400),
+  HISTORY_SIZE: integer("HISTORY_SIZE", 0, 1_000_000),
+  HISTORY_TTL_SECONDS: integer("HISTORY_TTL_SECONDS", 1, 31_536_000),
+  // "redis" joins when the Redis engine lands; until then it is refused, not ignored.
+  ENGINE: z.enum(["memory"], { error: 'ENGINE must be "memory"' }),
+});
+
+/** The outcome of {@linkcode parseConfig}: settings, or every problem found. */
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/**
+ * Validates an environment into {@linkcode Config}. Unset and empty variables
+ * take their defaults (except `BASE_PATH`, where `""` is meaningful).
+ *
+ * @example
+ * ```ts
+ * const result = parseConfig({ JWT_SECRET: "s", API_KEYS: "k1,k2" });
+ * if (result.ok) console.log(result.config.port); // 8000
+ * ```
+ */
+export function parseConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): ConfigResult {
+  const input: Record<string, string | undefined> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = env[name];
+    const unset = value === undefined ||
+      (value.trim() === "" && name !== "BASE_PATH");
+    input[name] = unset ? DEFAULTS[name as keyof typeof DEFAULTS] : value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => issue.message),
+    };
+  }
+  const values = parsed.data;
+  return {
+    ok: true,
+    config: {
+      port: values.PORT,
+      host: values.HOST,
+      jwtSecret: values.JWT_SECRET,
+      apiKeys: values.API_KEYS,
+      basePath: values.BASE_PATH,
+      logEncoding: values.LOG_ENCODING,
+      logLevel: values.LOG_LEVEL,
+      allowedOrigins: values.ALLOWED_ORIGINS,
+      maxMessageBytes: values.MAX_MESSAGE_BYTES,
+      maxSubscriptions: values.MAX_SUBSCRIPTIONS,
+      rateLimit: values.RATE_LIMIT,
+      outboundBufferBytes: values.OUTBOUND_BUFFER_BYTES,
+      idleTimeoutSeconds: values.IDLE_TIMEOUT_SECONDS,
+      historySize: values.HISTORY_SIZE,
+      historyTtlSeconds: values.HISTORY_TTL_SECONDS,
+      engine: values.ENGINE,
+    },
+  };
+}

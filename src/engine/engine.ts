@@ -1,0 +1,34 @@
+/**
+ * Where messages live and travel. An engine gives a message its id and time,
+ * keeps it, and has it delivered to the hub of every node that listens.
+ *
+ * `memory` (one process) is the default; `redis` (several nodes) implements
+ * the same interface, so the connection shell and REST never know which runs.
+ *
+ * @module
+ */
+
+import type { Message, NewMessage } from "../protocol/message.ts";
+
+/** Thrown by an engine that cannot accept a publish right now (e.g. Redis unreachable). */
+export class EngineUnavailableError extends Error {
+  override readonly name = "EngineUnavailableError";
+}
+
+/** The engine every node runs on. */
+export interface Engine {
+  /**
+   * Accepts a message: gives it a unique id and its creation time, stores it,
+   * and has it delivered to every node's hub. Rejects with
+   * {@linkcode EngineUnavailableError} when it cannot, so nothing vanishes
+   * silently.
+   */
+  publish(message: NewMessage): Promise<Message>;
+  /** True while the engine can accept publishes (`/health`). */
+  readonly healthy: boolean;
+  /** Releases what the engine holds; publishes after it are refused. */
+  close(): Promise<void>;
+}
+
+/** Receives every message the engine accepts, in order: the node's hub. */
+export type Deliver = (message: Message) => void;

@@ -1,0 +1,49 @@
+/**
+ * Reading a request body with a byte limit, so an oversized upload is refused
+ * after at most `limit` bytes instead of being buffered whole.
+ *
+ * @module
+ */
+
+/** The outcome of {@linkcode readBody}. */
+export type BodyResult =
+  | { readonly ok: true; readonly text: string }
+  | { readonly ok: false; readonly tooLarge: true };
+
+/**
+ * Reads `request`'s body as UTF-8 text, giving up past `limit` bytes.
+ *
+ * @example
+ * ```ts
+ * const body = await readBody(request, 65536);
+ * if (!body.ok) return new Response(null, { status: 413 });
+ * ```
+ */
+export async function readBody(
+  request: Request,
+  limit: number,
+): Promise<BodyResult> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) return { ok: false, tooLarge: true };
+  if (request.body === null) return { ok: true, text: "" };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return { ok: false, tooLarge: true };
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { ok: true, text: new TextDecoder().decode(bytes) };
+}

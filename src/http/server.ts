@@ -1,0 +1,177 @@
+/**
+ * The one `Deno.serve` handler: WebSocket upgrades and the REST routes, and
+ * the server's lifecycle (start on a port, graceful shutdown).
+ *
+ * @module
+ */
+
+import { ApiKeys } from "../auth/api_key.ts";
+import { TokenVerifier } from "../auth/jwt.ts";
+import type { Config } from "../config.ts";
+import type { Engine } from "../engine/engine.ts";
+import { MemoryEngine } from "../engine/memory.ts";
+import { Hub } from "../hub/hub.ts";
+import { log } from "../log.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
+import type { Connection } from "./connection.ts";
+import { handlePublish } from "./publish.ts";
+import { corsHeaders, errorResponse, preflight } from "./responses.ts";
+import { handleUpgrade, type UpgradeServices } from "./websocket.ts";
+
+const logger = log("http");
+
+/** How long shutdown waits for in-flight requests before it stops anyway. */
+const SHUTDOWN_GRACE_MS = 8_000;
+
+/** A running server. */
+export interface BroadcasterServer {
+  /** Where it listens, e.g. `http://127.0.0.1:8000/broadcaster` (with `BASE_PATH`). */
+  readonly url: URL;
+  /** Resolves once the server has stopped. */
+  readonly finished: Promise<void>;
+  /**
+   * Stops accepting, closes every socket with 1001, lets in-flight REST
+   * requests finish (up to a grace period) and releases the engine.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** Options of {@linkcode startServer}. */
+export interface StartOptions {
+  /** Epoch milliseconds; `Date.now` unless a test controls time. */
+  readonly clock?: () => number;
+}
+
+function remoteOf(info: Deno.ServeHandlerInfo): string {
+  const address = info.remoteAddr;
+  return "hostname" in address ? address.hostname : "unknown";
+}
+
+/**
+ * Starts a server with `config`; `port: 0` picks a free port.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer(config);
+ * console.log(`listening on ${server.url}`);
+ * await server.shutdown();
+ * ```
+ */
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<BroadcasterServer> {
+  const clock = options.clock ?? Date.now;
+  const hub = new Hub();
+  const engine: Engine = new MemoryEngine({
+    deliver: (message) => hub.deliver(message),
+    clock,
+  });
+  const upgrade: UpgradeServices = {
+    hub,
+    engine,
+    verifier: await TokenVerifier.create(config.jwtSecret),
+    maxMessageBytes: config.maxMessageBytes,
+    clock,
+    limits: {
+      maxSubscriptions: config.maxSubscriptions,
+      maxPayloadBytes: config.maxMessageBytes,
+    },
+    allowedOrigins: config.allowedOrigins,
+    idleTimeoutSeconds: config.idleTimeoutSeconds,
+    connections: new Set<Connection>(),
+  };
+  const publish = {
+    apiKeys: new ApiKeys(config.apiKeys),
+    engine,
+    maxMessageBytes: config.maxMessageBytes,
+  };
+  const base = config.basePath;
+
+  async function route(
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+  ): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    const method = request.method;
+    switch (pathname) {
+      case `${base}/websocket`:
+        if (method !== "GET") return notAllowed("GET");
+        return await handleUpgrade(request, remoteOf(info), upgrade);
+      case `${base}/publish`: {
+        const cors = corsHeaders(
+          config.allowedOrigins,
+          request.headers.get("origin"),
+        );
+        if (method === "OPTIONS") return preflight(cors, "POST, OPTIONS");
+        if (method !== "POST") return notAllowed("POST, OPTIONS");
+        return await handlePublish(request, publish, cors);
+      }
+      case `${base}/health`:
+        if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
+        return engine.healthy
+          ? new Response("ok", { headers: { "content-type": "text/plain" } })
+          : new Response("engine unavailable", {
+            status: 503,
+            headers: { "content-type": "text/plain" },
+          });
+      default:
+        return errorResponse("NotFound", "no such route");
+    }
+  }
+
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: () => {},
+  }, async (request, info) => {
+    try {
+      return await route(request, info);
+    } catch (error) {
+      logger.error("request failed: {error}", { error });
+      return errorResponse("Internal", "internal error");
+    }
+  });
+
+  const address = server.addr;
+  const host = address.hostname.includes(":")
+    ? `[${address.hostname}]`
+    : address.hostname;
+  const url = new URL(`http://${host}:${address.port}${base}`);
+  logger.info("listening on {url}", { url: url.href });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    finished: server.finished,
+    shutdown() {
+      stopping ??= (async () => {
+        logger.info("shutting down: closing {count} connections", {
+          count: upgrade.connections.size,
+        });
+        const stopped = server.shutdown();
+        for (const connection of upgrade.connections) {
+          connection.close(CloseCode.GoingAway, "server shutting down");
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          stopped,
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        await engine.close();
+        logger.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function notAllowed(allow: string): Response {
+  return errorResponse("InvalidArgument", "method not allowed", {
+    status: 405,
+    headers: { allow },
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * `GET {BASE_PATH}/websocket`: the upgrade, with optional `?token=`
+ * authentication before it and the origin policy right after it.
+ *
+ * The URL is never logged: it may carry a token.
+ *
+ * @module
+ */
+
+import { authenticationFromClaims } from "../protocol/authentication.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
+import { initialState, type Limits } from "../protocol/state.ts";
+import { Connection, type ConnectionServices } from "./connection.ts";
+import { errorResponse, originAllowed } from "./responses.ts";
+
+/** What the upgrade route needs beyond what every connection shares. */
+export interface UpgradeServices extends ConnectionServices {
+  readonly limits: Limits;
+  readonly allowedOrigins: "*" | readonly string[];
+  /** Seconds without a pong before Deno closes the socket; 0 disables pings. */
+  readonly idleTimeoutSeconds: number;
+  /** Every open connection, for shutdown. */
+  readonly connections: Set<Connection>;
+}
+
+/** A short random id for a connection: 16 hex digits. */
+export function newConnectionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** Upgrades `request` to a WebSocket run by a {@linkcode Connection}. */
+export async function handleUpgrade(
+  request: Request,
+  remote: string,
+  services: UpgradeServices,
+): Promise<Response> {
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
+      headers: { upgrade: "websocket" },
+      status: 426,
+    });
+  }
+  // Read everything from the request now: after the upgrade it is closed.
+  const origin = request.headers.get("origin");
+  const token = new URL(request.url).searchParams.get("token");
+  let auth = null;
+  if (token !== null && token !== "") {
+    const outcome = await services.verifier.verify(token, services.clock());
+    if (!outcome.ok) return errorResponse("Unauthenticated", outcome.reason);
+    const granted = authenticationFromClaims(outcome.claims);
+    if (!granted.ok) {
+      return errorResponse("Unauthenticated", granted.error.message);
+    }
+    auth = granted.value;
+  }
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: services.idleTimeoutSeconds,
+  });
+  if (!originAllowed(services.allowedOrigins, origin)) {
+    socket.onopen = () =>
+      socket.close(CloseCode.PolicyViolation, "origin not allowed");
+    return response;
+  }
+  const connection = new Connection(socket, services, {
+    state: initialState({
+      connectionId: newConnectionId(),
+      limits: services.limits,
+      auth,
+    }),
+    remote,
+    onClosed: (closed) => services.connections.delete(closed),
+  });
+  services.connections.add(connection);
+  return response;
+}

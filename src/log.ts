@@ -1,0 +1,78 @@
+/**
+ * Logging with logtape: readable lines (`LOG_ENCODING=console`) or one JSON
+ * object per line (`json`), on stdout.
+ *
+ * Callers log structured fields, never raw URLs or headers: tokens travel in
+ * `?token=` and `Authorization`, and neither may reach a log.
+ *
+ * @module
+ */
+
+import {
+  configure,
+  getConsoleSink,
+  getJsonLinesFormatter,
+  getLogger,
+  getTextFormatter,
+  type Logger,
+} from "@logtape/logtape";
+import type { LogLevel } from "./config.ts";
+
+/** Options of {@linkcode configureLogging}. */
+export interface LoggingOptions {
+  readonly encoding: "console" | "json";
+  readonly level: LogLevel;
+}
+
+/**
+ * Routes every `broadcaster` logger to stdout in the chosen encoding. Safe to
+ * call again (tests start several servers in one process).
+ */
+export async function configureLogging(options: LoggingOptions): Promise<void> {
+  const formatter = options.encoding === "json"
+    ? getJsonLinesFormatter({ properties: "flatten" })
+    : getTextFormatter({
+      timestamp: "date-time-tz",
+      value: (value) => typeof value === "string" ? value : Deno.inspect(value),
+    });
+  await configure({
+    reset: true,
+    sinks: {
+      stdout: getConsoleSink({
+        formatter,
+        levelMap: {
+          trace: "log",
+          debug: "log",
+          info: "log",
+          warning: "log",
+          error: "log",
+          fatal: "log",
+        },
+      }),
+    },
+    loggers: [
+      {
+        category: ["broadcaster"],
+        sinks: ["stdout"],
+        lowestLevel: options.level,
+      },
+      {
+        category: ["logtape", "meta"],
+        sinks: ["stdout"],
+        lowestLevel: "warning",
+      },
+    ],
+  });
+}
+
+/**
+ * The logger of one part of the server, e.g. `log("connection")`.
+ *
+ * @example
+ * ```ts
+ * log("http").info("listening on {url}", { url: "http://localhost:8000" });
+ * ```
+ */
+export function log(part: string): Logger {
+  return getLogger(["broadcaster", part]);
+}

@@ -1,0 +1,36 @@
+/**
+ * Messages as they travel from a publisher through the engine to the hub.
+ *
+ * The payload is carried as JSON text from the moment it is validated, so it
+ * is serialised once per publish and spliced into every frame that carries it.
+ *
+ * @module
+ */
+
+/** A message a publisher asked for, before the engine gave it an id. */
+export interface NewMessage {
+  readonly channel: string;
+  readonly event: string;
+  /** The payload as JSON text, serialised once at validation. */
+  readonly payloadJson: string;
+}
+
+/** A message the engine accepted: it has a cluster-wide unique id and a creation time. */
+export interface Message extends NewMessage {
+  /** Opaque, unique cluster-wide. */
+  readonly id: string;
+  /** RFC 3339 in UTC with milliseconds. */
+  readonly createTime: string;
+}
+
+/**
+ * Formats epoch milliseconds as the protocol's timestamp: RFC 3339, UTC, milliseconds.
+ *
+ * @example
+ * ```ts
+ * formatTimestamp(0); // "1970-01-01T00:00:00.000Z"
+ * ```
+ */
+export function formatTimestamp(epochMilliseconds: number): string {
+  return new Date(epochMilliseconds).toISOString();
+}

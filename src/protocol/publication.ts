@@ -1,0 +1,85 @@
+/**
+ * Validation of a publish, shared by the WebSocket `publish` method and REST
+ * `POST /publish`, so both accept exactly the same messages.
+ *
+ * @module
+ */
+
+import { isValidChannelName } from "./channel.ts";
+import { fail, ok, type ProtocolError, type Result } from "./errors.ts";
+import type { NewMessage } from "./message.ts";
+import { decodeParams, PublishParams } from "./schema.ts";
+
+/** Longest excerpt of client input quoted back in an error message. */
+const QUOTE_LIMIT = 64;
+
+/** Quotes client input in an error message, shortened so errors stay small. */
+export function quote(text: string): string {
+  const excerpt = text.length > QUOTE_LIMIT
+    ? `${text.slice(0, QUOTE_LIMIT)}…`
+    : text;
+  return JSON.stringify(excerpt);
+}
+
+/** The `InvalidArgument` for a malformed channel name. */
+export function invalidChannel(channel: string): ProtocolError {
+  return {
+    code: "InvalidArgument",
+    message: `invalid channel name ${quote(channel)}`,
+  };
+}
+
+/**
+ * The number of bytes `text` takes in UTF-8, without encoding it.
+ *
+ * @example
+ * ```ts
+ * utf8ByteLength("é"); // 2
+ * ```
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4; // a surrogate pair is one 4-byte code point
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Validates publish params into a {@linkcode NewMessage}: shape, channel name,
+ * then size. The payload is serialised here, once, for every later use.
+ *
+ * @example
+ * ```ts
+ * const result = newMessageFrom({ channel: "room1", event: "hi", payload: 1 }, 65536);
+ * ```
+ */
+export function newMessageFrom(
+  params: unknown,
+  maxPayloadBytes: number,
+): Result<NewMessage> {
+  const decoded = decodeParams(PublishParams, params);
+  if (!decoded.ok) return decoded;
+  const { channel, event, payload } = decoded.value;
+  if (!isValidChannelName(channel)) {
+    return { ok: false, error: invalidChannel(channel) };
+  }
+  const payloadJson = JSON.stringify(payload);
+  // Every UTF-16 unit is at most 3 UTF-8 bytes: count exactly only when it could matter.
+  if (payloadJson.length * 3 > maxPayloadBytes) {
+    const bytes = utf8ByteLength(payloadJson);
+    if (bytes > maxPayloadBytes) {
+      return fail(
+        "InvalidArgument",
+        `payload is ${bytes} bytes, over the limit of ${maxPayloadBytes}`,
+      );
+    }
+  }
+  return ok({ channel, event, payloadJson });
+}

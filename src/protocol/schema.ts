@@ -1,0 +1,133 @@
+/**
+ * Decoding of client frames: the request envelope, then each method's params.
+ *
+ * The envelope is checked by hand because its `id` must be recovered even when
+ * everything else is wrong, so the error can still answer the request. Params
+ * are checked with zod; the first problem becomes an `InvalidArgument` message
+ * that names the field.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { fail, ok, type Result } from "./errors.ts";
+
+/** A frame that parsed as a request envelope. */
+export interface RequestEnvelope {
+  /** The client's id, or `undefined` for a notification (no id, `0` or `null`). */
+  readonly requestId: number | undefined;
+  readonly method: string;
+  readonly params: unknown;
+}
+
+/** The outcome of decoding a text frame; on failure, the id to answer if one was readable. */
+export type DecodedFrame =
+  | { readonly ok: true; readonly request: RequestEnvelope }
+  | {
+    readonly ok: false;
+    readonly requestId: number | undefined;
+    readonly message: string;
+  };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parses one text frame into a request envelope.
+ *
+ * @example
+ * ```ts
+ * const decoded = decodeFrame('{"id":1,"method":"heartbeat"}');
+ * if (decoded.ok) console.log(decoded.request.method); // "heartbeat"
+ * ```
+ */
+export function decodeFrame(text: string): DecodedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, requestId: undefined, message: "malformed JSON" };
+  }
+  if (!isRecord(value)) {
+    return {
+      ok: false,
+      requestId: undefined,
+      message: "a request must be a JSON object",
+    };
+  }
+  const id = value.id;
+  let requestId: number | undefined;
+  if (id === undefined || id === null || id === 0) {
+    requestId = undefined;
+  } else if (typeof id === "number" && Number.isSafeInteger(id) && id > 0) {
+    requestId = id;
+  } else {
+    return {
+      ok: false,
+      requestId: undefined,
+      message: "id must be a positive integer",
+    };
+  }
+  const method = value.method;
+  if (typeof method !== "string" || method === "") {
+    return {
+      ok: false,
+      requestId,
+      message: "method must be a non-empty string",
+    };
+  }
+  return { ok: true, request: { requestId, method, params: value.params } };
+}
+
+const channelField = z.string({ error: "must be a string" });
+
+/** Params of `auth`. */
+export const AuthParams = z.object({
+  token: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+});
+
+/** Params of `subscribe`. */
+export const SubscribeParams = z.object({
+  channel: channelField,
+  since: z.string({ error: "must be a string" }).min(1, "must not be empty")
+    .optional(),
+});
+
+/** Params of `unsubscribe`. */
+export const UnsubscribeParams = z.object({ channel: channelField });
+
+/**
+ * Params of `publish` (and the body of REST `/publish`). A missing `payload`
+ * is `null`, as the original's decoder left it.
+ */
+export const PublishParams = z.object({
+  channel: channelField,
+  event: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+  payload: z.unknown().transform((payload) => payload ?? null),
+});
+
+/** Params of `history`. */
+export const HistoryParams = z.object({
+  channel: channelField,
+  limit: z.int({ error: "must be an integer" }).positive("must be positive")
+    .optional(),
+});
+
+/**
+ * Validates `params` against a schema; the first problem becomes an
+ * `InvalidArgument` naming the field, e.g. `params.channel: must be a string`.
+ */
+export function decodeParams<T>(
+  schema: z.ZodType<T>,
+  params: unknown,
+): Result<T> {
+  if (!isRecord(params)) {
+    return fail("InvalidArgument", "params must be an object");
+  }
+  const parsed = schema.safeParse(params);
+  if (parsed.success) return ok(parsed.data);
+  const issue = parsed.error.issues[0];
+  const path = ["params", ...(issue?.path ?? [])].join(".");
+  return fail("InvalidArgument", `${path}: ${issue?.message ?? "invalid"}`);
+}

@@ -1,0 +1,64 @@
+/**
+ * The state of one connection, as the reducer sees it. Replaced on every step,
+ * never mutated.
+ *
+ * @module
+ */
+
+import type { Authentication } from "./authentication.ts";
+
+/** Per-connection limits the reducer enforces. */
+export interface Limits {
+  /** Most subscriptions one connection may hold (`MAX_SUBSCRIPTIONS`). */
+  readonly maxSubscriptions: number;
+  /** Largest payload a publish may carry, in UTF-8 bytes of its JSON. */
+  readonly maxPayloadBytes: number;
+}
+
+/** One subscription of this connection to one channel. */
+export interface Subscription {
+  /** Unique per subscription: the connection id and a per-connection counter. */
+  readonly id: string;
+  readonly channel: string;
+}
+
+/** The state of one connection. Replaced on every step, never mutated. */
+export interface ConnectionState {
+  /** Unique per connection; prefixes subscription ids. */
+  readonly connectionId: string;
+  readonly limits: Limits;
+  readonly auth: Authentication | null;
+  /** Subscriptions by channel name. */
+  readonly subscriptions: ReadonlyMap<string, Subscription>;
+  /** How many subscriptions this connection has ever opened; numbers the next one. */
+  readonly subscriptionsOpened: number;
+}
+
+/** Options of {@linkcode initialState}. */
+export interface InitialStateOptions {
+  readonly connectionId: string;
+  readonly limits: Limits;
+  /** Credentials from a `?token=` on the upgrade URL, if any. */
+  readonly auth?: Authentication | null;
+}
+
+/**
+ * The state of a connection that has just opened.
+ *
+ * @example
+ * ```ts
+ * const state = initialState({
+ *   connectionId: "c1",
+ *   limits: { maxSubscriptions: 128, maxPayloadBytes: 65536 },
+ * });
+ * ```
+ */
+export function initialState(options: InitialStateOptions): ConnectionState {
+  return {
+    connectionId: options.connectionId,
+    limits: options.limits,
+    auth: options.auth ?? null,
+    subscriptions: new Map(),
+    subscriptionsOpened: 0,
+  };
+}
