@@ -28,7 +28,7 @@ function digest(key: string): Uint8Array {
 export function credentialFromHeader(header: string | null): string | null {
   if (header === null) return null;
   const trimmed = header.trim();
-  const match = /^bearer\s+/i.exec(trimmed);
+  const match = /^bearer(?:\s+|$)/i.exec(trimmed);
   const credential = match === null ? trimmed : trimmed.slice(match[0].length);
   return credential === "" ? null : credential;
 }

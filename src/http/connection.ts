@@ -65,6 +65,8 @@ export class Connection implements Recipient {
   #state: ConnectionState;
   #draining = false;
   #closed = false;
+  /** The code this side closed with, if it did: what the log reports. */
+  #closeCode: number | undefined;
 
   constructor(
     socket: WebSocket,
@@ -104,6 +106,7 @@ export class Connection implements Recipient {
   /** Closes the socket (e.g. with 1001 at shutdown); harmless when already closed. */
   close(code: number, reason: string): void {
     if (this.#socket.readyState <= WebSocket.OPEN) {
+      this.#closeCode ??= code;
       this.#socket.close(code, reason);
     }
   }
@@ -241,8 +244,11 @@ export class Connection implements Recipient {
     }
   }
 
-  /** Deno may fire `close` twice; everything here runs once. */
-  #onClose(code: number): void {
+  /**
+   * Deno may fire `close` twice; everything here runs once. The code logged
+   * is ours when we closed (the peer's echo often carries none).
+   */
+  #onClose(peerCode: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox.length = 0;
@@ -255,7 +261,7 @@ export class Connection implements Recipient {
       "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions",
       {
         connectionId: this.id,
-        code,
+        code: this.#closeCode ?? peerCode,
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,
       },

@@ -104,7 +104,7 @@ export const UnsubscribeParams = z.object({ channel: channelField });
 export const PublishParams = z.object({
   channel: channelField,
   event: z.string({ error: "must be a string" }).min(1, "must not be empty"),
-  payload: z.unknown().transform((payload) => payload ?? null),
+  payload: z.unknown().optional().transform((payload) => payload ?? null),
 });
 
 /** Params of `history`. */

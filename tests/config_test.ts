@@ -1,0 +1,92 @@
+/** Configuration: defaults, every problem at once, no values in messages. */
+
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config.ts";
+
+const REQUIRED = { JWT_SECRET: "s3cr3t-value", API_KEYS: "k1" };
+
+Deno.test("defaults match the original and the spec", () => {
+  const result = parseConfig(REQUIRED);
+  assert.ok(result.ok);
+  assert.deepEqual(result.config, {
+    port: 8000,
+    host: "0.0.0.0",
+    jwtSecret: "s3cr3t-value",
+    apiKeys: ["k1"],
+    basePath: "/broadcaster",
+    logEncoding: "console",
+    logLevel: "info",
+    allowedOrigins: "*",
+    maxMessageBytes: 65536,
+    maxSubscriptions: 128,
+    rateLimit: 100,
+    outboundBufferBytes: 1048576,
+    idleTimeoutSeconds: 60,
+    historySize: 100,
+    historyTtlSeconds: 300,
+    engine: "memory",
+  });
+});
+
+Deno.test("every problem is listed at once, and none quotes a value", () => {
+  const result = parseConfig({
+    JWT_SECRET: "",
+    API_KEYS: " , ",
+    PORT: "70000",
+    LOG_ENCODING: "xml",
+    LOG_LEVEL: "loud",
+    BASE_PATH: "no-slash",
+    MAX_SUBSCRIPTIONS: "-1",
+    ENGINE: "etcd",
+  });
+  assert.ok(!result.ok);
+  assert.deepEqual(result.problems, [
+    "PORT must be a whole number from 0 to 65535",
+    "JWT_SECRET is required",
+    "API_KEYS must hold at least one key (comma-separated)",
+    'BASE_PATH must be "" or a path starting with "/"',
+    'LOG_ENCODING must be "console" or "json"',
+    "LOG_LEVEL must be one of trace, debug, info, warning, error, fatal",
+    "MAX_SUBSCRIPTIONS must be a whole number from 1 to 1000000",
+    'ENGINE must be "memory"',
+  ]);
+});
+
+Deno.test("missing required settings are named", () => {
+  const result = parseConfig({});
+  assert.ok(!result.ok);
+  assert.deepEqual(result.problems, [
+    "JWT_SECRET is required",
+    "API_KEYS is required (comma-separated keys)",
+  ]);
+});
+
+Deno.test("API_KEYS and ALLOWED_ORIGINS are comma-separated lists", () => {
+  const result = parseConfig({
+    ...REQUIRED,
+    API_KEYS: " k1, k2 ,,k3",
+    ALLOWED_ORIGINS: "https://a.example, https://b.example",
+  });
+  assert.ok(result.ok);
+  assert.deepEqual(result.config.apiKeys, ["k1", "k2", "k3"]);
+  assert.deepEqual(result.config.allowedOrigins, [
+    "https://a.example",
+    "https://b.example",
+  ]);
+});
+
+Deno.test("BASE_PATH may be empty; a trailing slash is dropped", () => {
+  const empty = parseConfig({ ...REQUIRED, BASE_PATH: "" });
+  assert.ok(empty.ok);
+  assert.equal(empty.config.basePath, "");
+  const slashed = parseConfig({ ...REQUIRED, BASE_PATH: "/ws/" });
+  assert.ok(slashed.ok);
+  assert.equal(slashed.config.basePath, "/ws");
+});
+
+Deno.test("empty variables take their defaults; LOG_LEVEL accepts warn", () => {
+  const result = parseConfig({ ...REQUIRED, PORT: "", LOG_LEVEL: "WARN" });
+  assert.ok(result.ok);
+  assert.equal(result.config.port, 8000);
+  assert.equal(result.config.logLevel, "warning");
+});

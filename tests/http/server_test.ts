@@ -1,0 +1,433 @@
+/**
+ * Integration: the real server on port 0, real WebSocket clients and fetch.
+ */
+
+import assert from "node:assert/strict";
+import { type Frame, TestClient } from "../support/client.ts";
+import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
+
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A client that has authenticated with a default token. */
+async function authed(url: string, claims = {}): Promise<TestClient> {
+  const client = await TestClient.connect(url);
+  assert.deepEqual(await client.ok("auth", { token: await token(claims) }), {
+    success: true,
+  });
+  return client;
+}
+
+function upgradeHeaders(): Record<string, string> {
+  return {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-version": "13",
+  };
+}
+
+Deno.test("health answers 200 ok", async () => {
+  await using fixture = await serve();
+  const response = await fetch(`${fixture.base}/health`);
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "ok");
+});
+
+Deno.test("unknown routes are a JSON 404; wrong methods a 405", async () => {
+  await using fixture = await serve();
+  const missing = await fetch(`${fixture.base}/nope`);
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, "NotFound");
+  const wrong = await fetch(`${fixture.base}/publish`);
+  assert.equal(wrong.status, 405);
+  assert.equal(wrong.headers.get("allow"), "POST, OPTIONS");
+  await wrong.body?.cancel();
+});
+
+Deno.test("BASE_PATH is honoured, including the empty one", async () => {
+  await using fixture = await serve({ BASE_PATH: "" });
+  const response = await fetch(`${fixture.base}/health`);
+  assert.equal(new URL(response.url).pathname, "/health");
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  await using client = await authed(fixture.websocketUrl);
+  assert.ok(client.socket.readyState === WebSocket.OPEN);
+});
+
+Deno.test("end to end: subscribe over the socket, publish over REST, receive a broadcast", async () => {
+  await using fixture = await serve();
+  await using client = await authed(fixture.websocketUrl);
+  const subscribed = await client.ok("subscribe", { channel: "room1" });
+  assert.equal(typeof subscribed.subscriptionId, "string");
+  assert.match(String(subscribed.timestamp), RFC3339_UTC);
+
+  const response = await restPublish(fixture.base, {
+    channel: "room1",
+    event: "greeting",
+    payload: { text: "hi" },
+  });
+  assert.equal(response.status, 200);
+  const published = await response.json();
+  assert.deepEqual(Object.keys(published), ["id", "createTime"]);
+  assert.match(published.createTime, RFC3339_UTC);
+
+  assert.deepEqual(await client.broadcast(), {
+    id: published.id,
+    seq: 1,
+    createTime: published.createTime,
+    channel: "room1",
+    event: "greeting",
+    payload: { text: "hi" },
+  });
+});
+
+Deno.test("fan-out: every subscriber of a channel gets every message once, in publish order; others get none", async () => {
+  await using fixture = await serve();
+  const clients: TestClient[] = [];
+  for (let i = 0; i < 3; i++) {
+    const client = await authed(fixture.websocketUrl);
+    await client.ok("subscribe", { channel: "room1" });
+    clients.push(client);
+  }
+  await using bystander = await authed(fixture.websocketUrl);
+  await bystander.ok("subscribe", { channel: "room2" });
+
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    const response = await restPublish(fixture.base, {
+      channel: "room1",
+      event: "n",
+      payload: i,
+    });
+    ids.push((await response.json()).id);
+  }
+  assert.equal(new Set(ids).size, 50);
+  for (const client of clients) {
+    for (let i = 0; i < 50; i++) {
+      const params = await client.broadcast();
+      assert.equal(params.payload, i);
+      assert.equal(params.seq, i + 1);
+      assert.equal(params.id, ids[i]);
+    }
+  }
+  // The bystander's next frame answers its heartbeat: no room1 message came first.
+  assert.ok("timestamp" in await bystander.ok("heartbeat"));
+  await Promise.all(clients.map((client) => client[Symbol.asyncDispose]()));
+});
+
+Deno.test("publish over the socket: the publisher, subscribed, receives its own message", async () => {
+  await using fixture = await serve();
+  await using client = await authed(fixture.websocketUrl);
+  await client.ok("subscribe", { channel: "room1" });
+  const id = client.sendRequest("publish", {
+    channel: "room1",
+    event: "self",
+    payload: [1, 2],
+  });
+  const frames: Frame[] = [await client.next(), await client.next()];
+  const result = frames.find((frame) => frame.requestId === id)?.result;
+  const broadcast = frames.find((frame) => frame.method === "broadcast");
+  assert.ok(result !== undefined && broadcast?.params !== undefined);
+  assert.equal(broadcast.params.id, result.id);
+  assert.deepEqual(broadcast.params.payload, [1, 2]);
+});
+
+Deno.test("auth and subscribe sent back to back are answered in order", async () => {
+  await using fixture = await serve();
+  await using client = await TestClient.connect(fixture.websocketUrl);
+  client.send(
+    JSON.stringify({ id: 1, method: "auth", params: { token: await token() } }),
+  );
+  client.send(
+    JSON.stringify({
+      id: 2,
+      method: "subscribe",
+      params: { channel: "room1" },
+    }),
+  );
+  assert.deepEqual((await client.next()).result, { success: true });
+  const second = await client.next();
+  assert.equal(second.requestId, 2);
+  assert.ok(second.result?.subscriptionId);
+});
+
+Deno.test("?token= authenticates at connect; an invalid one is a 401 before the upgrade", async () => {
+  await using fixture = await serve();
+  await using client = await TestClient.connect(
+    `${fixture.websocketUrl}?token=${await token()}`,
+  );
+  assert.ok(
+    (await client.ok("subscribe", { channel: "room1" })).subscriptionId,
+  );
+
+  const http = fixture.websocketUrl.replace(/^ws/, "http");
+  for (
+    const bad of [
+      "garbage",
+      await token({ sub: "" }),
+      await token({ ttlSeconds: -3600 }),
+    ]
+  ) {
+    const response = await fetch(`${http}?token=${bad}`, {
+      headers: upgradeHeaders(),
+    });
+    assert.equal(response.status, 401);
+    assert.equal((await response.json()).error.code, "Unauthenticated");
+  }
+});
+
+Deno.test("a plain GET on the socket path asks for an upgrade", async () => {
+  await using fixture = await serve();
+  const response = await fetch(fixture.websocketUrl.replace(/^ws/, "http"));
+  assert.equal(response.status, 426);
+  await response.body?.cancel();
+});
+
+Deno.test("every error of the protocol reaches the client with its code", async () => {
+  await using fixture = await serve({ MAX_SUBSCRIPTIONS: "1" });
+  await using client = await TestClient.connect(fixture.websocketUrl);
+  const code = async (method: string, params?: unknown) =>
+    (await client.request(method, params)).error?.code;
+  assert.equal(
+    await code("subscribe", { channel: "room1" }),
+    "Unauthenticated",
+  );
+  assert.equal(await code("auth", { token: "bad" }), "Unauthenticated");
+  assert.equal(await code("auth", {}), "InvalidArgument");
+  assert.equal(await code("auth", { token: await token() }), undefined);
+  assert.equal(
+    await code("auth", { token: await token({ sub: "mallory" }) }),
+    "FailedPrecondition",
+  );
+  assert.equal(await code("subscribe", { channel: "a::b" }), "InvalidArgument");
+  assert.equal(
+    await code("subscribe", { channel: "secret" }),
+    "PermissionDenied",
+  );
+  assert.equal(await code("subscribe", { channel: "room1" }), undefined);
+  assert.equal(await code("subscribe", { channel: "room1" }), "AlreadyExists");
+  assert.equal(
+    await code("subscribe", { channel: "room2" }),
+    "ResourceExhausted",
+  );
+  assert.equal(await code("unsubscribe", { channel: "room2" }), "NotFound");
+  assert.equal(
+    await code("publish", { channel: "room1", event: "" }),
+    "InvalidArgument",
+  );
+  assert.equal(
+    await code("publish", { channel: "secret", event: "e" }),
+    "PermissionDenied",
+  );
+  assert.equal(await code("nope"), "NotFound");
+});
+
+Deno.test("malformed frames get InvalidArgument and the connection stays usable", async () => {
+  await using fixture = await serve();
+  await using client = await authed(fixture.websocketUrl);
+  for (const text of ["{not json", "[1,2]", '"text"', '{"id":1,"method":5}']) {
+    client.send(text);
+    assert.equal((await client.next()).error?.code, "InvalidArgument");
+  }
+  assert.ok("timestamp" in await client.ok("heartbeat"));
+});
+
+Deno.test("notifications get no success response, but their errors arrive without requestId", async () => {
+  await using fixture = await serve();
+  await using client = await authed(fixture.websocketUrl);
+  client.send(
+    JSON.stringify({ method: "subscribe", params: { channel: "room1" } }),
+  );
+  client.send(JSON.stringify({ id: 0, method: "heartbeat" }));
+  client.send(
+    JSON.stringify({ method: "unsubscribe", params: { channel: "zz" } }),
+  );
+  const error = await client.next();
+  assert.equal(error.requestId, undefined);
+  assert.equal(error.error?.code, "NotFound");
+  // The notification subscribe took effect: a publish reaches this client.
+  await (await restPublish(fixture.base, { channel: "room1", event: "e" }))
+    .body?.cancel();
+  assert.equal((await client.broadcast()).seq, 1);
+});
+
+Deno.test("the original's crash sequences leave the server serving everyone", async () => {
+  await using fixture = await serve();
+  await using client = await authed(fixture.websocketUrl);
+  await using other = await authed(fixture.websocketUrl);
+  await other.ok("subscribe", { channel: "room2" });
+  // Unsubscribe from a channel nobody subscribed to: the original panicked.
+  assert.equal(
+    (await client.request("unsubscribe", { channel: "room1" })).error?.code,
+    "NotFound",
+  );
+  // Subscribe, unsubscribe, subscribe again: the original panicked too.
+  await client.ok("subscribe", { channel: "room1" });
+  await client.ok("unsubscribe", { channel: "room1" });
+  await client.ok("subscribe", { channel: "room1" });
+  await (await restPublish(fixture.base, { channel: "room1", event: "e" }))
+    .body?.cancel();
+  await (await restPublish(fixture.base, { channel: "room2", event: "e" }))
+    .body?.cancel();
+  assert.equal((await client.broadcast()).seq, 1);
+  assert.equal((await other.broadcast()).seq, 1);
+});
+
+Deno.test("a binary frame closes with 1003; a frame over MAX_MESSAGE_BYTES with 1009", async () => {
+  await using fixture = await serve({ MAX_MESSAGE_BYTES: "1024" });
+  await using binary = await authed(fixture.websocketUrl);
+  binary.socket.send(new Uint8Array([1, 2, 3]));
+  assert.equal((await binary.closed).code, 1003);
+
+  await using big = await authed(fixture.websocketUrl);
+  big.send(
+    JSON.stringify({ id: 1, method: "heartbeat", pad: "é".repeat(600) }),
+  );
+  assert.equal((await big.closed).code, 1009);
+
+  // Just under the limit (multi-byte characters counted as bytes) is fine.
+  await using fits = await authed(fixture.websocketUrl);
+  fits.send(
+    JSON.stringify({ id: 9, method: "heartbeat", pad: "é".repeat(480) }),
+  );
+  assert.equal((await fits.next()).requestId, 9);
+});
+
+Deno.test("a browser origin outside ALLOWED_ORIGINS is closed with 1008", async () => {
+  await using fixture = await serve({ ALLOWED_ORIGINS: "https://app.example" });
+  const refused = new WebSocket(fixture.websocketUrl, {
+    headers: { origin: "https://evil.example" },
+  });
+  const closed = await new Promise<CloseEvent>((resolve) =>
+    refused.addEventListener("close", resolve)
+  );
+  assert.equal(closed.code, 1008);
+  const allowed = new WebSocket(fixture.websocketUrl, {
+    headers: { origin: "https://app.example" },
+  });
+  await new Promise((resolve) => allowed.addEventListener("open", resolve));
+  allowed.close();
+  await new Promise((resolve) => allowed.addEventListener("close", resolve));
+});
+
+Deno.test("REST publish: API key as Bearer or bare; missing or wrong is 401", async () => {
+  await using fixture = await serve();
+  const body = { channel: "room1", event: "e", payload: null };
+  const status = async (headers: Record<string, string>) => {
+    const response = await fetch(`${fixture.base}/publish`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+    });
+    const json = await response.json();
+    return response.status === 200
+      ? 200
+      : `${response.status} ${json.error.code}`;
+  };
+  assert.equal(await status({ authorization: `Bearer ${TEST_API_KEY}` }), 200);
+  assert.equal(await status({ authorization: TEST_API_KEY }), 200);
+  assert.equal(await status({ authorization: "other-key" }), 200);
+  assert.equal(await status({}), "401 Unauthenticated");
+  assert.equal(
+    await status({ authorization: "Bearer wrong" }),
+    "401 Unauthenticated",
+  );
+  assert.equal(
+    await status({ authorization: "Bearer " }),
+    "401 Unauthenticated",
+  );
+});
+
+Deno.test("REST publish: bad input is a 400 with a clear message, oversized bodies a 413", async () => {
+  await using fixture = await serve({ MAX_MESSAGE_BYTES: "1024" });
+  const answer = async (body: string) => {
+    const response = await restPublish(fixture.base, body);
+    return [response.status, (await response.json()).error?.code];
+  };
+  assert.deepEqual(await answer("{nope"), [400, "InvalidArgument"]);
+  assert.deepEqual(await answer("[]"), [400, "InvalidArgument"]);
+  assert.deepEqual(
+    await answer(JSON.stringify({ channel: "a b", event: "e" })),
+    [400, "InvalidArgument"],
+  );
+  assert.deepEqual(
+    await answer(JSON.stringify({ channel: "room1", event: "" })),
+    [400, "InvalidArgument"],
+  );
+  assert.deepEqual(
+    await answer(
+      JSON.stringify({
+        channel: "room1",
+        event: "e",
+        payload: "x".repeat(2000),
+      }),
+    ),
+    [413, "InvalidArgument"],
+  );
+  // Without Content-Length (streamed), the limit still holds.
+  const stream = new ReadableStream({
+    start(controller) {
+      for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(512));
+      controller.close();
+    },
+  });
+  const streamed = await fetch(`${fixture.base}/publish`, {
+    method: "POST",
+    headers: { authorization: TEST_API_KEY },
+    body: stream,
+  });
+  assert.equal(streamed.status, 413);
+  await streamed.body?.cancel();
+});
+
+Deno.test("REST CORS: * by default, configured origins echoed, preflight answered", async () => {
+  await using open = await serve();
+  const any = await restPublish(open.base, { channel: "room1", event: "e" });
+  assert.equal(any.headers.get("access-control-allow-origin"), "*");
+  await any.body?.cancel();
+  const preflight = await fetch(`${open.base}/publish`, {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://app.example",
+      "access-control-request-method": "POST",
+    },
+  });
+  assert.equal(preflight.status, 204);
+  assert.match(
+    preflight.headers.get("access-control-allow-methods") ?? "",
+    /POST/,
+  );
+  assert.match(
+    preflight.headers.get("access-control-allow-headers") ?? "",
+    /Authorization/,
+  );
+
+  await using closed = await serve({ ALLOWED_ORIGINS: "https://app.example" });
+  const allowed = await restPublish(closed.base, {
+    channel: "room1",
+    event: "e",
+  }, {
+    origin: "https://app.example",
+  });
+  assert.equal(
+    allowed.headers.get("access-control-allow-origin"),
+    "https://app.example",
+  );
+  await allowed.body?.cancel();
+  const foreign = await restPublish(closed.base, {
+    channel: "room1",
+    event: "e",
+  }, {
+    origin: "https://evil.example",
+  });
+  assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  await foreign.body?.cancel();
+});
+
+Deno.test("shutdown closes every socket with 1001 and stops listening", async () => {
+  const fixture = await serve();
+  const client = await authed(fixture.websocketUrl);
+  await fixture.server.shutdown();
+  assert.equal((await client.closed).code, 1001);
+  await assert.rejects(fetch(`${fixture.base}/health`));
+});

@@ -1,0 +1,144 @@
+/**
+ * The process as users run it: `main.ts` in a child process, configured by
+ * environment, stopped by a signal, its logs read back.
+ */
+
+import assert from "node:assert/strict";
+import { TestClient } from "./support/client.ts";
+import { TEST_API_KEY, TEST_SECRET, token } from "./support/server.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+function command(env: Record<string, string>, args: string[] = []) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", MAIN, ...args],
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Reads a child's stdout line by line, keeping everything it printed. */
+class LineReader {
+  readonly lines: string[] = [];
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  #buffer = "";
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Reads until a line matches; returns it. */
+  async until(pattern: RegExp): Promise<string> {
+    while (true) {
+      const found = this.lines.find((line) => pattern.test(line));
+      if (found !== undefined) return found;
+      const { done, value } = await this.#reader.read();
+      if (done) throw new Error(`stream ended before ${pattern}`);
+      this.#buffer += value;
+      const parts = this.#buffer.split("\n");
+      this.#buffer = parts.pop() ?? "";
+      this.lines.push(...parts);
+    }
+  }
+
+  /** Reads to the end. */
+  async rest(): Promise<string[]> {
+    while (true) {
+      const { done, value } = await this.#reader.read();
+      if (done) break;
+      this.#buffer += value;
+    }
+    this.lines.push(...this.#buffer.split("\n").filter((line) => line !== ""));
+    return this.lines;
+  }
+}
+
+Deno.test("invalid configuration: every problem listed, exit 1, secrets not echoed", async () => {
+  const output = await command({
+    API_KEYS: "",
+    PORT: "http",
+    LOG_ENCODING: "yaml",
+    JWT_SECRET: "",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1);
+  for (const name of ["JWT_SECRET", "API_KEYS", "PORT", "LOG_ENCODING"]) {
+    assert.match(stderr, new RegExp(name));
+  }
+  assert.equal(new TextDecoder().decode(output.stdout), "");
+
+  const withSecret = await command({
+    JWT_SECRET: "super-secret-value",
+    API_KEYS: "key-value-123",
+    PORT: "nope",
+  }).output();
+  const text = new TextDecoder().decode(withSecret.stderr);
+  assert.equal(withSecret.code, 1);
+  assert.ok(!text.includes("super-secret-value"));
+  assert.ok(!text.includes("key-value-123"));
+});
+
+Deno.test("--help and --version answer without configuration", async () => {
+  const help = await command({}, ["--help"]).output();
+  assert.equal(help.code, 0);
+  assert.match(new TextDecoder().decode(help.stdout), /Usage: broadcaster/);
+  const version = await command({}, ["--version"]).output();
+  assert.equal(version.code, 0);
+  assert.match(new TextDecoder().decode(version.stdout), /^\d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("SIGTERM: clients get 1001, the process exits 0; JSON logs carry no secret or token", async () => {
+  const child = command({
+    JWT_SECRET: TEST_SECRET,
+    API_KEYS: TEST_API_KEY,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_ENCODING: "json",
+    LOG_LEVEL: "debug",
+  }).spawn();
+  const stdout = new LineReader(child.stdout);
+  const listening = JSON.parse(await stdout.until(/listening on/));
+  const base = String(listening.url).replace(/\/$/, "");
+  const websocketUrl = `${base.replace(/^http/, "ws")}/websocket`;
+
+  const secretToken = await token();
+  const client = await TestClient.connect(
+    `${websocketUrl}?token=${secretToken}`,
+  );
+  await client.ok("auth", { token: secretToken });
+  await client.ok("subscribe", { channel: "room1" });
+  const refused = await TestClient.connect(websocketUrl);
+  await refused.request("auth", { token: `${secretToken}x` });
+  await refused[Symbol.asyncDispose]();
+  const published = await fetch(`${base}/publish`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    body: JSON.stringify({ channel: "room1", event: "e", payload: 1 }),
+  });
+  assert.equal(published.status, 200);
+  await published.body?.cancel();
+  assert.equal((await client.broadcast()).payload, 1);
+  await stdout.until(/auth refused/);
+
+  const started = performance.now();
+  child.kill("SIGTERM");
+  assert.equal((await client.closed).code, 1001);
+  const status = await child.status;
+  assert.equal(status.code, 0);
+  assert.ok(performance.now() - started < 10_000);
+
+  const lines = await stdout.rest();
+  for (const line of lines) {
+    const record = JSON.parse(line);
+    assert.ok(typeof record["@timestamp"] === "string" && record.level, line);
+    assert.ok(!line.includes(secretToken.split(".")[2] ?? "?"), line);
+    assert.ok(!line.includes(TEST_SECRET), line);
+    assert.ok(!line.includes(TEST_API_KEY), line);
+  }
+  assert.ok(lines.some((line) => /connection .* opened/.test(line)));
+  assert.ok(lines.some((line) => /closed with 1001/.test(line)));
+  await child.stderr.cancel();
+});

@@ -1,0 +1,585 @@
+/**
+ * The reducer, driven directly: every method and error of SPEC §3 in the order
+ * the spec gives, notifications, malformed frames, and properties over random
+ * sequences of frames.
+ */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type {
+  Effect,
+  Input,
+  TokenOutcome,
+} from "../../src/protocol/effects.ts";
+import { reduce } from "../../src/protocol/reducer.ts";
+import {
+  type ConnectionState,
+  initialState,
+} from "../../src/protocol/state.ts";
+
+const NOW = Date.parse("2026-01-02T03:04:05.678Z");
+const LIMITS = { maxSubscriptions: 3, maxPayloadBytes: 1024 };
+
+const CLAIMS = {
+  sub: "alice",
+  aud: "broadcaster",
+  exp: NOW / 1000 + 3600,
+  authorizedChannels: ["room1", "room2", "a:b"],
+  scope: ["subscribe", "publish"],
+};
+
+function fresh(): ConnectionState {
+  return initialState({ connectionId: "c1", limits: LIMITS });
+}
+
+function frame(request: unknown): Input {
+  return { kind: "frame", text: JSON.stringify(request) };
+}
+
+function verified(claims: Record<string, unknown>): Input {
+  return verifiedAnswering(claims, 1);
+}
+
+function verifiedAnswering(
+  claims: Record<string, unknown>,
+  requestId: number | undefined,
+): Input {
+  const outcome: TokenOutcome = { ok: true, claims };
+  return { kind: "tokenVerified", requestId, outcome };
+}
+
+/** Runs inputs in order; returns the final state and the last step's effects. */
+function run(state: ConnectionState, ...inputs: Input[]) {
+  let effects: readonly Effect[] = [];
+  for (const input of inputs) {
+    ({ state, effects } = reduce(state, input, NOW));
+  }
+  return { state, effects };
+}
+
+function authenticated(claims: Record<string, unknown> = CLAIMS) {
+  return run(fresh(), verified(claims)).state;
+}
+
+function subscribed(...channels: string[]): ConnectionState {
+  let state = authenticated();
+  channels.forEach((channel, index) => {
+    state = run(
+      state,
+      frame({
+        id: 100 + index,
+        method: "subscribe",
+        params: { channel },
+      }),
+    ).state;
+  });
+  return state;
+}
+
+/** The error code of the single reply, asserting that it answers request 1. */
+function errorOf(effects: readonly Effect[]): string {
+  return errorAnswering(effects, 1);
+}
+
+/** The error code of the single reply, asserting that it answers `requestId`. */
+function errorAnswering(
+  effects: readonly Effect[],
+  requestId: number | undefined,
+): string {
+  assert.equal(effects.length, 1, JSON.stringify(effects));
+  const [effect] = effects;
+  assert.ok(effect?.kind === "reply" && "error" in effect.frame);
+  assert.equal(effect.frame.requestId, requestId);
+  return effect.frame.error.code;
+}
+
+function resultOf(effects: readonly Effect[], requestId = 1): unknown {
+  const replies = effects.filter((effect) => effect.kind === "reply");
+  const reply = replies.at(-1);
+  assert.ok(reply?.kind === "reply" && "result" in reply.frame);
+  assert.equal(reply.frame.requestId, requestId);
+  return reply.frame.result;
+}
+
+Deno.test("envelope: malformed JSON, non-objects and bad ids are InvalidArgument without requestId", () => {
+  for (
+    const text of [
+      "{",
+      "",
+      "[]",
+      "42",
+      '"x"',
+      "null",
+      '{"id":-1,"method":"heartbeat"}',
+      '{"id":1.5,"method":"heartbeat"}',
+      '{"id":"1","method":"heartbeat"}',
+    ]
+  ) {
+    const { state, effects } = reduce(fresh(), { kind: "frame", text }, NOW);
+    assert.equal(errorAnswering(effects, undefined), "InvalidArgument", text);
+    assert.deepEqual(state, fresh());
+  }
+});
+
+Deno.test("envelope: a missing or non-string method is InvalidArgument answering the id", () => {
+  assert.equal(
+    errorOf(run(fresh(), frame({ id: 1 })).effects),
+    "InvalidArgument",
+  );
+  assert.equal(
+    errorOf(run(fresh(), frame({ id: 1, method: 7 })).effects),
+    "InvalidArgument",
+  );
+});
+
+Deno.test("unknown method: NotFound naming the method", () => {
+  const { effects } = run(fresh(), frame({ id: 1, method: "frobnicate" }));
+  const [effect] = effects;
+  assert.ok(effect?.kind === "reply" && "error" in effect.frame);
+  assert.deepEqual(effect.frame.error, {
+    code: "NotFound",
+    message: 'method not found: "frobnicate"',
+  });
+});
+
+Deno.test("heartbeat: answers the time passed in, as RFC 3339 UTC", () => {
+  const { effects } = run(fresh(), frame({ id: 7, method: "heartbeat" }));
+  assert.deepEqual(resultOf(effects, 7), {
+    timestamp: "2026-01-02T03:04:05.678Z",
+  });
+});
+
+Deno.test("notifications: no success response, but errors are still sent without requestId", () => {
+  for (const id of [undefined, 0, null]) {
+    assert.deepEqual(
+      run(fresh(), frame({ id, method: "heartbeat" })).effects,
+      [],
+    );
+    assert.equal(
+      errorAnswering(
+        run(
+          fresh(),
+          frame({ id, method: "subscribe", params: { channel: "room1" } }),
+        ).effects,
+        undefined,
+      ),
+      "Unauthenticated",
+    );
+  }
+  const state = run(
+    authenticated(),
+    frame({ method: "subscribe", params: { channel: "room1" } }),
+  );
+  assert.equal(state.effects.length, 1);
+  assert.equal(state.effects[0]?.kind, "subscribe");
+  assert.ok(state.state.subscriptions.has("room1"));
+});
+
+Deno.test("auth: InvalidArgument for bad params, before any verification", () => {
+  for (const params of [undefined, {}, { token: 1 }, { token: "" }, "x"]) {
+    assert.equal(
+      errorOf(run(fresh(), frame({ id: 1, method: "auth", params })).effects),
+      "InvalidArgument",
+    );
+  }
+});
+
+Deno.test("auth: asks the shell to verify the token", () => {
+  const { effects } = run(
+    fresh(),
+    frame({ id: 4, method: "auth", params: { token: "t" } }),
+  );
+  assert.deepEqual(effects, [{
+    kind: "verifyToken",
+    token: "t",
+    requestId: 4,
+  }]);
+});
+
+Deno.test("auth: a refused token is Unauthenticated with the verifier's reason", () => {
+  const { state, effects } = run(fresh(), {
+    kind: "tokenVerified",
+    requestId: 1,
+    outcome: { ok: false, reason: "token expired" },
+  });
+  assert.equal(errorOf(effects), "Unauthenticated");
+  assert.equal(state.auth, null);
+});
+
+Deno.test("auth: empty sub, empty or non-array authorizedChannels are InvalidArgument", () => {
+  for (
+    const claims of [
+      { ...CLAIMS, sub: "" },
+      { ...CLAIMS, sub: undefined },
+      { ...CLAIMS, authorizedChannels: [] },
+      { ...CLAIMS, authorizedChannels: "room1" },
+      { ...CLAIMS, authorizedChannels: [1] },
+      { ...CLAIMS, scope: "publish" },
+    ]
+  ) {
+    const { state, effects } = run(fresh(), verified(claims));
+    assert.equal(errorOf(effects), "InvalidArgument", JSON.stringify(claims));
+    assert.equal(state.auth, null);
+  }
+});
+
+Deno.test("auth: success sets the credentials; a notification auth gets no reply", () => {
+  const { state, effects } = run(fresh(), verified(CLAIMS));
+  assert.deepEqual(resultOf(effects), { success: true });
+  assert.equal(state.auth?.subject, "alice");
+  assert.equal(state.auth?.expiresAt, CLAIMS.exp * 1000);
+  assert.deepEqual(
+    run(fresh(), verifiedAnswering(CLAIMS, undefined)).effects,
+    [],
+  );
+});
+
+Deno.test("auth: without a scope claim the token may subscribe but not publish", () => {
+  const { scope: _, ...claims } = CLAIMS;
+  const state = authenticated(claims);
+  assert.equal(
+    run(
+      state,
+      frame({ id: 1, method: "subscribe", params: { channel: "room1" } }),
+    )
+      .effects[0]?.kind,
+    "subscribe",
+  );
+  assert.equal(
+    errorOf(
+      run(
+        state,
+        frame({
+          id: 1,
+          method: "publish",
+          params: { channel: "room1", event: "e", payload: 1 },
+        }),
+      ).effects,
+    ),
+    "PermissionDenied",
+  );
+});
+
+Deno.test("auth: another subject is FailedPrecondition and keeps the first credentials", () => {
+  const { state, effects } = run(
+    authenticated(),
+    verified({ ...CLAIMS, sub: "mallory" }),
+  );
+  assert.equal(errorOf(effects), "FailedPrecondition");
+  assert.equal(state.auth?.subject, "alice");
+});
+
+Deno.test("auth: the same subject refreshes and ends subscriptions no longer allowed", () => {
+  const before = subscribed("room1", "room2");
+  const { state, effects } = run(
+    before,
+    verified({
+      ...CLAIMS,
+      authorizedChannels: ["room2"],
+      exp: CLAIMS.exp + 60,
+    }),
+  );
+  assert.deepEqual([...state.subscriptions.keys()], ["room2"]);
+  assert.equal(state.auth?.expiresAt, (CLAIMS.exp + 60) * 1000);
+  assert.deepEqual(effects.slice(0, 2), [
+    { kind: "unsubscribe", subscription: before.subscriptions.get("room1") },
+    {
+      kind: "reply",
+      frame: {
+        method: "unsubscribed",
+        params: { channel: "room1", reason: "PermissionDenied" },
+      },
+    },
+  ]);
+  assert.deepEqual(resultOf(effects), { success: true });
+});
+
+Deno.test("subscribe: errors in the order InvalidArgument, Unauthenticated, PermissionDenied, AlreadyExists, ResourceExhausted", () => {
+  const sub = (state: ConnectionState, params: unknown) =>
+    errorOf(run(state, frame({ id: 1, method: "subscribe", params })).effects);
+  // Bad params and bad names come first, even before authentication.
+  assert.equal(sub(fresh(), undefined), "InvalidArgument");
+  assert.equal(sub(fresh(), { channel: 5 }), "InvalidArgument");
+  assert.equal(sub(fresh(), { channel: "a::b" }), "InvalidArgument");
+  assert.equal(sub(fresh(), { channel: "room1", since: 3 }), "InvalidArgument");
+  assert.equal(sub(fresh(), { channel: "room1" }), "Unauthenticated");
+  // Permission: the original said Unauthenticated here; the spec fixes it.
+  assert.equal(
+    sub(authenticated({ ...CLAIMS, scope: ["publish"] }), { channel: "room1" }),
+    "PermissionDenied",
+  );
+  assert.equal(sub(authenticated(), { channel: "room9" }), "PermissionDenied");
+  // Already subscribed: the original said Internal; the spec fixes it.
+  assert.equal(sub(subscribed("room1"), { channel: "room1" }), "AlreadyExists");
+  assert.equal(
+    sub(subscribed("room1", "room2", "a:b"), { channel: "room9" }),
+    "PermissionDenied",
+  );
+});
+
+Deno.test("subscribe: over MAX_SUBSCRIPTIONS is ResourceExhausted", () => {
+  const claims = {
+    ...CLAIMS,
+    authorizedChannels: ["c1", "c2", "c3", "c4"],
+  };
+  let state = authenticated(claims);
+  for (const channel of ["c1", "c2", "c3"]) {
+    state =
+      run(state, frame({ id: 1, method: "subscribe", params: { channel } }))
+        .state;
+  }
+  assert.equal(
+    errorOf(
+      run(
+        state,
+        frame({ id: 1, method: "subscribe", params: { channel: "c4" } }),
+      )
+        .effects,
+    ),
+    "ResourceExhausted",
+  );
+});
+
+Deno.test("subscribe: success registers a uniquely numbered subscription", () => {
+  const { state, effects } = run(
+    authenticated(),
+    frame({ id: 9, method: "subscribe", params: { channel: "room1" } }),
+  );
+  assert.deepEqual(effects, [{
+    kind: "subscribe",
+    subscription: { id: "c1.1", channel: "room1" },
+    requestId: 9,
+    timestamp: "2026-01-02T03:04:05.678Z",
+  }]);
+  assert.equal(state.subscriptionsOpened, 1);
+  // Unsubscribe and subscribe again: a new id, never a reused one.
+  const again = run(
+    state,
+    frame({ id: 10, method: "unsubscribe", params: { channel: "room1" } }),
+    frame({ id: 11, method: "subscribe", params: { channel: "room1" } }),
+  );
+  assert.equal(again.state.subscriptions.get("room1")?.id, "c1.2");
+});
+
+Deno.test("unsubscribe: InvalidArgument, then NotFound, then success", () => {
+  const unsub = (state: ConnectionState, params: unknown) =>
+    run(state, frame({ id: 1, method: "unsubscribe", params })).effects;
+  assert.equal(errorOf(unsub(fresh(), {})), "InvalidArgument");
+  assert.equal(errorOf(unsub(fresh(), { channel: "a:" })), "InvalidArgument");
+  // The original panicked here (nobody subscribed): now a plain NotFound.
+  assert.equal(errorOf(unsub(fresh(), { channel: "room1" })), "NotFound");
+  assert.equal(
+    errorOf(unsub(authenticated(), { channel: "room1" })),
+    "NotFound",
+  );
+  const state = subscribed("room1");
+  const effects = unsub(state, { channel: "room1" });
+  assert.deepEqual(effects[0], {
+    kind: "unsubscribe",
+    subscription: state.subscriptions.get("room1"),
+  });
+  assert.deepEqual(resultOf(effects), { success: true });
+});
+
+Deno.test("the original's crash sequence: subscribe, unsubscribe, subscribe again", () => {
+  const { state, effects } = run(
+    authenticated(),
+    frame({ id: 1, method: "subscribe", params: { channel: "room1" } }),
+    frame({ id: 2, method: "unsubscribe", params: { channel: "room1" } }),
+    frame({ id: 3, method: "subscribe", params: { channel: "room1" } }),
+  );
+  assert.equal(effects[0]?.kind, "subscribe");
+  assert.equal(state.subscriptions.size, 1);
+});
+
+Deno.test("publish: errors in the order InvalidArgument, Unauthenticated, PermissionDenied", () => {
+  const pub = (state: ConnectionState, params: unknown) =>
+    errorOf(run(state, frame({ id: 1, method: "publish", params })).effects);
+  const good = { channel: "room1", event: "e", payload: { a: 1 } };
+  assert.equal(pub(fresh(), undefined), "InvalidArgument");
+  assert.equal(pub(fresh(), { ...good, channel: "a b" }), "InvalidArgument");
+  assert.equal(pub(fresh(), { ...good, event: "" }), "InvalidArgument");
+  assert.equal(pub(fresh(), { ...good, event: 3 }), "InvalidArgument");
+  assert.equal(
+    pub(fresh(), { ...good, payload: "x".repeat(2000) }),
+    "InvalidArgument",
+  );
+  assert.equal(pub(fresh(), good), "Unauthenticated");
+  assert.equal(
+    pub(authenticated({ ...CLAIMS, scope: ["subscribe"] }), good),
+    "PermissionDenied",
+  );
+  assert.equal(
+    pub(authenticated(), { ...good, channel: "room9" }),
+    "PermissionDenied",
+  );
+});
+
+Deno.test("publish: hands the engine the message with its payload serialised once", () => {
+  const { effects } = run(
+    authenticated(),
+    frame({
+      id: 3,
+      method: "publish",
+      params: { channel: "room1", event: "e", payload: { a: [1, "é"] } },
+    }),
+  );
+  assert.deepEqual(effects, [{
+    kind: "publish",
+    message: { channel: "room1", event: "e", payloadJson: '{"a":[1,"é"]}' },
+    requestId: 3,
+  }]);
+  const missing = run(
+    authenticated(),
+    frame({
+      id: 3,
+      method: "publish",
+      params: { channel: "room1", event: "e" },
+    }),
+  );
+  assert.equal(
+    missing.effects[0]?.kind === "publish" &&
+      missing.effects[0].message.payloadJson,
+    "null",
+  );
+});
+
+Deno.test("the reducer never mutates the state it is given", () => {
+  const before = subscribed("room1");
+  const snapshot = structuredClone({
+    ...before,
+    subscriptions: [...before.subscriptions],
+  });
+  run(
+    before,
+    frame({ id: 1, method: "unsubscribe", params: { channel: "room1" } }),
+    frame({ id: 2, method: "subscribe", params: { channel: "room2" } }),
+    verified({ ...CLAIMS, authorizedChannels: ["x"] }),
+  );
+  assert.deepEqual(
+    structuredClone({ ...before, subscriptions: [...before.subscriptions] }),
+    snapshot,
+  );
+});
+
+// --- Properties over random sequences -------------------------------------
+
+const channelArbitrary = fc.constantFrom(
+  "room1",
+  "room2",
+  "a:b",
+  "room9",
+  "a::b",
+  "",
+);
+const valueArbitrary = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.integer(),
+  fc.string(),
+  fc.constantFrom({}, [], { a: 1 }),
+);
+const requestArbitrary = fc.record({
+  id: fc.oneof(
+    fc.constant(undefined),
+    fc.integer({ min: -1, max: 5 }),
+    fc.string(),
+  ),
+  method: fc.oneof(
+    fc.constantFrom("auth", "subscribe", "unsubscribe", "publish", "heartbeat"),
+    fc.string(),
+    valueArbitrary,
+  ),
+  params: fc.oneof(
+    valueArbitrary,
+    fc.record({
+      channel: fc.oneof(channelArbitrary, valueArbitrary),
+      event: fc.oneof(fc.constantFrom("e", ""), valueArbitrary),
+      payload: valueArbitrary,
+      token: fc.oneof(fc.constant("t"), valueArbitrary),
+      since: fc.oneof(fc.constant(undefined), fc.string()),
+    }, { requiredKeys: [] }),
+  ),
+}, { requiredKeys: [] });
+
+const inputArbitrary: fc.Arbitrary<Input> = fc.oneof(
+  { weight: 8, arbitrary: requestArbitrary.map((request) => frame(request)) },
+  {
+    weight: 2,
+    arbitrary: fc.string().map((text): Input => ({ kind: "frame", text })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      sub: fc.constantFrom("alice", "bob", "", 1),
+      authorizedChannels: fc.oneof(
+        fc.subarray(["room1", "room2", "a:b"]),
+        valueArbitrary,
+      ),
+      scope: fc.oneof(
+        fc.subarray(["subscribe", "publish", "admin"]),
+        valueArbitrary,
+      ),
+      exp: fc.constant(CLAIMS.exp),
+    }).map((claims) => verified(claims)),
+  },
+);
+
+Deno.test("property: no sequence of inputs throws, and the state stays consistent", () => {
+  fc.assert(
+    fc.property(fc.array(inputArbitrary, { maxLength: 40 }), (inputs) => {
+      let state = fresh();
+      for (const input of inputs) {
+        const step = reduce(state, input, NOW);
+        const previous = state;
+        state = step.state;
+        // Every subscription is one the current token allows.
+        for (const [channel, subscription] of state.subscriptions) {
+          assert.equal(subscription.channel, channel);
+          assert.ok(state.auth?.scopes.has("subscribe"));
+          assert.ok(state.auth?.channels.has(channel));
+        }
+        assert.ok(state.subscriptions.size <= LIMITS.maxSubscriptions);
+        // Subscription ids are never reused.
+        assert.ok(state.subscriptionsOpened >= previous.subscriptionsOpened);
+        // Each subscribe effect matches a new subscription in the state.
+        for (const effect of step.effects) {
+          if (effect.kind === "subscribe") {
+            assert.equal(
+              state.subscriptions.get(effect.subscription.channel),
+              effect.subscription,
+            );
+          }
+        }
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("property: a subscription exists iff the last successful subscribe is later than the last successful unsubscribe", () => {
+  const channels = ["room1", "room2"];
+  const op = fc.record({
+    method: fc.constantFrom("subscribe", "unsubscribe"),
+    channel: fc.constantFrom(...channels),
+  });
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+      let state = authenticated();
+      const expected = new Set<string>();
+      for (const { method, channel } of ops) {
+        const step = reduce(
+          state,
+          frame({ id: 1, method, params: { channel } }),
+          NOW,
+        );
+        const succeeded = step.effects.some((effect) => effect.kind === method);
+        if (succeeded && method === "subscribe") expected.add(channel);
+        if (succeeded && method === "unsubscribe") expected.delete(channel);
+        state = step.state;
+        assert.deepEqual(new Set(state.subscriptions.keys()), expected);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
