@@ -13,7 +13,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { parseConfig } from "./src/config.ts";
 import { DEV_ENVIRONMENT, devBanner } from "./src/dev.ts";
 import { startServer } from "./src/http/server.ts";
-import { configureLogging } from "./src/log.ts";
+import { configureLogging, log } from "./src/log.ts";
 
 const USAGE = `Broadcaster ${denoJson.version}: a real-time messaging server.
 
@@ -58,6 +58,7 @@ async function main(): Promise<number> {
     encoding: config.logEncoding,
     level: config.logLevel,
   });
+  keepRunningOnStrayErrors();
   let server;
   try {
     server = await startServer(config);
@@ -80,6 +81,23 @@ async function main(): Promise<number> {
   await server.finished;
   await server.shutdown();
   return 0;
+}
+
+/**
+ * The last line of defence: every known failure is handled where it happens,
+ * but a bug that escapes must cost one request or connection, not the process
+ * and every client on it.
+ */
+function keepRunningOnStrayErrors(): void {
+  const logger = log("process");
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    logger.error("unhandled rejection: {error}", { error: event.reason });
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    logger.error("uncaught exception: {error}", { error: event.error });
+  });
 }
 
 if (import.meta.main) {

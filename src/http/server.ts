@@ -14,6 +14,7 @@ import { Hub } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
+import { InFlight } from "./in_flight.ts";
 import { handlePublish } from "./publish.ts";
 import { corsHeaders, errorResponse, preflight } from "./responses.ts";
 import { handleUpgrade, type UpgradeServices } from "./websocket.ts";
@@ -22,6 +23,8 @@ const logger = log("http");
 
 /** How long shutdown waits for in-flight requests before it stops anyway. */
 const SHUTDOWN_GRACE_MS = 8_000;
+/** How long the listener gets to close once nothing is in flight. */
+const LISTENER_CLOSE_MS = 1_000;
 
 /** A running server. */
 export interface BroadcasterServer {
@@ -29,9 +32,13 @@ export interface BroadcasterServer {
   readonly url: URL;
   /** Resolves once the server has stopped. */
   readonly finished: Promise<void>;
+  /** REST requests being handled right now. */
+  readonly requestsInFlight: number;
   /**
-   * Stops accepting, closes every socket with 1001, lets in-flight REST
-   * requests finish (up to a grace period) and releases the engine.
+   * Stops accepting work (new requests get 503, `/health` too, so load
+   * balancers move on), closes every socket with 1001, lets in-flight REST
+   * requests finish (up to a grace period), then closes the listener and
+   * releases the engine.
    */
   shutdown(): Promise<void>;
 }
@@ -87,6 +94,8 @@ export async function startServer(
     maxMessageBytes: config.maxMessageBytes,
   };
   const base = config.basePath;
+  const inFlight = new InFlight();
+  let draining = false;
 
   async function route(
     request: Request,
@@ -109,7 +118,7 @@ export async function startServer(
       }
       case `${base}/health`:
         if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
-        return engine.healthy
+        return engine.healthy && !draining
           ? new Response("ok", { headers: { "content-type": "text/plain" } })
           : new Response("engine unavailable", {
             status: 503,
@@ -125,11 +134,20 @@ export async function startServer(
     hostname: config.host,
     onListen: () => {},
   }, async (request, info) => {
+    if (draining) {
+      return errorResponse("Internal", "server shutting down", {
+        status: 503,
+        headers: { connection: "close" },
+      });
+    }
+    inFlight.enter();
     try {
       return await route(request, info);
     } catch (error) {
       logger.error("request failed: {error}", { error });
       return errorResponse("Internal", "internal error");
+    } finally {
+      inFlight.leave();
     }
   });
 
@@ -144,29 +162,42 @@ export async function startServer(
   return {
     url,
     finished: server.finished,
+    get requestsInFlight() {
+      return inFlight.count;
+    },
     shutdown() {
       stopping ??= (async () => {
-        logger.info("shutting down: closing {count} connections", {
-          count: upgrade.connections.size,
-        });
-        const stopped = server.shutdown();
+        draining = true;
+        logger.info(
+          "shutting down: closing {connections} connections, {requests} requests in flight",
+          { connections: upgrade.connections.size, requests: inFlight.count },
+        );
         for (const connection of upgrade.connections) {
           connection.close(CloseCode.GoingAway, "server shutting down");
         }
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          stopped,
-          new Promise((resolve) => {
-            timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        await within(inFlight.idle(), SHUTDOWN_GRACE_MS);
+        await within(server.shutdown(), LISTENER_CLOSE_MS);
         await engine.close();
         logger.info("stopped");
       })();
       return stopping;
     },
   };
+}
+
+/** Waits for `promise`, but no longer than `milliseconds`. */
+async function within(
+  promise: Promise<unknown>,
+  milliseconds: number,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, milliseconds);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function notAllowed(allow: string): Response {

@@ -17,6 +17,15 @@ async function authed(url: string, claims = {}): Promise<TestClient> {
   return client;
 }
 
+/** Waits for a condition the test cannot get an event for, checking every tick. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 function upgradeHeaders(): Record<string, string> {
   return {
     upgrade: "websocket",
@@ -430,4 +439,33 @@ Deno.test("shutdown closes every socket with 1001 and stops listening", async ()
   await fixture.server.shutdown();
   assert.equal((await client.closed).code, 1001);
   await assert.rejects(fetch(`${fixture.base}/health`));
+});
+
+Deno.test("shutdown lets an in-flight REST publish finish", async () => {
+  const fixture = await serve();
+  const encoder = new TextEncoder();
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+  });
+  const response = fetch(`${fixture.base}/publish`, {
+    method: "POST",
+    headers: { authorization: TEST_API_KEY },
+    body,
+  });
+  controller?.enqueue(encoder.encode('{"channel":"room1",'));
+  await until(() => fixture.server.requestsInFlight === 1);
+  // The server is reading this body when shutdown starts.
+  const stopped = fixture.server.shutdown();
+  const refused = await fetch(`${fixture.base}/health`);
+  assert.equal(refused.status, 503);
+  await refused.body?.cancel();
+  controller?.enqueue(encoder.encode('"event":"late"}'));
+  controller?.close();
+  const answered = await response;
+  assert.equal(answered.status, 200);
+  assert.ok((await answered.json()).id);
+  await stopped;
 });
