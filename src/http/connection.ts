@@ -261,7 +261,9 @@ export class Connection implements Recipient {
       "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions",
       {
         connectionId: this.id,
-        code: this.#closeCode ?? peerCode,
+        // Deno reports 0 when the peer vanished without a close frame.
+        code: this.#closeCode ??
+          (peerCode === 0 ? CloseCode.AbnormalClosure : peerCode),
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,
       },

@@ -118,12 +118,7 @@ export async function startServer(
       }
       case `${base}/health`:
         if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
-        return engine.healthy && !draining
-          ? new Response("ok", { headers: { "content-type": "text/plain" } })
-          : new Response("engine unavailable", {
-            status: 503,
-            headers: { "content-type": "text/plain" },
-          });
+        return health(engine.healthy ? null : "engine unavailable");
       default:
         return errorResponse("NotFound", "no such route");
     }
@@ -135,6 +130,8 @@ export async function startServer(
     onListen: () => {},
   }, async (request, info) => {
     if (draining) {
+      const url = new URL(request.url);
+      if (url.pathname === `${base}/health`) return health("shutting down");
       return errorResponse("Internal", "server shutting down", {
         status: 503,
         headers: { connection: "close" },
@@ -198,6 +195,14 @@ async function within(
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** `/health`: `200 ok`, or `503` with the reason the node cannot serve. */
+function health(problem: string | null): Response {
+  const headers = { "content-type": "text/plain" };
+  return problem === null
+    ? new Response("ok", { headers })
+    : new Response(problem, { status: 503, headers });
 }
 
 function notAllowed(allow: string): Response {

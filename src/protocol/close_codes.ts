@@ -14,6 +14,8 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A binary frame was sent; the protocol is text-only. */
   UnsupportedData: 1003,
+  /** Never sent: the peer vanished without a close frame (what the logs report). */
+  AbnormalClosure: 1006,
   /** Policy: sustained rate abuse, or an origin not allowed. */
   PolicyViolation: 1008,
   /** A frame over `MAX_MESSAGE_BYTES`. */
