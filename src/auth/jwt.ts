@@ -9,13 +9,11 @@
  */
 
 import { errors, jwtVerify, SignJWT } from "jose";
+import { LEEWAY_SECONDS } from "../protocol/authentication.ts";
 import type { TokenOutcome } from "../protocol/effects.ts";
 
 /** The audience every token must name. */
 export const AUDIENCE = "broadcaster";
-
-/** Clock skew tolerated on `exp` and `iat`, in seconds. */
-export const LEEWAY_SECONDS = 30;
 
 const encoder = new TextEncoder();
 

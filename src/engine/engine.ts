@@ -24,6 +24,17 @@ export interface Engine {
    * silently.
    */
   publish(message: NewMessage): Promise<Message>;
+  /**
+   * The channel's most recent messages still in history, at most `limit`,
+   * oldest first.
+   */
+  history(channel: string, limit: number): Promise<readonly Message[]>;
+  /**
+   * Every message of `channel` after the one with id `since`, oldest first;
+   * `null` when that cannot be known for sure (`since` unknown, evicted or
+   * expired), so a recovery is never claimed falsely.
+   */
+  since(channel: string, since: string): Promise<readonly Message[] | null>;
   /** True while the engine can accept publishes (`/health`). */
   readonly healthy: boolean;
   /** Releases what the engine holds; publishes after it are refused. */

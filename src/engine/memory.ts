@@ -1,6 +1,7 @@
 /**
  * The single-process engine: ids from a monotonic counter, delivery by a
- * direct call into the hub, in the order publishes are accepted.
+ * direct call into the hub in the order publishes are accepted, and per
+ * channel the last `HISTORY_SIZE` messages for `HISTORY_TTL_SECONDS`.
  *
  * @module
  */
@@ -16,8 +17,18 @@ import { type Deliver, type Engine, EngineUnavailableError } from "./engine.ts";
 export interface MemoryEngineOptions {
   /** Receives every accepted message: the hub. */
   readonly deliver: Deliver;
+  /** Messages kept per channel; 0 keeps none. */
+  readonly historySize: number;
+  /** How long a message is kept, in seconds. */
+  readonly historyTtlSeconds: number;
   /** Epoch milliseconds; `Date.now` unless a test controls time. */
   readonly clock?: () => number;
+}
+
+/** A message in history, with when it was accepted (epoch ms) for expiry. */
+interface Stored {
+  readonly message: Message;
+  readonly acceptedAt: number;
 }
 
 /**
@@ -28,13 +39,20 @@ export interface MemoryEngineOptions {
  *
  * @example
  * ```ts
- * const engine = new MemoryEngine({ deliver: (message) => console.log(message.id) });
+ * const engine = new MemoryEngine({
+ *   deliver: (message) => console.log(message.id), historySize: 100, historyTtlSeconds: 300,
+ * });
  * await engine.publish({ channel: "room1", event: "e", payloadJson: "null" });
  * ```
  */
 export class MemoryEngine implements Engine {
   readonly #deliver: Deliver;
   readonly #clock: () => number;
+  readonly #historySize: number;
+  readonly #ttlMs: number;
+  /** Per channel, oldest first; a channel with nothing left is deleted. */
+  readonly #history = new Map<string, Stored[]>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
   #lastMilliseconds = 0;
   #counter = 0;
   #closed = false;
@@ -42,6 +60,14 @@ export class MemoryEngine implements Engine {
   constructor(options: MemoryEngineOptions) {
     this.#deliver = options.deliver;
     this.#clock = options.clock ?? Date.now;
+    this.#historySize = options.historySize;
+    this.#ttlMs = options.historyTtlSeconds * 1000;
+    // Channels nobody publishes to any more would otherwise keep their last messages forever.
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      Math.min(this.#ttlMs, 60_000),
+    );
+    Deno.unrefTimer(this.#sweeper);
   }
 
   get healthy(): boolean {
@@ -64,12 +90,64 @@ export class MemoryEngine implements Engine {
       id: `${this.#lastMilliseconds}-${this.#counter}`,
       createTime: formatTimestamp(now),
     };
+    this.#remember(accepted, now);
     this.#deliver(accepted);
     return Promise.resolve(accepted);
   }
 
+  history(channel: string, limit: number): Promise<readonly Message[]> {
+    const stored = this.#live(channel);
+    return Promise.resolve(
+      stored.slice(Math.max(0, stored.length - limit)).map((s) => s.message),
+    );
+  }
+
+  since(channel: string, since: string): Promise<readonly Message[] | null> {
+    const stored = this.#live(channel);
+    // From the newest: a client recovering is usually only a few messages behind.
+    for (let i = stored.length - 1; i >= 0; i--) {
+      if (stored[i]?.message.id === since) {
+        return Promise.resolve(stored.slice(i + 1).map((s) => s.message));
+      }
+    }
+    return Promise.resolve(null);
+  }
+
   close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sweeper);
+    this.#history.clear();
     return Promise.resolve();
+  }
+
+  #remember(message: Message, now: number): void {
+    if (this.#historySize === 0) return;
+    let stored = this.#history.get(message.channel);
+    if (stored === undefined) {
+      stored = [];
+      this.#history.set(message.channel, stored);
+    }
+    stored.push({ message, acceptedAt: now });
+    if (stored.length > this.#historySize) stored.shift();
+  }
+
+  /** The channel's history without expired messages (which are dropped for good). */
+  #live(channel: string): readonly Stored[] {
+    const stored = this.#history.get(channel);
+    if (stored === undefined) return [];
+    const cutoff = this.#clock() - this.#ttlMs;
+    let expired = 0;
+    while (
+      expired < stored.length && (stored[expired]?.acceptedAt ?? 0) <= cutoff
+    ) {
+      expired++;
+    }
+    if (expired > 0) stored.splice(0, expired);
+    if (stored.length === 0) this.#history.delete(channel);
+    return stored;
+  }
+
+  #sweep(): void {
+    for (const channel of this.#history.keys()) this.#live(channel);
   }
 }

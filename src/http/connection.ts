@@ -1,27 +1,40 @@
 /**
  * The shell of one socket: frames in → reducer → effects out.
  *
- * Inputs of one connection are reduced strictly one after another, including
- * the asynchronous follow-ups (token verification, publish), so a client that
- * sends `auth` and `subscribe` back to back without waiting is answered as if
- * it had waited, and its publishes reach the engine in the order it sent them.
+ * Inputs of one connection (frames, timers, and the asynchronous follow-ups
+ * of token verification) are reduced strictly one after another, so a client
+ * that sends `auth` and `subscribe` back to back without waiting is answered
+ * as if it had waited, and its publishes reach the engine in the order it
+ * sent them.
  *
  * @module
  */
 
 import type { Engine } from "../engine/engine.ts";
 import type { TokenVerifier } from "../auth/jwt.ts";
-import type { HubEntry, Recipient } from "../hub/hub.ts";
-import type { Hub } from "../hub/hub.ts";
+import type { Hub, HubEntry, Recipient } from "../hub/hub.ts";
+import { SlowConsumerPolicy } from "../hub/slow_consumer.ts";
 import { log } from "../log.ts";
-import type { Effect, Input } from "../protocol/effects.ts";
-import { errorFrame, resultFrame } from "../protocol/frames.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
+import type { Effect, Input, TimerName } from "../protocol/effects.ts";
+import {
+  errorFrame,
+  resultFrame,
+  type ServerFrame,
+} from "../protocol/frames.ts";
+import {
+  type Message,
+  messagesJson,
+  type NewMessage,
+} from "../protocol/message.ts";
 import { utf8ByteLength } from "../protocol/publication.ts";
 import { reduce } from "../protocol/reducer.ts";
-import type { ConnectionState } from "../protocol/state.ts";
-import { CloseCode } from "../protocol/close_codes.ts";
+import type { ConnectionState, Subscription } from "../protocol/state.ts";
 
 const logger = log("connection");
+
+/** The longest delay `setTimeout` takes; longer ones are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What every connection of a server shares. */
 export interface ConnectionServices {
@@ -30,6 +43,8 @@ export interface ConnectionServices {
   readonly verifier: TokenVerifier;
   /** Largest text frame accepted, in UTF-8 bytes (`MAX_MESSAGE_BYTES`). */
   readonly maxMessageBytes: number;
+  /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
+  readonly outboundBufferBytes: number;
   /** Epoch milliseconds. */
   readonly clock: () => number;
 }
@@ -60,8 +75,10 @@ export class Connection implements Recipient {
   readonly #remote: string;
   readonly #onClosed: (connection: Connection) => void;
   readonly #entries = new Map<string, HubEntry>();
+  readonly #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   readonly #inbox: Input[] = [];
   readonly #openedAt: number;
+  readonly #outbound: SlowConsumerPolicy;
   #state: ConnectionState;
   #draining = false;
   #closed = false;
@@ -79,6 +96,12 @@ export class Connection implements Recipient {
     this.#remote = options.remote;
     this.#onClosed = options.onClosed;
     this.#openedAt = services.clock();
+    this.#outbound = new SlowConsumerPolicy({
+      limit: services.outboundBufferBytes,
+      clock: services.clock,
+      buffered: () => socket.bufferedAmount,
+      onSlow: (reason) => this.close(CloseCode.TryAgainLater, reason),
+    });
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       logger.info("connection {connectionId} opened from {remote}", {
@@ -86,6 +109,7 @@ export class Connection implements Recipient {
         remote: this.#remote,
         authenticated: this.#state.auth !== null,
       });
+      this.#receive({ kind: "opened" });
     };
     socket.onmessage = (event) => this.#onMessage(event);
     socket.onclose = (event) => this.#onClose(event.code);
@@ -98,9 +122,13 @@ export class Connection implements Recipient {
     return this.#state.connectionId;
   }
 
-  /** Sends a broadcast frame; silently skipped once the socket is closing. */
+  /**
+   * Sends a broadcast frame, unless the client is not reading: then it is
+   * dropped (its `seq` is already counted, so the client sees the gap).
+   */
   deliver(frame: string): void {
-    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(frame);
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    if (this.#outbound.admits()) this.#socket.send(frame);
   }
 
   /** Closes the socket (e.g. with 1001 at shutdown); harmless when already closed. */
@@ -109,6 +137,17 @@ export class Connection implements Recipient {
       this.#closeCode ??= code;
       this.#socket.close(code, reason);
     }
+  }
+
+  /** Sends a reply: never dropped, but a client that reads none is closed. */
+  #reply(text: string): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(text);
+    this.#outbound.afterReply();
+  }
+
+  #send(frame: ServerFrame): void {
+    this.#reply(JSON.stringify(frame));
   }
 
   #onMessage(event: MessageEvent): void {
@@ -124,13 +163,15 @@ export class Connection implements Recipient {
       data.length > limit ||
       (data.length * 3 > limit && utf8ByteLength(data) > limit)
     ) {
-      this.close(
-        CloseCode.MessageTooBig,
-        `frame over ${limit} bytes`,
-      );
+      this.close(CloseCode.MessageTooBig, `frame over ${limit} bytes`);
       return;
     }
-    this.#inbox.push({ kind: "frame", text: data });
+    this.#receive({ kind: "frame", text: data });
+  }
+
+  #receive(input: Input): void {
+    if (this.#closed) return;
+    this.#inbox.push(input);
     if (!this.#draining) void this.#drain();
   }
 
@@ -169,48 +210,24 @@ export class Connection implements Recipient {
   async #perform(effect: Effect): Promise<Input | undefined> {
     switch (effect.kind) {
       case "reply":
-        this.deliver(JSON.stringify(effect.frame));
+        this.#send(effect.frame);
         return undefined;
-      case "verifyToken": {
-        const outcome = await this.#services.verifier.verify(
-          effect.token,
-          this.#services.clock(),
-        );
-        if (!outcome.ok) {
-          logger.info("connection {connectionId} auth refused: {reason}", {
-            connectionId: this.id,
-            reason: outcome.reason,
-          });
-        }
-        return { kind: "tokenVerified", requestId: effect.requestId, outcome };
-      }
-      case "subscribe": {
-        if (this.#closed) return undefined;
-        const { subscription, requestId, timestamp } = effect;
-        this.#entries.set(
-          subscription.id,
-          this.#services.hub.add(subscription, this),
-        );
-        if (requestId !== undefined) {
-          this.deliver(JSON.stringify(
-            resultFrame(requestId, {
-              subscriptionId: subscription.id,
-              timestamp,
-            }),
-          ));
-        }
+      case "verifyToken":
+        return await this.#verify(effect.token, effect.requestId);
+      case "subscribe":
+        await this.#subscribe(effect);
         return undefined;
-      }
-      case "unsubscribe": {
-        const entry = this.#entries.get(effect.subscription.id);
-        if (entry !== undefined) {
-          this.#services.hub.remove(entry);
-          this.#entries.delete(effect.subscription.id);
-        }
+      case "unsubscribe":
+        this.#unsubscribe(effect.subscription);
         return undefined;
-      }
       case "publish":
         await this.#publish(effect.message, effect.requestId);
+        return undefined;
+      case "history":
+        await this.#history(effect.channel, effect.limit, effect.requestId);
+        return undefined;
+      case "timer":
+        this.#arm(effect.name, effect.at);
         return undefined;
       case "close":
         this.close(effect.code, effect.reason);
@@ -218,30 +235,126 @@ export class Connection implements Recipient {
     }
   }
 
+  async #verify(token: string, requestId: number | undefined): Promise<Input> {
+    const outcome = await this.#services.verifier.verify(
+      token,
+      this.#services.clock(),
+    );
+    if (!outcome.ok) {
+      logger.info("connection {connectionId} auth refused: {reason}", {
+        connectionId: this.id,
+        reason: outcome.reason,
+      });
+    }
+    return { kind: "tokenVerified", requestId, outcome };
+  }
+
+  /**
+   * Registers with the hub first, then (with `since`) reads history, answers,
+   * and replays: live messages published meanwhile are held back by the hub,
+   * so none is lost or repeated.
+   */
+  async #subscribe(
+    effect: Extract<Effect, { kind: "subscribe" }>,
+  ): Promise<void> {
+    if (this.#closed) return;
+    const { subscription, requestId, timestamp, since } = effect;
+    const hub = this.#services.hub;
+    const recovering = since !== undefined;
+    const entry = hub.add(subscription, this, { recovering });
+    this.#entries.set(subscription.id, entry);
+    let replay: readonly Message[] | null = null;
+    if (recovering) {
+      try {
+        replay = await this.#services.engine.since(subscription.channel, since);
+      } catch (error) {
+        // Without history the client must reload its state: say so, do not fail.
+        logger.warning("connection {connectionId} recovery failed: {error}", {
+          connectionId: this.id,
+          error: String(error),
+        });
+      }
+    }
+    if (requestId !== undefined) {
+      const result = recovering
+        ? {
+          subscriptionId: subscription.id,
+          timestamp,
+          recovered: replay !== null,
+        }
+        : { subscriptionId: subscription.id, timestamp };
+      this.#send(resultFrame(requestId, result));
+    }
+    if (recovering) hub.activate(entry, replay ?? []);
+  }
+
+  #unsubscribe(subscription: Subscription): void {
+    const entry = this.#entries.get(subscription.id);
+    if (entry === undefined) return;
+    this.#services.hub.remove(entry);
+    this.#entries.delete(subscription.id);
+  }
+
   async #publish(
-    message: Parameters<Engine["publish"]>[0],
+    message: NewMessage,
     requestId: number | undefined,
   ): Promise<void> {
     try {
       const accepted = await this.#services.engine.publish(message);
       if (requestId !== undefined) {
-        this.deliver(JSON.stringify(
-          resultFrame(requestId, {
-            id: accepted.id,
-            createTime: accepted.createTime,
-          }),
-        ));
+        this.#send(resultFrame(requestId, {
+          id: accepted.id,
+          createTime: accepted.createTime,
+        }));
       }
     } catch (error) {
       logger.warning("connection {connectionId} publish failed: {error}", {
         connectionId: this.id,
         error: String(error),
       });
-      this.deliver(JSON.stringify(errorFrame(requestId, {
+      this.#send(errorFrame(requestId, {
         code: "Internal",
         message: "publish failed: the engine is unavailable, try again",
-      })));
+      }));
     }
+  }
+
+  async #history(
+    channel: string,
+    limit: number,
+    requestId: number,
+  ): Promise<void> {
+    try {
+      const messages = await this.#services.engine.history(channel, limit);
+      this.#reply(
+        `{"requestId":${requestId},"result":${messagesJson(messages)}}`,
+      );
+    } catch (error) {
+      logger.warning("connection {connectionId} history failed: {error}", {
+        connectionId: this.id,
+        error: String(error),
+      });
+      this.#send(errorFrame(requestId, {
+        code: "Internal",
+        message: "history unavailable: the engine is unavailable, try again",
+      }));
+    }
+  }
+
+  /** Starts timer `name` for `at`, replacing the one of that name. */
+  #arm(name: TimerName, at: number): void {
+    clearTimeout(this.#timers.get(name));
+    const delay = Math.max(0, at - this.#services.clock());
+    // setTimeout fires at once past ~24.8 days: wait in steps instead.
+    this.#timers.set(
+      name,
+      delay > MAX_TIMER_MS
+        ? setTimeout(() => this.#arm(name, at), MAX_TIMER_MS)
+        : setTimeout(() => {
+          this.#timers.delete(name);
+          this.#receive({ kind: "timer", name });
+        }, delay),
+    );
   }
 
   /**
@@ -252,13 +365,16 @@ export class Connection implements Recipient {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox.length = 0;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#outbound.stop();
     const subscriptions = this.#entries.size;
     for (const entry of this.#entries.values()) {
       this.#services.hub.remove(entry);
     }
     this.#entries.clear();
     logger.info(
-      "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions",
+      "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions, {dropped} broadcasts dropped",
       {
         connectionId: this.id,
         // Deno reports 0 when the peer vanished without a close frame.
@@ -266,6 +382,7 @@ export class Connection implements Recipient {
           (peerCode === 0 ? CloseCode.AbnormalClosure : peerCode),
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,
+        dropped: this.#outbound.dropped,
       },
     );
     this.#onClosed(this);

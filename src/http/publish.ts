@@ -7,10 +7,11 @@
  * @module
  */
 
-import { type ApiKeys, credentialFromHeader } from "../auth/api_key.ts";
+import type { ApiKeys } from "../auth/api_key.ts";
 import { type Engine, EngineUnavailableError } from "../engine/engine.ts";
 import { log } from "../log.ts";
 import { newMessageFrom } from "../protocol/publication.ts";
+import { refuseWithoutApiKey } from "./api_key_guard.ts";
 import { readBody } from "./body.ts";
 import { errorResponse } from "./responses.ts";
 
@@ -33,17 +34,8 @@ export async function handlePublish(
   services: PublishServices,
   headers: Headers,
 ): Promise<Response> {
-  const credential = credentialFromHeader(request.headers.get("authorization"));
-  if (credential === null) {
-    return errorResponse(
-      "Unauthenticated",
-      "missing API key: send Authorization: Bearer <key>",
-      { headers },
-    );
-  }
-  if (!services.apiKeys.accepts(credential)) {
-    return errorResponse("Unauthenticated", "invalid API key", { headers });
-  }
+  const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
+  if (refused !== null) return refused;
   const limit = services.maxMessageBytes;
   const body = await readBody(request, limit);
   if (!body.ok) {

@@ -14,6 +14,7 @@ import { Hub } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
+import { handleHistory } from "./history.ts";
 import { InFlight } from "./in_flight.ts";
 import { handlePublish } from "./publish.ts";
 import { corsHeaders, errorResponse, preflight } from "./responses.ts";
@@ -72,6 +73,8 @@ export async function startServer(
   const hub = new Hub();
   const engine: Engine = new MemoryEngine({
     deliver: (message) => hub.deliver(message),
+    historySize: config.historySize,
+    historyTtlSeconds: config.historyTtlSeconds,
     clock,
   });
   const upgrade: UpgradeServices = {
@@ -79,19 +82,24 @@ export async function startServer(
     engine,
     verifier: await TokenVerifier.create(config.jwtSecret),
     maxMessageBytes: config.maxMessageBytes,
+    outboundBufferBytes: config.outboundBufferBytes,
     clock,
     limits: {
       maxSubscriptions: config.maxSubscriptions,
       maxPayloadBytes: config.maxMessageBytes,
+      rateLimit: config.rateLimit,
+      historySize: config.historySize,
     },
     allowedOrigins: config.allowedOrigins,
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     connections: new Set<Connection>(),
   };
-  const publish = {
-    apiKeys: new ApiKeys(config.apiKeys),
+  const apiKeys = new ApiKeys(config.apiKeys);
+  const rest = {
+    apiKeys,
     engine,
     maxMessageBytes: config.maxMessageBytes,
+    historySize: config.historySize,
   };
   const base = config.basePath;
   const inFlight = new InFlight();
@@ -114,7 +122,16 @@ export async function startServer(
         );
         if (method === "OPTIONS") return preflight(cors, "POST, OPTIONS");
         if (method !== "POST") return notAllowed("POST, OPTIONS");
-        return await handlePublish(request, publish, cors);
+        return await handlePublish(request, rest, cors);
+      }
+      case `${base}/history`: {
+        const cors = corsHeaders(
+          config.allowedOrigins,
+          request.headers.get("origin"),
+        );
+        if (method === "OPTIONS") return preflight(cors, "GET, OPTIONS");
+        if (method !== "GET") return notAllowed("GET, OPTIONS");
+        return await handleHistory(request, rest, cors);
       }
       case `${base}/health`:
         if (method !== "GET" && method !== "HEAD") return notAllowed("GET");

@@ -7,6 +7,12 @@
  * `O(subscribers)` string joins per message and no per-recipient
  * `JSON.stringify`.
  *
+ * Recovery without gaps or duplicates: a subscription that recovers is added
+ * *before* history is read and holds live messages back until
+ * {@linkcode Hub.activate} has replayed history; live messages the replay
+ * already contained are then skipped by id. Every message published after
+ * `since` is thus in the replay, or held back, or both, and delivered once.
+ *
  * @module
  */
 
@@ -29,6 +35,8 @@ export interface HubEntry {
 
 interface MutableEntry extends HubEntry {
   seq: number;
+  /** Live messages held back while the subscription recovers; `null` once live. */
+  pending: Message[] | null;
 }
 
 /** Called when a channel gains its first local subscriber or loses its last. */
@@ -70,9 +78,21 @@ export class Hub {
     this.#onChannel = options.onChannel;
   }
 
-  /** Registers a subscription; its first message will carry `seq` 1. */
-  add(subscription: Subscription, recipient: Recipient): HubEntry {
-    const entry: MutableEntry = { subscription, recipient, seq: 0 };
+  /**
+   * Registers a subscription; its first message will carry `seq` 1. With
+   * `recovering`, live messages are held back until {@linkcode activate}.
+   */
+  add(
+    subscription: Subscription,
+    recipient: Recipient,
+    options: { readonly recovering?: boolean } = {},
+  ): HubEntry {
+    const entry: MutableEntry = {
+      subscription,
+      recipient,
+      seq: 0,
+      pending: options.recovering === true ? [] : null,
+    };
     let entries = this.#channels.get(subscription.channel);
     if (entries === undefined) {
       entries = new Set();
@@ -102,12 +122,48 @@ export class Hub {
     if (entries === undefined) return;
     const [head, tail] = broadcastParts(message);
     for (const entry of entries) {
+      if (entry.pending !== null) {
+        entry.pending.push(message);
+        continue;
+      }
       entry.seq++;
       try {
         entry.recipient.deliver(head + entry.seq + tail);
       } catch {
         // A recipient must not throw; if one does, the others still get the message.
       }
+    }
+  }
+
+  /**
+   * Ends a recovery: delivers `replay` (history after `since`, oldest first),
+   * then the live messages held back that the replay did not contain, and
+   * makes the subscription live. Harmless for a removed or live entry.
+   */
+  activate(entry: HubEntry, replay: readonly Message[]): void {
+    const live = entry as MutableEntry;
+    const pending = live.pending;
+    if (pending === null) return;
+    live.pending = null;
+    const channel = this.#channels.get(entry.subscription.channel);
+    if (channel === undefined || !channel.has(live)) return;
+    const replayed = new Set<string>();
+    for (const message of replay) {
+      replayed.add(message.id);
+      this.#deliverOne(live, message);
+    }
+    for (const message of pending) {
+      if (!replayed.has(message.id)) this.#deliverOne(live, message);
+    }
+  }
+
+  #deliverOne(entry: MutableEntry, message: Message): void {
+    const [head, tail] = broadcastParts(message);
+    entry.seq++;
+    try {
+      entry.recipient.deliver(head + entry.seq + tail);
+    } catch {
+      // As in deliver: one recipient's failure is its own.
     }
   }
 

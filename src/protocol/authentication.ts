@@ -10,6 +10,12 @@
 
 import { fail, ok, type Result } from "./errors.ts";
 
+/** Clock skew tolerated on a token's `exp` and `iat`, in seconds. */
+export const LEEWAY_SECONDS = 30;
+
+/** How long before `exp` the server warns with `tokenExpiring`, in ms. */
+export const EXPIRY_WARNING_MS = 60_000;
+
 /** The scopes a token may carry. */
 export type Scope = "subscribe" | "publish";
 

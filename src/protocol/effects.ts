@@ -17,10 +17,17 @@ export type TokenOutcome =
   | { readonly ok: true; readonly claims: Readonly<Record<string, unknown>> }
   | { readonly ok: false; readonly reason: string };
 
+/** The timers a connection may have running, one of each at most. */
+export type TimerName = "tokenExpiring" | "tokenExpired";
+
 /** Something that happened to a connection, for the reducer to decide on. */
 export type Input =
+  /** The socket opened (with credentials already, when `?token=` was given). */
+  | { readonly kind: "opened" }
   /** A text frame from the client. */
   | { readonly kind: "frame"; readonly text: string }
+  /** A timer set by a `timer` effect went off. */
+  | { readonly kind: "timer"; readonly name: TimerName }
   /** The outcome of a `verifyToken` effect. */
   | {
     readonly kind: "tokenVerified";
@@ -38,14 +45,27 @@ export type Effect =
     readonly token: string;
     readonly requestId: number | undefined;
   }
-  /** Register a subscription with the hub, then answer `requestId` (if any). */
+  /**
+   * Register a subscription with the hub, then answer `requestId` (if any).
+   * With `since`, recover: replay what came after it, before anything live.
+   */
   | {
     readonly kind: "subscribe";
     readonly subscription: Subscription;
     readonly requestId: number | undefined;
     /** The `timestamp` of the result, chosen by the reducer. */
     readonly timestamp: string;
+    readonly since?: string;
   }
+  /** Answer `requestId` with the channel's last `limit` messages. */
+  | {
+    readonly kind: "history";
+    readonly channel: string;
+    readonly limit: number;
+    readonly requestId: number;
+  }
+  /** (Re)start the timer `name` to fire at `at` (epoch ms), replacing one of that name. */
+  | { readonly kind: "timer"; readonly name: TimerName; readonly at: number }
   /** Remove a subscription from the hub. */
   | { readonly kind: "unsubscribe"; readonly subscription: Subscription }
   /** Hand a message to the engine, then answer `requestId` (if any) with its id. */

@@ -34,3 +34,20 @@ export interface Message extends NewMessage {
 export function formatTimestamp(epochMilliseconds: number): string {
   return new Date(epochMilliseconds).toISOString();
 }
+
+/**
+ * A message as JSON text, `{"id","createTime","channel","event","payload"}`,
+ * splicing in the payload text rather than parsing it again.
+ */
+export function messageJson(message: Message): string {
+  return `{"id":${JSON.stringify(message.id)},"createTime":${
+    JSON.stringify(message.createTime)
+  },"channel":${JSON.stringify(message.channel)},"event":${
+    JSON.stringify(message.event)
+  },"payload":${message.payloadJson}}`;
+}
+
+/** `{"messages":[...]}`, oldest first: the body of every history answer. */
+export function messagesJson(messages: readonly Message[]): string {
+  return `{"messages":[${messages.map(messageJson).join(",")}]}`;
+}

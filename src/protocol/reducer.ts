@@ -14,18 +14,29 @@ import {
   allows,
   type Authentication,
   authenticationFromClaims,
+  EXPIRY_WARNING_MS,
+  LEEWAY_SECONDS,
 } from "./authentication.ts";
 import { isValidChannelName } from "./channel.ts";
-import type { Effect, Input, Step, TokenOutcome } from "./effects.ts";
+import { CloseCode } from "./close_codes.ts";
+import type {
+  Effect,
+  Input,
+  Step,
+  TimerName,
+  TokenOutcome,
+} from "./effects.ts";
 import type { ProtocolError, Result } from "./errors.ts";
 import { fail } from "./errors.ts";
 import { errorFrame, notificationFrame, resultFrame } from "./frames.ts";
 import { formatTimestamp } from "./message.ts";
 import { invalidChannel, newMessageFrom, quote } from "./publication.ts";
+import { admit } from "./rate_limit.ts";
 import {
   AuthParams,
   decodeFrame,
   decodeParams,
+  HistoryParams,
   SubscribeParams,
   UnsubscribeParams,
 } from "./schema.ts";
@@ -51,19 +62,50 @@ export function reduce(
   now: number,
 ): ConnectionStep {
   switch (input.kind) {
+    case "opened":
+      return { state, effects: state.auth === null ? [] : timers(state.auth) };
     case "frame":
       return onFrame(state, input.text, now);
     case "tokenVerified":
       return onTokenVerified(state, input.requestId, input.outcome);
+    case "timer":
+      return onTimer(state, input.name, now);
   }
 }
 
 function onFrame(
-  state: ConnectionState,
+  previous: ConnectionState,
   text: string,
   now: number,
 ): ConnectionStep {
   const decoded = decodeFrame(text);
+  // Every frame spends from the budget, malformed ones included.
+  const { state: rate, admission } = admit(
+    previous.rate,
+    previous.limits.rateLimit,
+    now,
+  );
+  const state = { ...previous, rate };
+  if (admission !== "admit") {
+    const refusal = refuse(
+      state,
+      decoded.ok ? decoded.request.requestId : decoded.requestId,
+      {
+        code: "ResourceExhausted",
+        message:
+          `rate limit exceeded: at most ${state.limits.rateLimit} requests per second`,
+      },
+    );
+    if (admission === "refuse") return refusal;
+    return {
+      state,
+      effects: [...refusal.effects, {
+        kind: "close",
+        code: CloseCode.PolicyViolation,
+        reason: "rate limit abuse",
+      }],
+    };
+  }
   if (!decoded.ok) {
     return refuse(state, decoded.requestId, {
       code: "InvalidArgument",
@@ -80,6 +122,8 @@ function onFrame(
       return unsubscribe(state, requestId, params);
     case "publish":
       return publish(state, requestId, params);
+    case "history":
+      return history(state, requestId, params);
     case "heartbeat":
       return respond(state, requestId, { timestamp: formatTimestamp(now) });
     default:
@@ -147,6 +191,7 @@ function onTokenVerified(
       );
     }
   }
+  effects.push(...timers(next));
   if (requestId !== undefined) {
     effects.push({
       kind: "reply",
@@ -154,6 +199,61 @@ function onTokenVerified(
     });
   }
   return { state: { ...state, auth: next, subscriptions: kept }, effects };
+}
+
+/** The token-lifetime timers of fresh credentials; they replace earlier ones. */
+function timers(auth: Authentication): Effect[] {
+  return [
+    {
+      kind: "timer",
+      name: "tokenExpiring",
+      at: auth.expiresAt - EXPIRY_WARNING_MS,
+    },
+    {
+      kind: "timer",
+      name: "tokenExpired",
+      at: auth.expiresAt + LEEWAY_SECONDS * 1000,
+    },
+  ];
+}
+
+/**
+ * Token lifetime: warn once `exp` is near, close with 4001 once it is past
+ * (plus leeway). A timer of replaced credentials finds nothing to do.
+ */
+function onTimer(
+  state: ConnectionState,
+  name: TimerName,
+  now: number,
+): ConnectionStep {
+  const auth = state.auth;
+  if (auth === null) return { state, effects: [] };
+  const expiredAt = auth.expiresAt + LEEWAY_SECONDS * 1000;
+  if (name === "tokenExpired" && now >= expiredAt) {
+    return {
+      state: { ...state, auth: null },
+      effects: [{
+        kind: "close",
+        code: CloseCode.TokenExpired,
+        reason: "token expired",
+      }],
+    };
+  }
+  if (
+    name === "tokenExpiring" && now >= auth.expiresAt - EXPIRY_WARNING_MS &&
+    now < expiredAt
+  ) {
+    return {
+      state,
+      effects: [{
+        kind: "reply",
+        frame: notificationFrame("tokenExpiring", {
+          expiresAt: formatTimestamp(auth.expiresAt),
+        }),
+      }],
+    };
+  }
+  return { state, effects: [] };
 }
 
 function subscribe(
@@ -164,7 +264,7 @@ function subscribe(
 ): ConnectionStep {
   const decoded = decodeParams(SubscribeParams, params);
   if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel } = decoded.value;
+  const { channel, since } = decoded.value;
   const permitted = permit(state.auth, "subscribe", channel);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
   if (state.subscriptions.has(channel)) {
@@ -194,6 +294,32 @@ function subscribe(
       subscription,
       requestId,
       timestamp: formatTimestamp(now),
+      ...(since === undefined ? {} : { since }),
+    }],
+  };
+}
+
+/** `history`: checked as `subscribe` is, up to the channel itself. */
+function history(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const decoded = decodeParams(HistoryParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  const { channel, limit } = decoded.value;
+  const permitted = permit(state.auth, "subscribe", channel);
+  if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  // A notification asks for an answer nobody will read.
+  if (requestId === undefined) return { state, effects: [] };
+  const most = state.limits.historySize;
+  return {
+    state,
+    effects: [{
+      kind: "history",
+      channel,
+      limit: Math.min(limit ?? most, most),
+      requestId,
     }],
   };
 }

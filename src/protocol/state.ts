@@ -6,6 +6,7 @@
  */
 
 import type { Authentication } from "./authentication.ts";
+import { FULL_BUCKET, type RateState } from "./rate_limit.ts";
 
 /** Per-connection limits the reducer enforces. */
 export interface Limits {
@@ -13,6 +14,10 @@ export interface Limits {
   readonly maxSubscriptions: number;
   /** Largest payload a publish may carry, in UTF-8 bytes of its JSON. */
   readonly maxPayloadBytes: number;
+  /** Requests per second (`RATE_LIMIT`); bursts up to twice that. */
+  readonly rateLimit: number;
+  /** Messages kept per channel (`HISTORY_SIZE`): the most `history` returns. */
+  readonly historySize: number;
 }
 
 /** One subscription of this connection to one channel. */
@@ -32,6 +37,8 @@ export interface ConnectionState {
   readonly subscriptions: ReadonlyMap<string, Subscription>;
   /** How many subscriptions this connection has ever opened; numbers the next one. */
   readonly subscriptionsOpened: number;
+  /** The request budget. */
+  readonly rate: RateState;
 }
 
 /** Options of {@linkcode initialState}. */
@@ -49,7 +56,7 @@ export interface InitialStateOptions {
  * ```ts
  * const state = initialState({
  *   connectionId: "c1",
- *   limits: { maxSubscriptions: 128, maxPayloadBytes: 65536 },
+ *   limits: { maxSubscriptions: 128, maxPayloadBytes: 65536, rateLimit: 100, historySize: 100 },
  * });
  * ```
  */
@@ -60,5 +67,6 @@ export function initialState(options: InitialStateOptions): ConnectionState {
     auth: options.auth ?? null,
     subscriptions: new Map(),
     subscriptionsOpened: 0,
+    rate: FULL_BUCKET,
   };
 }

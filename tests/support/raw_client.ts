@@ -1,0 +1,181 @@
+/**
+ * A WebSocket client over a raw TCP connection, for what a browser-grade
+ * client cannot do: stop reading (a slow consumer) or ignore pings (a dead
+ * peer). Frames are written and parsed by hand, per RFC 6455.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A frame read off the wire. */
+export interface RawFrame {
+  readonly opcode: number;
+  readonly payload: Uint8Array;
+}
+
+/** Opcodes used here. */
+export const Opcode = { Text: 1, Close: 8, Ping: 9, Pong: 10 } as const;
+
+/** A raw WebSocket client; reads nothing until asked to. */
+export class RawClient {
+  readonly #connection: Deno.Conn;
+  #buffer: Uint8Array = new Uint8Array(0);
+
+  private constructor(connection: Deno.Conn, leftover: Uint8Array) {
+    this.#connection = connection;
+    this.#buffer = leftover;
+  }
+
+  /** Connects to a `ws://` URL and completes the handshake. */
+  static async connect(url: string): Promise<RawClient> {
+    const target = new URL(url);
+    const connection = await Deno.connect({
+      hostname: target.hostname,
+      port: Number(target.port),
+    });
+    const request = [
+      `GET ${target.pathname}${target.search} HTTP/1.1`,
+      `Host: ${target.host}`,
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version: 13",
+      "",
+      "",
+    ].join("\r\n");
+    await writeAll(connection, encoder.encode(request));
+    let received: Uint8Array = new Uint8Array(0);
+    while (true) {
+      const chunk = new Uint8Array(4096);
+      const read = await connection.read(chunk);
+      if (read === null) throw new Error("closed during the handshake");
+      received = concat(received, chunk.subarray(0, read));
+      const text = decoder.decode(received);
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        if (!text.startsWith("HTTP/1.1 101")) {
+          throw new Error(`handshake refused: ${text.split("\r\n")[0]}`);
+        }
+        const headerBytes = encoder.encode(text.slice(0, end + 4)).length;
+        return new RawClient(connection, received.subarray(headerBytes));
+      }
+    }
+  }
+
+  /** Sends one masked text frame. */
+  async sendText(text: string): Promise<void> {
+    await writeAll(
+      this.#connection,
+      maskedFrame(Opcode.Text, encoder.encode(text)),
+    );
+  }
+
+  /** Reads the next frame; `null` once the server has closed the connection. */
+  async readFrame(): Promise<RawFrame | null> {
+    while (true) {
+      const frame = this.#parse();
+      if (frame !== undefined) return frame;
+      const chunk = new Uint8Array(65536);
+      const read = await this.#connection.read(chunk).catch(() => null);
+      if (read === null) return null;
+      this.#buffer = concat(this.#buffer, chunk.subarray(0, read));
+    }
+  }
+
+  /** Reads frames until the close frame; returns its code and the text frames before it. */
+  async readUntilClose(): Promise<{ code: number | null; texts: string[] }> {
+    const texts: string[] = [];
+    while (true) {
+      const frame = await this.readFrame();
+      if (frame === null) return { code: null, texts };
+      if (frame.opcode === Opcode.Text) {
+        texts.push(decoder.decode(frame.payload));
+      }
+      if (frame.opcode === Opcode.Close) {
+        const code = frame.payload.length >= 2
+          ? (frame.payload[0] ?? 0) * 256 + (frame.payload[1] ?? 0)
+          : null;
+        return { code, texts };
+      }
+    }
+  }
+
+  /** Drops the TCP connection. */
+  close(): void {
+    try {
+      this.#connection.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  #parse(): RawFrame | undefined {
+    const buffer = this.#buffer;
+    if (buffer.length < 2) return undefined;
+    const first = buffer[0] ?? 0;
+    const second = buffer[1] ?? 0;
+    let length = second & 0x7f;
+    let offset = 2;
+    if (length === 126) {
+      if (buffer.length < 4) return undefined;
+      length = (buffer[2] ?? 0) * 256 + (buffer[3] ?? 0);
+      offset = 4;
+    } else if (length === 127) {
+      if (buffer.length < 10) return undefined;
+      length = 0;
+      for (let i = 2; i < 10; i++) length = length * 256 + (buffer[i] ?? 0);
+      offset = 10;
+    }
+    if (buffer.length < offset + length) return undefined;
+    const payload = buffer.slice(offset, offset + length);
+    this.#buffer = buffer.slice(offset + length);
+    return { opcode: first & 0x0f, payload };
+  }
+}
+
+function maskedFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const length = payload.length;
+  const header = length < 126
+    ? [0x80 | opcode, 0x80 | length]
+    : length < 65536
+    ? [0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff]
+    : [
+      0x80 | opcode,
+      0x80 | 127,
+      0,
+      0,
+      0,
+      0,
+      (length >>> 24) & 0xff,
+      (length >> 16) & 0xff,
+      (length >> 8) & 0xff,
+      length & 0xff,
+    ];
+  const frame = new Uint8Array(header.length + 4 + length);
+  frame.set(header, 0);
+  frame.set(mask, header.length);
+  for (let i = 0; i < length; i++) {
+    frame[header.length + 4 + i] = (payload[i] ?? 0) ^ (mask[i % 4] ?? 0);
+  }
+  return frame;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
+
+async function writeAll(
+  connection: Deno.Conn,
+  bytes: Uint8Array,
+): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await connection.write(bytes.subarray(written));
+  }
+}
