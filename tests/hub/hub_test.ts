@@ -1,6 +1,7 @@
 /** The hub: seq per subscription, one frame shape, isolation between recipients. */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { Hub } from "../../src/hub/hub.ts";
 import type { Message } from "../../src/protocol/message.ts";
 
@@ -96,4 +97,91 @@ Deno.test("a throwing recipient does not keep others from their messages", () =>
   hub.add({ id: "s2", channel: "room1" }, after);
   hub.deliver(message("1-0"));
   assert.equal(after.frames.length, 1);
+});
+
+Deno.test("recovery: replay first, then held-back live messages, none twice", () => {
+  const hub = new Hub();
+  const recipient = collector();
+  const entry = hub.add({ id: "s1", channel: "room1" }, recipient, {
+    recovering: true,
+  });
+  // Published while history is being read: 3-0 made it into the read, 4-0 did not.
+  hub.deliver(message("3-0"));
+  hub.deliver(message("4-0"));
+  assert.deepEqual(recipient.frames, []);
+  hub.activate(entry, [message("2-0"), message("3-0")]);
+  const received = recipient.frames.map((frame) => JSON.parse(frame).params);
+  assert.deepEqual(received.map((params) => [params.id, params.seq]), [
+    ["2-0", 1],
+    ["3-0", 2],
+    ["4-0", 3],
+  ]);
+  hub.deliver(message("5-0"));
+  assert.equal(JSON.parse(recipient.frames[3] ?? "{}").params.seq, 4);
+});
+
+Deno.test("recovery: activating a removed subscription delivers nothing", () => {
+  const hub = new Hub();
+  const recipient = collector();
+  const entry = hub.add({ id: "s1", channel: "room1" }, recipient, {
+    recovering: true,
+  });
+  hub.remove(entry);
+  hub.activate(entry, [message("1-0")]);
+  assert.deepEqual(recipient.frames, []);
+});
+
+Deno.test("property: every subscription sees seq 1, 2, 3, … with one step per message of its channel", () => {
+  const operation = fc.oneof(
+    fc.record({
+      kind: fc.constant("add" as const),
+      channel: fc.constantFrom("a", "b"),
+    }),
+    fc.record({ kind: fc.constant("remove" as const), index: fc.nat(10) }),
+    fc.record({
+      kind: fc.constant("publish" as const),
+      channel: fc.constantFrom("a", "b"),
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
+      const hub = new Hub();
+      const live: {
+        entry: ReturnType<Hub["add"]>;
+        frames: string[];
+        expected: number;
+      }[] = [];
+      let counter = 0;
+      for (const op of operations) {
+        if (op.kind === "add") {
+          const recipient = collector();
+          live.push({
+            entry: hub.add(
+              { id: `s${counter}`, channel: op.channel },
+              recipient,
+            ),
+            frames: recipient.frames,
+            expected: 0,
+          });
+        } else if (op.kind === "remove") {
+          const [removed] = live.splice(op.index % Math.max(1, live.length), 1);
+          if (removed !== undefined) hub.remove(removed.entry);
+        } else {
+          hub.deliver(message(`${counter}-0`, op.channel));
+          for (const sub of live) {
+            if (sub.entry.subscription.channel === op.channel) sub.expected++;
+          }
+        }
+        counter++;
+      }
+      for (const sub of live) {
+        const seqs = sub.frames.map((frame) => JSON.parse(frame).params.seq);
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: sub.expected }, (_, i) => i + 1),
+        );
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -589,3 +589,165 @@ Deno.test("property: a subscription exists iff the last successful subscribe is 
     { numRuns: 300 },
   );
 });
+
+// --- History, recovery, rate limit, token lifetime -------------------------
+
+Deno.test("history: checked as subscribe is; the limit is capped at HISTORY_SIZE", () => {
+  const ask = (state: ConnectionState, params: unknown, id = 1) =>
+    run(state, frame({ id, method: "history", params })).effects;
+  assert.equal(errorOf(ask(fresh(), {})), "InvalidArgument");
+  assert.equal(errorOf(ask(fresh(), { channel: "a:" })), "InvalidArgument");
+  assert.equal(
+    errorOf(ask(fresh(), { channel: "room1", limit: 0 })),
+    "InvalidArgument",
+  );
+  assert.equal(
+    errorOf(ask(fresh(), { channel: "room1", limit: 1.5 })),
+    "InvalidArgument",
+  );
+  assert.equal(errorOf(ask(fresh(), { channel: "room1" })), "Unauthenticated");
+  assert.equal(
+    errorOf(
+      ask(authenticated({ ...CLAIMS, scope: ["publish"] }), {
+        channel: "room1",
+      }),
+    ),
+    "PermissionDenied",
+  );
+  assert.equal(
+    errorOf(ask(authenticated(), { channel: "room9" })),
+    "PermissionDenied",
+  );
+  assert.deepEqual(ask(authenticated(), { channel: "room1" }, 4), [
+    {
+      kind: "history",
+      channel: "room1",
+      limit: LIMITS.historySize,
+      requestId: 4,
+    },
+  ]);
+  assert.deepEqual(ask(authenticated(), { channel: "room1", limit: 3 }, 4), [
+    { kind: "history", channel: "room1", limit: 3, requestId: 4 },
+  ]);
+  assert.deepEqual(ask(authenticated(), { channel: "room1", limit: 500 }, 4), [
+    {
+      kind: "history",
+      channel: "room1",
+      limit: LIMITS.historySize,
+      requestId: 4,
+    },
+  ]);
+});
+
+Deno.test("subscribe with since asks the shell to recover", () => {
+  const { effects } = run(
+    authenticated(),
+    frame({
+      id: 2,
+      method: "subscribe",
+      params: { channel: "room1", since: "5-0" },
+    }),
+  );
+  assert.equal(effects[0]?.kind === "subscribe" && effects[0].since, "5-0");
+});
+
+Deno.test("rate limit: a burst of 2× RATE_LIMIT, then ResourceExhausted, refilled over time", () => {
+  let state = initialState({
+    connectionId: "c1",
+    limits: { ...LIMITS, rateLimit: 5 },
+  });
+  const heartbeat = frame({ id: 1, method: "heartbeat" });
+  for (let i = 0; i < 10; i++) {
+    const step = reduce(state, heartbeat, NOW);
+    assert.equal(
+      step.effects[0]?.kind === "reply" && "result" in step.effects[0].frame,
+      true,
+    );
+    state = step.state;
+  }
+  const refused = reduce(state, heartbeat, NOW);
+  assert.equal(errorOf(refused.effects), "ResourceExhausted");
+  // 200 ms at 5 per second refills one request.
+  const later = reduce(refused.state, heartbeat, NOW + 200);
+  assert.ok(
+    later.effects[0]?.kind === "reply" && "result" in later.effects[0].frame,
+  );
+});
+
+Deno.test("rate limit: more than RATE_LIMIT refusals within 10 s closes with 1008", () => {
+  let state = initialState({
+    connectionId: "c1",
+    limits: { ...LIMITS, rateLimit: 5 },
+  });
+  const junk: Input = { kind: "frame", text: "not even json" };
+  const closes: number[] = [];
+  for (let i = 0; i < 10 + 6; i++) {
+    const step = reduce(state, junk, NOW);
+    state = step.state;
+    for (const effect of step.effects) {
+      if (effect.kind === "close") closes.push(effect.code);
+    }
+  }
+  assert.deepEqual(closes, [1008]);
+});
+
+Deno.test("token lifetime: timers on auth and on open, a warning 60 s before exp, 4001 after leeway", () => {
+  const expiresAt = CLAIMS.exp * 1000;
+  const { effects } = run(fresh(), verified(CLAIMS));
+  assert.deepEqual(effects.filter((effect) => effect.kind === "timer"), [
+    { kind: "timer", name: "tokenExpiring", at: expiresAt - 60_000 },
+    { kind: "timer", name: "tokenExpired", at: expiresAt + 30_000 },
+  ]);
+  const withToken = initialState({
+    connectionId: "c1",
+    limits: LIMITS,
+    auth: authenticated().auth,
+  });
+  assert.equal(reduce(withToken, { kind: "opened" }, NOW).effects.length, 2);
+  assert.deepEqual(reduce(fresh(), { kind: "opened" }, NOW).effects, []);
+
+  const state = authenticated();
+  const warning = reduce(
+    state,
+    { kind: "timer", name: "tokenExpiring" },
+    expiresAt - 60_000,
+  );
+  assert.deepEqual(warning.effects, [{
+    kind: "reply",
+    frame: {
+      method: "tokenExpiring",
+      params: { expiresAt: new Date(expiresAt).toISOString() },
+    },
+  }]);
+  const expired = reduce(
+    state,
+    { kind: "timer", name: "tokenExpired" },
+    expiresAt + 30_000,
+  );
+  assert.deepEqual(expired.effects, [{
+    kind: "close",
+    code: 4001,
+    reason: "token expired",
+  }]);
+  assert.equal(expired.state.auth, null);
+});
+
+Deno.test("token lifetime: a timer of replaced credentials does nothing", () => {
+  const refreshed =
+    run(authenticated(), verified({ ...CLAIMS, exp: CLAIMS.exp + 3600 })).state;
+  const oldExpiry = CLAIMS.exp * 1000 + 30_000;
+  assert.deepEqual(
+    reduce(refreshed, { kind: "timer", name: "tokenExpired" }, oldExpiry)
+      .effects,
+    [],
+  );
+  assert.deepEqual(
+    reduce(
+      refreshed,
+      { kind: "timer", name: "tokenExpiring" },
+      CLAIMS.exp * 1000 - 60_000,
+    )
+      .effects,
+    [],
+  );
+});

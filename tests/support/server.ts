@@ -6,7 +6,11 @@
 
 import { mintToken, type TokenClaims } from "../../src/auth/jwt.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
-import { type BroadcasterServer, startServer } from "../../src/http/server.ts";
+import {
+  type BroadcasterServer,
+  type StartOptions,
+  startServer,
+} from "../../src/http/server.ts";
 import { configureLogging } from "../../src/log.ts";
 
 /** The secret every test server signs with. */
@@ -48,12 +52,13 @@ export interface TestServer extends AsyncDisposable {
  */
 export async function serve(
   env: Record<string, string> = {},
+  options: StartOptions = {},
 ): Promise<TestServer> {
   if (!loggingConfigured) {
     await configureLogging({ encoding: "console", level: "fatal" });
     loggingConfigured = true;
   }
-  const server = await startServer(testConfig(env));
+  const server = await startServer(testConfig(env), options);
   const base = server.url.href.replace(/\/$/, "");
   const websocketUrl = `${base.replace(/^http/, "ws")}/websocket`;
   return {
