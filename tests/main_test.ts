@@ -5,59 +5,11 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "./support/client.ts";
+import { LineReader, mainCommand } from "./support/process.ts";
 import { TEST_API_KEY, TEST_SECRET, token } from "./support/server.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-function command(env: Record<string, string>, args: string[] = []) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-/** Reads a child's stdout line by line, keeping everything it printed. */
-class LineReader {
-  readonly lines: string[] = [];
-  readonly #reader: ReadableStreamDefaultReader<string>;
-  #buffer = "";
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  /** Reads until a line matches; returns it. */
-  async until(pattern: RegExp): Promise<string> {
-    while (true) {
-      const found = this.lines.find((line) => pattern.test(line));
-      if (found !== undefined) return found;
-      const { done, value } = await this.#reader.read();
-      if (done) throw new Error(`stream ended before ${pattern}`);
-      this.#buffer += value;
-      const parts = this.#buffer.split("\n");
-      this.#buffer = parts.pop() ?? "";
-      this.lines.push(...parts);
-    }
-  }
-
-  /** Reads to the end. */
-  async rest(): Promise<string[]> {
-    while (true) {
-      const { done, value } = await this.#reader.read();
-      if (done) break;
-      this.#buffer += value;
-    }
-    this.lines.push(...this.#buffer.split("\n").filter((line) => line !== ""));
-    return this.lines;
-  }
-}
-
 Deno.test("invalid configuration: every problem listed, exit 1, secrets not echoed", async () => {
-  const output = await command({
+  const output = await mainCommand({
     API_KEYS: "",
     PORT: "http",
     LOG_ENCODING: "yaml",
@@ -70,7 +22,7 @@ Deno.test("invalid configuration: every problem listed, exit 1, secrets not echo
   }
   assert.equal(new TextDecoder().decode(output.stdout), "");
 
-  const withSecret = await command({
+  const withSecret = await mainCommand({
     JWT_SECRET: "super-secret-value",
     API_KEYS: "key-value-123",
     PORT: "nope",
@@ -82,16 +34,16 @@ Deno.test("invalid configuration: every problem listed, exit 1, secrets not echo
 });
 
 Deno.test("--help and --version answer without configuration", async () => {
-  const help = await command({}, ["--help"]).output();
+  const help = await mainCommand({}, ["--help"]).output();
   assert.equal(help.code, 0);
   assert.match(new TextDecoder().decode(help.stdout), /Usage: broadcaster/);
-  const version = await command({}, ["--version"]).output();
+  const version = await mainCommand({}, ["--version"]).output();
   assert.equal(version.code, 0);
   assert.match(new TextDecoder().decode(version.stdout), /^\d+\.\d+\.\d+\n$/);
 });
 
 Deno.test("SIGTERM: clients get 1001, the process exits 0; JSON logs carry no secret or token", async () => {
-  const child = command({
+  const child = mainCommand({
     JWT_SECRET: TEST_SECRET,
     API_KEYS: TEST_API_KEY,
     PORT: "0",

@@ -82,8 +82,6 @@ export class Connection implements Recipient {
   #state: ConnectionState;
   #draining = false;
   #closed = false;
-  /** The code this side closed with, if it did: what the log reports. */
-  #closeCode: number | undefined;
 
   constructor(
     socket: WebSocket,
@@ -112,7 +110,12 @@ export class Connection implements Recipient {
       this.#receive({ kind: "opened" });
     };
     socket.onmessage = (event) => this.#onMessage(event);
-    socket.onclose = (event) => this.#onClose(event.code);
+    // Deno may fire `close` twice, or (after we closed) never: see #release.
+    socket.onclose = (event) =>
+      this.#release(
+        // Deno reports 0 when the peer vanished without a close frame.
+        event.code === 0 ? CloseCode.AbnormalClosure : event.code,
+      );
     // An error is always followed by close; nothing to do but not crash.
     socket.onerror = () => {};
   }
@@ -131,12 +134,16 @@ export class Connection implements Recipient {
     if (this.#outbound.admits()) this.#socket.send(frame);
   }
 
-  /** Closes the socket (e.g. with 1001 at shutdown); harmless when already closed. */
+  /**
+   * Closes the socket (e.g. with 1001 at shutdown) and releases everything at
+   * once: a peer that reads nothing never completes the close handshake, and
+   * Deno fires `close` only then. Harmless when already closed.
+   */
   close(code: number, reason: string): void {
     if (this.#socket.readyState <= WebSocket.OPEN) {
-      this.#closeCode ??= code;
       this.#socket.close(code, reason);
     }
+    this.#release(code);
   }
 
   /** Sends a reply: never dropped, but a client that reads none is closed. */
@@ -358,10 +365,10 @@ export class Connection implements Recipient {
   }
 
   /**
-   * Deno may fire `close` twice; everything here runs once. The code logged
-   * is ours when we closed (the peer's echo often carries none).
+   * Runs once, when either side ends the connection: leaves the hub, stops
+   * the timers, logs why (the code of whoever closed first).
    */
-  #onClose(peerCode: number): void {
+  #release(code: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox.length = 0;
@@ -377,9 +384,7 @@ export class Connection implements Recipient {
       "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions, {dropped} broadcasts dropped",
       {
         connectionId: this.id,
-        // Deno reports 0 when the peer vanished without a close frame.
-        code: this.#closeCode ??
-          (peerCode === 0 ? CloseCode.AbnormalClosure : peerCode),
+        code,
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,
         dropped: this.#outbound.dropped,
