@@ -34,8 +34,26 @@ export class LineReader {
     this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   }
 
-  /** Reads until a line matches; returns it. */
-  async until(pattern: RegExp): Promise<string> {
+  /** Reads until a line matches, for at most `timeoutMs`; returns it. */
+  async until(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no line matching ${pattern} within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.#until(pattern), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #until(pattern: RegExp): Promise<string> {
     while (true) {
       const found = this.lines.find((line) => pattern.test(line));
       if (found !== undefined) return found;
