@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "./support/client.ts";
-import { LineReader, mainCommand } from "./support/process.ts";
+import { mainCommand, spawnServer } from "./support/process.ts";
 import { TEST_API_KEY, TEST_SECRET, token } from "./support/server.ts";
 
 Deno.test("invalid configuration: every problem listed, exit 1, secrets not echoed", async () => {
@@ -43,18 +43,9 @@ Deno.test("--help and --version answer without configuration", async () => {
 });
 
 Deno.test("SIGTERM: clients get 1001, the process exits 0; JSON logs carry no secret or token", async () => {
-  const child = mainCommand({
-    JWT_SECRET: TEST_SECRET,
-    API_KEYS: TEST_API_KEY,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_ENCODING: "json",
+  const { child, stdout, base, websocketUrl } = await spawnServer({
     LOG_LEVEL: "debug",
-  }).spawn();
-  const stdout = new LineReader(child.stdout);
-  const listening = JSON.parse(await stdout.until(/listening on/));
-  const base = String(listening.url).replace(/\/$/, "");
-  const websocketUrl = `${base.replace(/^http/, "ws")}/websocket`;
+  });
 
   const secretToken = await token();
   const client = await TestClient.connect(

@@ -315,14 +315,7 @@ export class Connection implements Recipient {
         }));
       }
     } catch (error) {
-      logger.warning("connection {connectionId} publish failed: {error}", {
-        connectionId: this.id,
-        error: String(error),
-      });
-      this.#send(errorFrame(requestId, {
-        code: "Internal",
-        message: "publish failed: the engine is unavailable, try again",
-      }));
+      this.#engineFailed("publish failed", requestId, error);
     }
   }
 
@@ -337,15 +330,25 @@ export class Connection implements Recipient {
         `{"requestId":${requestId},"result":${messagesJson(messages)}}`,
       );
     } catch (error) {
-      logger.warning("connection {connectionId} history failed: {error}", {
-        connectionId: this.id,
-        error: String(error),
-      });
-      this.#send(errorFrame(requestId, {
-        code: "Internal",
-        message: "history unavailable: the engine is unavailable, try again",
-      }));
+      this.#engineFailed("history unavailable", requestId, error);
     }
+  }
+
+  /** The engine failed a request: the client gets `Internal` saying so, we get the cause. */
+  #engineFailed(
+    what: string,
+    requestId: number | undefined,
+    error: unknown,
+  ): void {
+    logger.warning("connection {connectionId}: {what}: {error}", {
+      connectionId: this.id,
+      what,
+      error: String(error),
+    });
+    this.#send(errorFrame(requestId, {
+      code: "Internal",
+      message: `${what}: the engine is unavailable, try again`,
+    }));
   }
 
   /** Starts timer `name` for `at`, replacing the one of that name. */

@@ -115,30 +115,41 @@ export async function startServer(
       case `${base}/websocket`:
         if (method !== "GET") return notAllowed("GET");
         return await handleUpgrade(request, remoteOf(info), upgrade);
-      case `${base}/publish`: {
-        const cors = corsHeaders(
-          config.allowedOrigins,
-          request.headers.get("origin"),
+      case `${base}/publish`:
+        return await restRoute(
+          request,
+          "POST",
+          (cors) => handlePublish(request, rest, cors),
         );
-        if (method === "OPTIONS") return preflight(cors, "POST, OPTIONS");
-        if (method !== "POST") return notAllowed("POST, OPTIONS");
-        return await handlePublish(request, rest, cors);
-      }
-      case `${base}/history`: {
-        const cors = corsHeaders(
-          config.allowedOrigins,
-          request.headers.get("origin"),
+      case `${base}/history`:
+        return await restRoute(
+          request,
+          "GET",
+          (cors) => handleHistory(request, rest, cors),
         );
-        if (method === "OPTIONS") return preflight(cors, "GET, OPTIONS");
-        if (method !== "GET") return notAllowed("GET, OPTIONS");
-        return await handleHistory(request, rest, cors);
-      }
       case `${base}/health`:
         if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
         return health(engine.healthy ? null : "engine unavailable");
       default:
         return errorResponse("NotFound", "no such route");
     }
+  }
+
+  /** A REST route: CORS on every answer, preflight, then the one method it serves. */
+  async function restRoute(
+    request: Request,
+    allowed: "GET" | "POST",
+    handle: (cors: Headers) => Promise<Response>,
+  ): Promise<Response> {
+    const cors = corsHeaders(
+      config.allowedOrigins,
+      request.headers.get("origin"),
+    );
+    if (request.method === "OPTIONS") {
+      return preflight(cors, `${allowed}, OPTIONS`);
+    }
+    if (request.method !== allowed) return notAllowed(`${allowed}, OPTIONS`);
+    return await handle(cors);
   }
 
   const server = Deno.serve({
