@@ -1,0 +1,293 @@
+/**
+ * The benchmark's scenarios. Each runs against a fresh server process and
+ * returns its figures; server CPU and memory come from `/proc`, so only the
+ * server's own work counts.
+ *
+ * @module
+ */
+
+import { mintToken } from "../src/auth/jwt.ts";
+import {
+  atRate,
+  BenchClient,
+  DeliveryLog,
+  now,
+  pool,
+  quantile,
+  timedPayload,
+  waitFor,
+} from "./load.ts";
+import {
+  BENCH_API_KEY,
+  BENCH_SECRET,
+  type ServerUnderTest,
+} from "./servers.ts";
+
+/** Sizes of every scenario, all settable by flags. */
+export interface ScenarioSizes {
+  /** Fan-out: subscribers on the one channel. */
+  readonly subscribers: number;
+  /** Fan-out: publishes per second. */
+  readonly rate: number;
+  /** Seconds of publishing, in fan-out and many-channels. */
+  readonly duration: number;
+  /** Payload bytes of each published message. */
+  readonly payloadBytes: number;
+  /** Many-channels and idle: connections, each on its own channel. */
+  readonly connections: number;
+  /** Many-channels: publishes per second, spread over the channels. */
+  readonly channelRate: number;
+  /** Connection setup: how many in all, and how many at once. */
+  readonly setups: number;
+  readonly setupParallel: number;
+  /** REST: concurrent publishers, for `duration` seconds. */
+  readonly restConcurrency: number;
+}
+
+/** The defaults of the issue that defined the benchmark. */
+export const DEFAULT_SIZES: ScenarioSizes = {
+  subscribers: 1000,
+  rate: 40,
+  duration: 5,
+  payloadBytes: 100,
+  connections: 5000,
+  channelRate: 1000,
+  setups: 2000,
+  setupParallel: 50,
+  restConcurrency: 16,
+};
+
+/** Figures of one scenario on one server, by name (units in the name). */
+export type Figures = Record<string, number>;
+
+/** Channels one publisher's token names at most, to keep its `auth` frame under 64 KiB. */
+const CHANNELS_PER_PUBLISHER = 2000;
+
+function token(channels: string[], scope: string[]): Promise<string> {
+  return mintToken(BENCH_SECRET, {
+    sub: "bench",
+    authorizedChannels: channels,
+    scope,
+    ttlSeconds: 3600,
+  }, Date.now());
+}
+
+async function connect(
+  server: ServerUnderTest,
+  credentials: string,
+  channel: string | null,
+): Promise<BenchClient> {
+  const client = await BenchClient.open(server.websocketUrl);
+  await client.request("auth", { token: credentials });
+  if (channel !== null) await client.request("subscribe", { channel });
+  return client;
+}
+
+async function closeAll(clients: BenchClient[]): Promise<void> {
+  await pool(
+    clients.length,
+    200,
+    (i) => clients[i]?.close() ?? Promise.resolve(),
+  );
+}
+
+function settle(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+function deliveryFigures(
+  log: DeliveryLog,
+  expected: number,
+  cpuSeconds: number,
+  elapsedMs: number,
+): Figures {
+  return {
+    cpuPerDeliveryUs: (cpuSeconds * 1e6) / Math.max(1, log.delivered),
+    deliveriesPerSecond: log.delivered / (elapsedMs / 1000),
+    latencyP50Ms: quantile(log.latencies, 0.5),
+    latencyP99Ms: quantile(log.latencies, 0.99),
+    latencyMaxMs: quantile(log.latencies, 1),
+    lost: expected - log.delivered,
+    seqGaps: log.gaps,
+  };
+}
+
+/**
+ * Publishes `count` messages at `rate`/s with `publish(i)`, waits for the
+ * deliveries, and measures server CPU over exactly that span.
+ */
+async function measureDeliveries(
+  server: ServerUnderTest,
+  log: DeliveryLog,
+  options: { count: number; rate: number; expected: number },
+  publish: (index: number) => void,
+): Promise<Figures> {
+  const cpuBefore = await server.cpuSeconds();
+  const started = now();
+  await atRate(options.count, options.rate, publish);
+  await waitFor(() => log.delivered >= options.expected, 10_000);
+  const elapsed = now() - started;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  return deliveryFigures(log, options.expected, cpu, elapsed);
+}
+
+/** 1. Fan-out: many subscribers on one channel, one publisher at a steady rate. */
+export async function fanOut(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<{ figures: Figures; latencies: number[] }> {
+  const credentials = await token(["fanout"], ["subscribe", "publish"]);
+  const log = new DeliveryLog();
+  const subscribers = await pool(sizes.subscribers, 50, async () => {
+    const client = await connect(server, credentials, "fanout");
+    client.onBroadcast = log.record(client);
+    return client;
+  });
+  const publisher = await connect(server, credentials, null);
+  await settle(500);
+  const count = sizes.rate * sizes.duration;
+  let failures = 0;
+  const figures = await measureDeliveries(server, log, {
+    count,
+    rate: sizes.rate,
+    expected: count * sizes.subscribers,
+  }, (i) => {
+    publisher.request("publish", {
+      channel: "fanout",
+      event: "tick",
+      payload: timedPayload(i, sizes.payloadBytes),
+    }).catch(() => failures++);
+  });
+  const latencies = [...log.latencies];
+  await closeAll([...subscribers, publisher]);
+  return { figures: { ...figures, publishFailures: failures }, latencies };
+}
+
+/**
+ * 3 then 2. Idle: memory per authenticated, subscribed, idle connection; then
+ * many channels: publishes spread over those connections' channels.
+ */
+export async function idleThenManyChannels(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<{ idle: Figures; manyChannels: Figures }> {
+  const channels = Array.from(
+    { length: sizes.connections },
+    (_, i) => `ch-${i}`,
+  );
+  const credentials = await Promise.all(
+    channels.map((channel) => token([channel], ["subscribe"])),
+  );
+  await settle(1000);
+  const rssBefore = await server.rssBytes();
+  const log = new DeliveryLog();
+  const clients = await pool(sizes.connections, 100, async (i) => {
+    const client = await connect(
+      server,
+      credentials[i] ?? "",
+      channels[i] ?? "",
+    );
+    client.onBroadcast = log.record(client);
+    return client;
+  });
+  await settle(2000);
+  const rssAfter = await server.rssBytes();
+  const idle = {
+    rssPerIdleConnectionKiB: (rssAfter - rssBefore) / sizes.connections / 1024,
+  };
+
+  const publishers: BenchClient[] = [];
+  for (let i = 0; i < channels.length; i += CHANNELS_PER_PUBLISHER) {
+    const slice = channels.slice(i, i + CHANNELS_PER_PUBLISHER);
+    publishers.push(
+      await connect(server, await token(slice, ["publish"]), null),
+    );
+  }
+  const count = sizes.channelRate * sizes.duration;
+  let failures = 0;
+  const manyChannels = await measureDeliveries(server, log, {
+    count,
+    rate: sizes.channelRate,
+    expected: count,
+  }, (i) => {
+    // Round-robin over the channels: every connection gets its share in order.
+    const target = i % channels.length;
+    const publisher = publishers[Math.floor(target / CHANNELS_PER_PUBLISHER)];
+    publisher?.request("publish", {
+      channel: channels[target],
+      event: "tick",
+      payload: timedPayload(i, sizes.payloadBytes),
+    }).catch(() => failures++);
+  });
+  await closeAll([...clients, ...publishers]);
+  return { idle, manyChannels: { ...manyChannels, publishFailures: failures } };
+}
+
+/** 4. Connection setup: connect, authenticate and subscribe, many at once. */
+export async function connectionSetup(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const credentials = await Promise.all(
+    Array.from(
+      { length: sizes.setups },
+      (_, i) => token([`setup-${i}`], ["subscribe"]),
+    ),
+  );
+  const cpuBefore = await server.cpuSeconds();
+  const started = now();
+  const clients = await pool(
+    sizes.setups,
+    sizes.setupParallel,
+    (i) => connect(server, credentials[i] ?? "", `setup-${i}`),
+  );
+  const elapsed = now() - started;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  await closeAll(clients);
+  return {
+    setupsPerSecond: sizes.setups / (elapsed / 1000),
+    cpuPerSetupUs: (cpu * 1e6) / sizes.setups,
+  };
+}
+
+/** 5. REST publish throughput with no subscribers. */
+export async function restThroughput(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const body = JSON.stringify({
+    channel: "rest",
+    event: "tick",
+    payload: timedPayload(0, sizes.payloadBytes),
+  });
+  const publish = async () => {
+    const response = await fetch(`${server.base}/publish`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${BENCH_API_KEY}` },
+      body,
+    });
+    await response.body?.cancel();
+    return response.ok;
+  };
+  await publish();
+  const cpuBefore = await server.cpuSeconds();
+  const started = now();
+  const until = started + sizes.duration * 1000;
+  let published = 0;
+  let failures = 0;
+  await Promise.all(
+    Array.from({ length: sizes.restConcurrency }, async () => {
+      while (now() < until) {
+        if (await publish()) published++;
+        else failures++;
+      }
+    }),
+  );
+  const elapsed = now() - started;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  return {
+    restPublishesPerSecond: published / (elapsed / 1000),
+    cpuPerRestPublishUs: (cpu * 1e6) / Math.max(1, published),
+    publishFailures: failures,
+  };
+}
