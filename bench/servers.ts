@@ -71,15 +71,24 @@ function command(kind: ServerKind, port: number): Deno.Command {
     stdout: "null",
     stderr: "piped",
   } as const;
+  // BENCH_DENO_FLAGS passes extra runtime flags, e.g. --v8-flags=--prof for profiling.
+  const extra = Deno.env.get("BENCH_DENO_FLAGS")?.split(" ").filter(Boolean) ??
+    [];
   if (kind === "floor") {
     return new Deno.Command(Deno.execPath(), {
       ...common,
-      args: ["run", "--allow-net", "bench/floor_server.ts", String(port)],
+      args: [
+        "run",
+        "--allow-net",
+        ...extra,
+        "bench/floor_server.ts",
+        String(port),
+      ],
     });
   }
   return new Deno.Command(Deno.execPath(), {
     ...common,
-    args: ["run", "--allow-net", "--allow-env", "main.ts"],
+    args: ["run", "--allow-net", "--allow-env", ...extra, "main.ts"],
     env: {
       JWT_SECRET: BENCH_SECRET,
       API_KEYS: BENCH_API_KEY,

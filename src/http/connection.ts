@@ -130,8 +130,9 @@ export class Connection implements Recipient {
    * dropped (its `seq` is already counted, so the client sees the gap).
    */
   deliver(frame: string): void {
-    if (this.#socket.readyState !== WebSocket.OPEN) return;
-    if (this.#outbound.admits()) this.#socket.send(frame);
+    // #closed, not readyState: a plain field read on the fan-out path.
+    if (this.#closed) return;
+    if (this.#outbound.admits(frame.length)) this.#socket.send(frame);
   }
 
   /**
@@ -150,7 +151,7 @@ export class Connection implements Recipient {
   #reply(text: string): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
     this.#socket.send(text);
-    this.#outbound.afterReply();
+    this.#outbound.afterReply(text.length);
   }
 
   #send(frame: ServerFrame): void {
