@@ -13,7 +13,11 @@
 import type { Engine } from "../engine/engine.ts";
 import type { TokenVerifier } from "../auth/jwt.ts";
 import type { Hub, HubEntry, Recipient } from "../hub/hub.ts";
-import { SlowConsumerPolicy } from "../hub/slow_consumer.ts";
+import {
+  type Outbound,
+  SlowConsumerPolicy,
+  type SlowConsumerSettings,
+} from "../hub/slow_consumer.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Effect, Input, TimerName } from "../protocol/effects.ts";
@@ -33,9 +37,6 @@ import type { ConnectionState, Subscription } from "../protocol/state.ts";
 
 const logger = log("connection");
 
-/** The longest delay `setTimeout` takes; longer ones are re-armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** What every connection of a server shares. */
 export interface ConnectionServices {
   readonly hub: Hub;
@@ -43,8 +44,8 @@ export interface ConnectionServices {
   readonly verifier: TokenVerifier;
   /** Largest text frame accepted, in UTF-8 bytes (`MAX_MESSAGE_BYTES`). */
   readonly maxMessageBytes: number;
-  /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
-  readonly outboundBufferBytes: number;
+  /** The slow-consumer policy's settings (`OUTBOUND_BUFFER_BYTES`), one object for all. */
+  readonly outbound: SlowConsumerSettings;
   /** Epoch milliseconds. */
   readonly clock: () => number;
 }
@@ -69,13 +70,19 @@ export interface ConnectionOptions {
  * return response;
  * ```
  */
-export class Connection implements Recipient {
+export class Connection implements Recipient, Outbound {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
   readonly #remote: string;
   readonly #onClosed: (connection: Connection) => void;
   readonly #entries = new Map<string, HubEntry>();
-  readonly #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
+  /**
+   * When each timer is due (epoch ms). Checked by the server's one ticker
+   * ({@linkcode Connection.tick}), not by a `setTimeout` per connection: two
+   * timers each cost more memory than the rest of an idle connection.
+   */
+  #tokenExpiringAt = Number.POSITIVE_INFINITY;
+  #tokenExpiredAt = Number.POSITIVE_INFINITY;
   readonly #inbox: Input[] = [];
   readonly #openedAt: number;
   readonly #outbound: SlowConsumerPolicy;
@@ -94,21 +101,9 @@ export class Connection implements Recipient {
     this.#remote = options.remote;
     this.#onClosed = options.onClosed;
     this.#openedAt = services.clock();
-    this.#outbound = new SlowConsumerPolicy({
-      limit: services.outboundBufferBytes,
-      clock: services.clock,
-      buffered: () => socket.bufferedAmount,
-      onSlow: (reason) => this.close(CloseCode.TryAgainLater, reason),
-    });
+    this.#outbound = new SlowConsumerPolicy(services.outbound, this);
     socket.binaryType = "arraybuffer";
-    socket.onopen = () => {
-      logger.info("connection {connectionId} opened from {remote}", {
-        connectionId: this.id,
-        remote: this.#remote,
-        authenticated: this.#state.auth !== null,
-      });
-      this.#receive({ kind: "opened" });
-    };
+    // Only two handlers: Deno wraps each in closures that every idle connection keeps.
     socket.onmessage = (event) => this.#onMessage(event);
     // Deno may fire `close` twice, or (after we closed) never: see #release.
     socket.onclose = (event) =>
@@ -116,8 +111,18 @@ export class Connection implements Recipient {
         // Deno reports 0 when the peer vanished without a close frame.
         event.code === 0 ? CloseCode.AbnormalClosure : event.code,
       );
-    // An error is always followed by close; nothing to do but not crash.
-    socket.onerror = () => {};
+    logger.info("connection {connectionId} opened from {remote}", {
+      connectionId: this.id,
+      remote: this.#remote,
+      authenticated: this.#state.auth !== null,
+    });
+    // `opened` may send (tokenExpiring), so it waits for the socket to be
+    // open; a once-listener is released after it fires, unlike `onopen`.
+    socket.addEventListener(
+      "open",
+      () => this.#receive({ kind: "opened" }),
+      { once: true },
+    );
   }
 
   /** The connection id, as in the logs and subscription ids. */
@@ -133,6 +138,16 @@ export class Connection implements Recipient {
     // #closed, not readyState: a plain field read on the fan-out path.
     if (this.#closed) return;
     if (this.#outbound.admits(frame.length)) this.#socket.send(frame);
+  }
+
+  /** Unsent bytes of the socket, for the slow-consumer policy. */
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  /** Closes this connection as a slow consumer (1013). */
+  closeSlow(reason: string): void {
+    this.close(CloseCode.TryAgainLater, reason);
   }
 
   /**
@@ -352,20 +367,24 @@ export class Connection implements Recipient {
     }));
   }
 
-  /** Starts timer `name` for `at`, replacing the one of that name. */
+  /** Sets timer `name` to `at`, replacing its earlier time. */
   #arm(name: TimerName, at: number): void {
-    clearTimeout(this.#timers.get(name));
-    const delay = Math.max(0, at - this.#services.clock());
-    // setTimeout fires at once past ~24.8 days: wait in steps instead.
-    this.#timers.set(
-      name,
-      delay > MAX_TIMER_MS
-        ? setTimeout(() => this.#arm(name, at), MAX_TIMER_MS)
-        : setTimeout(() => {
-          this.#timers.delete(name);
-          this.#receive({ kind: "timer", name });
-        }, delay),
-    );
+    if (name === "tokenExpiring") this.#tokenExpiringAt = at;
+    else this.#tokenExpiredAt = at;
+  }
+
+  /** Fires the timers due by `now`; the server's ticker calls it about once a second. */
+  tick(now: number): void {
+    // Not before the socket is open: what a timer sends must not be lost.
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    if (now >= this.#tokenExpiringAt) {
+      this.#tokenExpiringAt = Number.POSITIVE_INFINITY;
+      this.#receive({ kind: "timer", name: "tokenExpiring" });
+    }
+    if (now >= this.#tokenExpiredAt) {
+      this.#tokenExpiredAt = Number.POSITIVE_INFINITY;
+      this.#receive({ kind: "timer", name: "tokenExpired" });
+    }
   }
 
   /**
@@ -376,8 +395,6 @@ export class Connection implements Recipient {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox.length = 0;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
     this.#outbound.stop();
     const subscriptions = this.#entries.size;
     for (const entry of this.#entries.values()) {

@@ -26,6 +26,8 @@ const logger = log("http");
 const SHUTDOWN_GRACE_MS = 8_000;
 /** How long the listener gets to close once nothing is in flight. */
 const LISTENER_CLOSE_MS = 1_000;
+/** How often connection timers (token lifetime) are checked: their precision. */
+const TICK_MS = 1_000;
 
 /** A running server. */
 export interface BroadcasterServer {
@@ -82,7 +84,7 @@ export async function startServer(
     engine,
     verifier: await TokenVerifier.create(config.jwtSecret),
     maxMessageBytes: config.maxMessageBytes,
-    outboundBufferBytes: config.outboundBufferBytes,
+    outbound: { limit: config.outboundBufferBytes, clock },
     clock,
     limits: {
       maxSubscriptions: config.maxSubscriptions,
@@ -102,6 +104,12 @@ export async function startServer(
     historySize: config.historySize,
   };
   const base = config.basePath;
+  // One ticker for every connection's timers, instead of timers per connection.
+  const ticker = setInterval(() => {
+    const now = clock();
+    for (const connection of upgrade.connections) connection.tick(now);
+  }, TICK_MS);
+  Deno.unrefTimer(ticker);
   const inFlight = new InFlight();
   let draining = false;
 
@@ -202,6 +210,7 @@ export async function startServer(
         }
         await within(inFlight.idle(), SHUTDOWN_GRACE_MS);
         await within(server.shutdown(), LISTENER_CLOSE_MS);
+        clearInterval(ticker);
         await engine.close();
         logger.info("stopped");
       })();

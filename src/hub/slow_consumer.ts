@@ -24,18 +24,22 @@ export const SLOW_CONSUMER_GRACE_MS = 10_000;
 /** How far over the limit a connection is closed at once. */
 export const HARD_LIMIT_FACTOR = 4;
 
-/** Options of {@linkcode SlowConsumerPolicy}. */
-export interface SlowConsumerOptions {
+/** Settings shared by every connection of a server. */
+export interface SlowConsumerSettings {
   /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
   readonly limit: number;
   /** Epoch milliseconds. */
   readonly clock: () => number;
-  /** The socket's unsent bytes right now. */
-  readonly buffered: () => number;
-  /** Called when the connection must be closed, with the reason. */
-  readonly onSlow: (reason: string) => void;
   /** Defaults to {@linkcode SLOW_CONSUMER_GRACE_MS}. */
   readonly graceMs?: number;
+}
+
+/** The connection a policy watches: its backlog, and how to end it. */
+export interface Outbound {
+  /** The socket's unsent bytes right now (`socket.bufferedAmount`). */
+  readonly bufferedAmount: number;
+  /** Closes the connection as a slow consumer, with the reason. */
+  closeSlow(reason: string): void;
 }
 
 /**
@@ -43,16 +47,16 @@ export interface SlowConsumerOptions {
  *
  * @example
  * ```ts
- * const policy = new SlowConsumerPolicy({
- *   limit: 1 << 20, clock: Date.now, buffered: () => socket.bufferedAmount,
- *   onSlow: (reason) => socket.close(1013, reason),
+ * const policy = new SlowConsumerPolicy({ limit: 1 << 20, clock: Date.now }, {
+ *   get bufferedAmount() { return socket.bufferedAmount; },
+ *   closeSlow: (reason) => socket.close(1013, reason),
  * });
  * if (policy.admits(frame.length)) socket.send(frame);
  * ```
  */
 export class SlowConsumerPolicy {
-  readonly #options: SlowConsumerOptions;
-  readonly #graceMs: number;
+  readonly #settings: SlowConsumerSettings;
+  readonly #outbound: Outbound;
   /** At least the bytes unsent right now (see the module doc). */
   #bound = 0;
   #overSince: number | undefined;
@@ -60,9 +64,13 @@ export class SlowConsumerPolicy {
   #dropped = 0;
   #closing = false;
 
-  constructor(options: SlowConsumerOptions) {
-    this.#options = options;
-    this.#graceMs = options.graceMs ?? SLOW_CONSUMER_GRACE_MS;
+  constructor(settings: SlowConsumerSettings, outbound: Outbound) {
+    this.#settings = settings;
+    this.#outbound = outbound;
+  }
+
+  get #graceMs(): number {
+    return this.#settings.graceMs ?? SLOW_CONSUMER_GRACE_MS;
   }
 
   /** Broadcasts dropped so far. */
@@ -75,9 +83,9 @@ export class SlowConsumerPolicy {
    * counted as sent); false means it is dropped.
    */
   admits(length: number): boolean {
-    const limit = this.#options.limit;
+    const limit = this.#settings.limit;
     if (this.#bound > limit) {
-      this.#bound = this.#options.buffered();
+      this.#bound = this.#outbound.bufferedAmount;
       if (this.#bound > limit) {
         this.#over(limit);
         return false;
@@ -93,10 +101,10 @@ export class SlowConsumerPolicy {
    * that reads none is closed all the same.
    */
   afterReply(length: number): void {
-    const hardLimit = this.#options.limit * HARD_LIMIT_FACTOR;
+    const hardLimit = this.#settings.limit * HARD_LIMIT_FACTOR;
     this.#bound += length * 3;
     if (this.#bound > hardLimit) {
-      this.#bound = this.#options.buffered();
+      this.#bound = this.#outbound.bufferedAmount;
       if (this.#bound > hardLimit) {
         this.#slow(`slow consumer: over ${hardLimit} bytes unsent`);
       }
@@ -110,7 +118,7 @@ export class SlowConsumerPolicy {
         `slow consumer: over ${limit * HARD_LIMIT_FACTOR} bytes unsent`,
       );
     } else if (this.#overSince === undefined) {
-      this.#overSince = this.#options.clock();
+      this.#overSince = this.#settings.clock();
       this.#schedule(this.#graceMs);
     }
   }
@@ -131,15 +139,15 @@ export class SlowConsumerPolicy {
 
   #check(): void {
     if (this.#overSince === undefined) return;
-    this.#bound = this.#options.buffered();
-    if (this.#bound <= this.#options.limit) {
+    this.#bound = this.#outbound.bufferedAmount;
+    if (this.#bound <= this.#settings.limit) {
       this.#overSince = undefined;
       return;
     }
-    const waited = this.#options.clock() - this.#overSince;
+    const waited = this.#settings.clock() - this.#overSince;
     if (waited >= this.#graceMs) {
       this.#slow(
-        `slow consumer: over ${this.#options.limit} bytes unsent for ${
+        `slow consumer: over ${this.#settings.limit} bytes unsent for ${
           this.#graceMs / 1000
         } s`,
       );
@@ -152,6 +160,6 @@ export class SlowConsumerPolicy {
     if (this.#closing) return;
     this.#closing = true;
     this.stop();
-    this.#options.onSlow(reason);
+    this.#outbound.closeSlow(reason);
   }
 }

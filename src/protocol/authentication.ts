@@ -37,6 +37,14 @@ export interface Authentication {
  */
 export const DEFAULT_SCOPES: ReadonlySet<Scope> = new Set(["subscribe"]);
 
+/** Every combination of scopes, shared: each connection would otherwise hold its own Set. */
+const SCOPE_SETS: readonly ReadonlySet<Scope>[] = [
+  new Set(),
+  new Set(["subscribe"]),
+  new Set(["publish"]),
+  new Set(["subscribe", "publish"]),
+];
+
 function isStringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) &&
     value.every((item) => typeof item === "string");
@@ -78,11 +86,10 @@ export function authenticationFromClaims(
   if (typeof exp !== "number") {
     return fail("InvalidArgument", "token claim exp must be a number");
   }
-  const scopes = scope === undefined ? DEFAULT_SCOPES : new Set(
-    scope.filter((item): item is Scope =>
-      item === "subscribe" || item === "publish"
-    ),
-  );
+  const scopes = scope === undefined ? DEFAULT_SCOPES : SCOPE_SETS[
+    (scope.includes("subscribe") ? 1 : 0) +
+    (scope.includes("publish") ? 2 : 0)
+  ] ?? DEFAULT_SCOPES;
   return ok({
     subject: sub,
     channels: new Set(authorizedChannels),

@@ -63,11 +63,14 @@ export function reduce(
 ): ConnectionStep {
   switch (input.kind) {
     case "opened":
-      return { state, effects: state.auth === null ? [] : timers(state.auth) };
+      return {
+        state,
+        effects: state.auth === null ? [] : lifetime(state.auth, now),
+      };
     case "frame":
       return onFrame(state, input.text, now);
     case "tokenVerified":
-      return onTokenVerified(state, input.requestId, input.outcome);
+      return onTokenVerified(state, input.requestId, input.outcome, now);
     case "timer":
       return onTimer(state, input.name, now);
   }
@@ -157,6 +160,7 @@ function onTokenVerified(
   state: ConnectionState,
   requestId: number | undefined,
   outcome: TokenOutcome,
+  now: number,
 ): ConnectionStep {
   if (!outcome.ok) {
     return refuse(state, requestId, {
@@ -191,7 +195,7 @@ function onTokenVerified(
       );
     }
   }
-  effects.push(...timers(next));
+  effects.push(...lifetime(next, now));
   if (requestId !== undefined) {
     effects.push({
       kind: "reply",
@@ -201,20 +205,34 @@ function onTokenVerified(
   return { state: { ...state, auth: next, subscriptions: kept }, effects };
 }
 
-/** The token-lifetime timers of fresh credentials; they replace earlier ones. */
-function timers(auth: Authentication): Effect[] {
-  return [
-    {
-      kind: "timer",
-      name: "tokenExpiring",
-      at: auth.expiresAt - EXPIRY_WARNING_MS,
-    },
-    {
-      kind: "timer",
-      name: "tokenExpired",
-      at: auth.expiresAt + LEEWAY_SECONDS * 1000,
-    },
-  ];
+/**
+ * The token lifetime of fresh credentials: timers that replace earlier ones,
+ * and the `tokenExpiring` warning at once if `exp` is already that near.
+ */
+function lifetime(auth: Authentication, now: number): Effect[] {
+  const warnAt = auth.expiresAt - EXPIRY_WARNING_MS;
+  const expired: Effect = {
+    kind: "timer",
+    name: "tokenExpired",
+    at: auth.expiresAt + LEEWAY_SECONDS * 1000,
+  };
+  if (now < warnAt) {
+    return [{ kind: "timer", name: "tokenExpiring", at: warnAt }, expired];
+  }
+  return [expiringNotice(auth), {
+    kind: "timer",
+    name: "tokenExpiring",
+    at: Number.POSITIVE_INFINITY,
+  }, expired];
+}
+
+function expiringNotice(auth: Authentication): Effect {
+  return {
+    kind: "reply",
+    frame: notificationFrame("tokenExpiring", {
+      expiresAt: formatTimestamp(auth.expiresAt),
+    }),
+  };
 }
 
 /**
@@ -243,15 +261,7 @@ function onTimer(
     name === "tokenExpiring" && now >= auth.expiresAt - EXPIRY_WARNING_MS &&
     now < expiredAt
   ) {
-    return {
-      state,
-      effects: [{
-        kind: "reply",
-        frame: notificationFrame("tokenExpiring", {
-          expiresAt: formatTimestamp(auth.expiresAt),
-        }),
-      }],
-    };
+    return { state, effects: [expiringNotice(auth)] };
   }
   return { state, effects: [] };
 }

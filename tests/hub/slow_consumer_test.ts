@@ -11,15 +11,16 @@ function policy(graceMs = 10_000) {
   const subject = new SlowConsumerPolicy({
     limit: 1000,
     clock: Date.now,
-    buffered: () => {
+    graceMs,
+  }, {
+    get bufferedAmount() {
       state.reads++;
       return state.unsent;
     },
-    onSlow: (reason) => {
+    closeSlow(reason) {
       state.reasons.push(reason);
       resolveSlow(reason);
     },
-    graceMs,
   });
   return { state, subject, slow };
 }

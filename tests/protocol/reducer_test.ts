@@ -751,3 +751,20 @@ Deno.test("token lifetime: a timer of replaced credentials does nothing", () => 
     [],
   );
 });
+
+Deno.test("token lifetime: credentials already within 60 s of exp are warned at once", () => {
+  const soon = { ...CLAIMS, exp: NOW / 1000 + 30 };
+  const { effects } = run(fresh(), verified(soon));
+  assert.deepEqual(effects.slice(0, 3), [
+    {
+      kind: "reply",
+      frame: {
+        method: "tokenExpiring",
+        params: { expiresAt: new Date(soon.exp * 1000).toISOString() },
+      },
+    },
+    { kind: "timer", name: "tokenExpiring", at: Number.POSITIVE_INFINITY },
+    { kind: "timer", name: "tokenExpired", at: soon.exp * 1000 + 30_000 },
+  ]);
+  assert.deepEqual(resultOf(effects), { success: true });
+});
