@@ -13,6 +13,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import {
   chart,
@@ -56,6 +58,7 @@ const USAGE = `deno task bench [flags]
   --setup-parallel <n>     connection setups at once (${DEFAULT_SIZES.setupParallel})
   --rest-concurrency <n>   concurrent REST publishers (${DEFAULT_SIZES.restConcurrency})
   --timeout <s>            give up (and kill every server) after this long (900)
+  --out <dir>              where to write reports (bench/results)
   --reference              also write bench/results/reference.{json,svg}
 `;
 
@@ -110,6 +113,7 @@ async function main(): Promise<number> {
       "setup-parallel": { type: "string" },
       "rest-concurrency": { type: "string" },
       timeout: { type: "string", default: "900" },
+      out: { type: "string" },
       reference: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -234,7 +238,9 @@ async function main(): Promise<number> {
     targets: checkTargets(results),
   };
   console.log(table(report));
-  const directory = new URL("./results/", import.meta.url);
+  const directory = values.out === undefined
+    ? new URL("./results/", import.meta.url)
+    : pathToFileURL(`${resolve(values.out)}/`);
   await Deno.mkdir(directory, { recursive: true });
   const stamp = report.date.replace(/[:.]/g, "-");
   const json = JSON.stringify(report, null, 2);
@@ -253,7 +259,9 @@ async function main(): Promise<number> {
     );
   }
   console.log(
-    `\nwrote ${written.map((name) => `bench/results/${name}`).join(", ")}`,
+    `\nwrote ${
+      written.map((name) => new URL(name, directory).pathname).join(", ")
+    }`,
   );
   return report.targets.every((target) => target.pass) ? 0 : 1;
 }

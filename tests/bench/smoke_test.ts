@@ -1,0 +1,48 @@
+/**
+ * `deno task bench` at tiny sizes, so the floor server, the load generator
+ * and every scenario keep working. It checks that the run completes with
+ * every figure and no loss, never how fast anything is.
+ */
+
+import assert from "node:assert/strict";
+
+Deno.test("the benchmark runs every scenario on both servers and writes its report", async () => {
+  const out = await Deno.makeTempDir();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "bench/main.ts",
+      "--subscribers=5",
+      "--rate=20",
+      "--duration=1",
+      "--connections=20",
+      "--channel-rate=20",
+      "--setups=10",
+      "--setup-parallel=5",
+      "--rest-concurrency=2",
+      "--timeout=120",
+      `--out=${out}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  const report = JSON.parse(await Deno.readTextFile(`${out}/latest.json`));
+  for (const scenario of ["fanOut", "idle", "manyChannels", "setup", "rest"]) {
+    for (const server of ["broadcaster", "floor"]) {
+      assert.ok(report.results[scenario]?.[server], `${scenario} on ${server}`);
+    }
+  }
+  assert.equal(report.results.fanOut.broadcaster.lost, 0);
+  assert.equal(report.results.fanOut.broadcaster.seqGaps, 0);
+  assert.equal(report.results.manyChannels.broadcaster.lost, 0);
+  assert.match(stdout, /cpuPerDeliveryUs/);
+  assert.match(await Deno.readTextFile(`${out}/latest.svg`), /^<svg/);
+  // Targets may fail at these sizes; the exit code says so without failing this test.
+  assert.ok(
+    [0, 1].includes(output.code),
+    new TextDecoder().decode(output.stderr),
+  );
+  await Deno.remove(out, { recursive: true });
+});
