@@ -222,7 +222,12 @@ export function chart(report: Report): string {
           scaleX(r) - left.x
         }" height="${rowHeight - 16}" fill="${fill}"/>`,
       );
-      text(scaleX(r) + 4, y + rowHeight / 2 + 4, `${r.toFixed(2)}×`);
+      // After the bar, or after the target line when that is further right.
+      const labelX = Math.max(
+        scaleX(r),
+        Number.isNaN(limit) ? 0 : scaleX(limit),
+      );
+      text(labelX + 4, y + rowHeight / 2 + 4, `${r.toFixed(2)}×`);
     }
     if (!Number.isNaN(limit)) {
       parts.push(
