@@ -35,6 +35,13 @@ export interface Engine {
    * expired), so a recovery is never claimed falsely.
    */
   since(channel: string, since: string): Promise<readonly Message[] | null>;
+  /**
+   * Resolves once every message of `channel` published from now on will
+   * reach this node's hub. Idempotent; the shell awaits it on every subscribe.
+   */
+  listen(channel: string): Promise<void>;
+  /** This node has no subscriber of `channel` any more. */
+  unlisten(channel: string): void;
   /** True while the engine can accept publishes (`/health`). */
   readonly healthy: boolean;
   /** Releases what the engine holds; publishes after it are refused. */

@@ -113,6 +113,13 @@ export class MemoryEngine implements Engine {
     return Promise.resolve(null);
   }
 
+  /** Every message is delivered to this process's hub already. */
+  listen(_channel: string): Promise<void> {
+    return Promise.resolve();
+  }
+
+  unlisten(_channel: string): void {}
+
   close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweeper);

@@ -273,42 +273,44 @@ export class Connection implements Recipient, Outbound {
   }
 
   /**
-   * Registers with the hub first, then (with `since`) reads history, answers,
-   * and replays: live messages published meanwhile are held back by the hub,
-   * so none is lost or repeated.
+   * Registers with the hub first, holding live messages back; waits until the
+   * engine delivers the channel here; with `since`, reads what came after it;
+   * answers; then replays and releases what was held back. Nothing published
+   * after the answer can be missed, nothing arrives before it, and with
+   * `since` nothing is lost or repeated.
    */
   async #subscribe(
     effect: Extract<Effect, { kind: "subscribe" }>,
   ): Promise<void> {
     if (this.#closed) return;
     const { subscription, requestId, timestamp, since } = effect;
-    const hub = this.#services.hub;
-    const recovering = since !== undefined;
-    const entry = hub.add(subscription, this, { recovering });
+    const { hub, engine } = this.#services;
+    const entry = hub.add(subscription, this, { recovering: true });
     this.#entries.set(subscription.id, entry);
     let replay: readonly Message[] | null = null;
-    if (recovering) {
-      try {
-        replay = await this.#services.engine.since(subscription.channel, since);
-      } catch (error) {
-        // Without history the client must reload its state: say so, do not fail.
-        logger.warning("connection {connectionId} recovery failed: {error}", {
-          connectionId: this.id,
-          error: String(error),
-        });
+    try {
+      await engine.listen(subscription.channel);
+      if (since !== undefined) {
+        replay = await engine.since(subscription.channel, since);
       }
+    } catch (error) {
+      // Without history the client must reload its state: say so, do not fail.
+      logger.warning("connection {connectionId} subscribe degraded: {error}", {
+        connectionId: this.id,
+        error: String(error),
+      });
     }
     if (requestId !== undefined) {
-      const result = recovering
-        ? {
+      const result = since === undefined
+        ? { subscriptionId: subscription.id, timestamp }
+        : {
           subscriptionId: subscription.id,
           timestamp,
           recovered: replay !== null,
-        }
-        : { subscriptionId: subscription.id, timestamp };
+        };
       this.#send(resultFrame(requestId, result));
     }
-    if (recovering) hub.activate(entry, replay ?? []);
+    hub.activate(entry, replay ?? []);
   }
 
   #unsubscribe(subscription: Subscription): void {

@@ -72,7 +72,12 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<BroadcasterServer> {
   const clock = options.clock ?? Date.now;
-  const hub = new Hub();
+  // The engine is told when this node no longer needs a channel.
+  const hub: Hub = new Hub({
+    onChannel: (channel, active) => {
+      if (!active) engine.unlisten(channel);
+    },
+  });
   const engine: Engine = new MemoryEngine({
     deliver: (message) => hub.deliver(message),
     historySize: config.historySize,

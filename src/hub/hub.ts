@@ -69,8 +69,13 @@ export function broadcastParts(message: Message): [string, string] {
  * hub.deliver({ id: "1-0", createTime: "2026-01-01T00:00:00.000Z", channel: "room1", event: "e", payloadJson: "1" });
  * ```
  */
+/** A channel's local subscriptions, and the last position delivered on it. */
+interface ChannelEntries extends Set<MutableEntry> {
+  lastPosition?: number;
+}
+
 export class Hub {
-  readonly #channels = new Map<string, Set<MutableEntry>>();
+  readonly #channels = new Map<string, ChannelEntries>();
   readonly #onChannel: ChannelListener | undefined;
   #subscriptions = 0;
 
@@ -95,7 +100,7 @@ export class Hub {
     };
     let entries = this.#channels.get(subscription.channel);
     if (entries === undefined) {
-      entries = new Set();
+      entries = new Set<MutableEntry>();
       this.#channels.set(subscription.channel, entries);
       this.#onChannel?.(subscription.channel, true);
     }
@@ -116,17 +121,29 @@ export class Hub {
     }
   }
 
-  /** Fans one message out to every local subscriber of its channel, in call order. */
+  /**
+   * Fans one message out to every local subscriber of its channel, in call
+   * order. When its `position` jumps past messages this node never received
+   * (the engine lost them), `seq` jumps as well, so subscribers see the gap.
+   */
   deliver(message: Message): void {
     const entries = this.#channels.get(message.channel);
     if (entries === undefined) return;
+    let step = 1;
+    if (message.position !== undefined) {
+      const last = entries.lastPosition;
+      if (last !== undefined && message.position > last + 1) {
+        step += message.position - last - 1;
+      }
+      entries.lastPosition = message.position;
+    }
     const [head, tail] = broadcastParts(message);
     for (const entry of entries) {
       if (entry.pending !== null) {
         entry.pending.push(message);
         continue;
       }
-      entry.seq++;
+      entry.seq += step;
       try {
         entry.recipient.deliver(head + entry.seq + tail);
       } catch {

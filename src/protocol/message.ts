@@ -21,6 +21,11 @@ export interface Message extends NewMessage {
   readonly id: string;
   /** RFC 3339 in UTC with milliseconds. */
   readonly createTime: string;
+  /**
+   * The message's place in its channel (1, 2, 3, …), when the engine counts:
+   * a node that missed messages sees the jump and shows it in `seq`.
+   */
+  readonly position?: number;
 }
 
 /**
