@@ -40,8 +40,10 @@ export interface Config {
   readonly idleTimeoutSeconds: number;
   readonly historySize: number;
   readonly historyTtlSeconds: number;
-  /** Where messages live; `redis` arrives with scale-out. */
-  readonly engine: "memory";
+  /** Where messages live: this process, or Redis shared by several nodes. */
+  readonly engine: "memory" | "redis";
+  /** `redis://` or `rediss://` URL; required with `engine: "redis"`. */
+  readonly redisUrl: string | undefined;
 }
 
 /** Every variable the server reads, with its default as documented in the README. */
@@ -127,8 +129,15 @@ const schema = z.object({
   IDLE_TIMEOUT_SECONDS: integer("IDLE_TIMEOUT_SECONDS", 0, 86_400),
   HISTORY_SIZE: integer("HISTORY_SIZE", 0, 1_000_000),
   HISTORY_TTL_SECONDS: integer("HISTORY_TTL_SECONDS", 1, 31_536_000),
-  // "redis" joins when the Redis engine lands; until then it is refused, not ignored.
-  ENGINE: z.enum(["memory"], { error: 'ENGINE must be "memory"' }),
+  ENGINE: z.enum(["memory", "redis"], {
+    error: 'ENGINE must be "memory" or "redis"',
+  }),
+  REDIS_URL: z.string()
+    .refine(
+      (url) => /^rediss?:\/\//.test(url) && URL.canParse(url),
+      "REDIS_URL must be a redis:// or rediss:// URL",
+    )
+    .optional(),
 });
 
 /** The outcome of {@linkcode parseConfig}: settings, or every problem found. */
@@ -157,12 +166,14 @@ export function parseConfig(
     input[name] = unset ? DEFAULTS[name as keyof typeof DEFAULTS] : value;
   }
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => issue.message),
-    };
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => issue.message);
+  // By hand: zod skips object-level checks once a field failed, and every problem is listed at once.
+  if (input.ENGINE === "redis" && input.REDIS_URL === undefined) {
+    problems.push("REDIS_URL is required when ENGINE=redis");
   }
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const values = parsed.data;
   return {
     ok: true,
@@ -183,6 +194,7 @@ export function parseConfig(
       historySize: values.HISTORY_SIZE,
       historyTtlSeconds: values.HISTORY_TTL_SECONDS,
       engine: values.ENGINE,
+      redisUrl: values.REDIS_URL,
     },
   };
 }

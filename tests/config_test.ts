@@ -25,6 +25,7 @@ Deno.test("defaults match the original and the spec", () => {
     historySize: 100,
     historyTtlSeconds: 300,
     engine: "memory",
+    redisUrl: undefined,
   });
 });
 
@@ -48,7 +49,7 @@ Deno.test("every problem is listed at once, and none quotes a value", () => {
     'LOG_ENCODING must be "console" or "json"',
     "LOG_LEVEL must be one of trace, debug, info, warning, error, fatal",
     "MAX_SUBSCRIPTIONS must be a whole number from 1 to 1000000",
-    'ENGINE must be "memory"',
+    'ENGINE must be "memory" or "redis"',
   ]);
 });
 
@@ -89,4 +90,29 @@ Deno.test("empty variables take their defaults; LOG_LEVEL accepts warn", () => {
   assert.ok(result.ok);
   assert.equal(result.config.port, 8000);
   assert.equal(result.config.logLevel, "warning");
+});
+
+Deno.test("ENGINE=redis needs a redis:// or rediss:// REDIS_URL, listed with the other problems", () => {
+  const missing = parseConfig({ ...REQUIRED, ENGINE: "redis", PORT: "x" });
+  assert.ok(!missing.ok);
+  assert.deepEqual(missing.problems, [
+    "PORT must be a whole number from 0 to 65535",
+    "REDIS_URL is required when ENGINE=redis",
+  ]);
+  const wrong = parseConfig({
+    ...REQUIRED,
+    ENGINE: "redis",
+    REDIS_URL: "http://x",
+  });
+  assert.ok(!wrong.ok);
+  assert.deepEqual(wrong.problems, [
+    "REDIS_URL must be a redis:// or rediss:// URL",
+  ]);
+  const good = parseConfig({
+    ...REQUIRED,
+    ENGINE: "redis",
+    REDIS_URL: "rediss://:secret@redis.example:6380/0",
+  });
+  assert.ok(good.ok);
+  assert.equal(good.config.engine, "redis");
 });

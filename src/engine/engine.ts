@@ -42,6 +42,11 @@ export interface Engine {
   listen(channel: string): Promise<void>;
   /** This node has no subscriber of `channel` any more. */
   unlisten(channel: string): void;
+  /**
+   * Resolves once the engine can serve, or after `timeoutMs` if it cannot yet
+   * (it keeps trying on its own): a node starts serving either way.
+   */
+  start(timeoutMs: number): Promise<void>;
   /** True while the engine can accept publishes (`/health`). */
   readonly healthy: boolean;
   /** Releases what the engine holds; publishes after it are refused. */

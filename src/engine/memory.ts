@@ -113,6 +113,10 @@ export class MemoryEngine implements Engine {
     return Promise.resolve(null);
   }
 
+  start(_timeoutMs: number): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Every message is delivered to this process's hub already. */
   listen(_channel: string): Promise<void> {
     return Promise.resolve();

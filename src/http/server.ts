@@ -10,6 +10,8 @@ import { TokenVerifier } from "../auth/jwt.ts";
 import type { Config } from "../config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { MemoryEngine } from "../engine/memory.ts";
+import { RedisEngine } from "../engine/redis.ts";
+import type { Message } from "../protocol/message.ts";
 import { Hub } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
@@ -26,6 +28,8 @@ const logger = log("http");
 const SHUTDOWN_GRACE_MS = 8_000;
 /** How long the listener gets to close once nothing is in flight. */
 const LISTENER_CLOSE_MS = 1_000;
+/** How long start-up waits for the engine (e.g. Redis) before serving anyway, unhealthy. */
+const ENGINE_START_MS = 5_000;
 /** How often connection timers (token lifetime) are checked: their precision. */
 const TICK_MS = 1_000;
 
@@ -78,12 +82,22 @@ export async function startServer(
       if (!active) engine.unlisten(channel);
     },
   });
-  const engine: Engine = new MemoryEngine({
-    deliver: (message) => hub.deliver(message),
-    historySize: config.historySize,
-    historyTtlSeconds: config.historyTtlSeconds,
-    clock,
-  });
+  const deliver = (message: Message) => hub.deliver(message);
+  const engine: Engine =
+    config.engine === "redis" && config.redisUrl !== undefined
+      ? new RedisEngine({
+        url: config.redisUrl,
+        deliver,
+        historySize: config.historySize,
+        historyTtlSeconds: config.historyTtlSeconds,
+      })
+      : new MemoryEngine({
+        deliver,
+        historySize: config.historySize,
+        historyTtlSeconds: config.historyTtlSeconds,
+        clock,
+      });
+  await engine.start(ENGINE_START_MS);
   const upgrade: UpgradeServices = {
     hub,
     engine,
@@ -194,7 +208,10 @@ export async function startServer(
     ? `[${address.hostname}]`
     : address.hostname;
   const url = new URL(`http://${host}:${address.port}${base}`);
-  logger.info("listening on {url}", { url: url.href });
+  logger.info("listening on {url} with the {engine} engine", {
+    url: url.href,
+    engine: config.engine,
+  });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -99,6 +99,20 @@ Deno.test("a throwing recipient does not keep others from their messages", () =>
   assert.equal(after.frames.length, 1);
 });
 
+Deno.test("a jump in position (messages the engine lost) is a jump in seq", () => {
+  const hub = new Hub();
+  const recipient = collector();
+  hub.add({ id: "s1", channel: "room1" }, recipient);
+  for (const position of [7, 8, 12, 13, 1]) {
+    hub.deliver({ ...message(`${position}-0`), position });
+  }
+  // The first position only sets where the channel stands; 1 after 13 is a restarted count, not a gap.
+  assert.deepEqual(
+    recipient.frames.map((frame) => JSON.parse(frame).params.seq),
+    [1, 2, 6, 7, 8],
+  );
+});
+
 Deno.test("recovery: replay first, then held-back live messages, none twice", () => {
   const hub = new Hub();
   const recipient = collector();

@@ -1,0 +1,244 @@
+/**
+ * Scale-out: two server instances on one real Redis. Cross-node delivery and
+ * order, recovery on the other node, an outage and its healing, and a dropped
+ * pub/sub connection with publishes meanwhile.
+ */
+
+import assert from "node:assert/strict";
+import { TestClient } from "../support/client.ts";
+import { RedisServer, redisTest } from "../support/redis.ts";
+import {
+  restPublish,
+  serve,
+  TEST_API_KEY,
+  type TestServer,
+  token,
+} from "../support/server.ts";
+
+async function twoNodes(redis: RedisServer, env: Record<string, string> = {}) {
+  const options = {
+    ENGINE: "redis",
+    REDIS_URL: redis.url,
+    RATE_LIMIT: "100000",
+    ...env,
+  };
+  return [await serve(options), await serve(options)] as const;
+}
+
+async function subscriber(
+  node: TestServer,
+  channel = "room1",
+): Promise<TestClient> {
+  const client = await TestClient.connect(
+    `${node.websocketUrl}?token=${await token()}`,
+  );
+  await client.ok("subscribe", { channel });
+  return client;
+}
+
+async function publishAll(node: TestServer, count: number, channel = "room1") {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await restPublish(node.base, {
+      channel,
+      event: "n",
+      payload: i,
+    });
+    assert.equal(response.status, 200);
+    ids.push((await response.json()).id);
+  }
+  return ids;
+}
+
+/** Waits for a condition only polling can see (health), checking every 20 ms. */
+async function until(
+  condition: () => Promise<boolean>,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function healthOf(node: TestServer): Promise<number> {
+  const response = await fetch(`${node.base}/health`);
+  await response.body?.cancel();
+  return response.status;
+}
+
+redisTest(
+  "a publish on either node reaches subscribers on both, in one order everywhere",
+  async () => {
+    await using redis = await RedisServer.start();
+    const [one, two] = await twoNodes(redis);
+    await using _one = one;
+    await using _two = two;
+    await using onOne = await subscriber(one);
+    await using onTwo = await subscriber(two);
+    await using publisher = await TestClient.connect(
+      `${one.websocketUrl}?token=${await token()}`,
+    );
+    // Both nodes publish at once: REST on node two, WebSocket on node one.
+    for (let i = 0; i < 20; i++) {
+      publisher.send(JSON.stringify({
+        method: "publish",
+        params: { channel: "room1", event: "ws", payload: i },
+      }));
+    }
+    const restIds = await publishAll(two, 20);
+    const seen = async (client: TestClient) => {
+      const ids: string[] = [];
+      for (let i = 1; i <= 40; i++) {
+        const params = await client.broadcast();
+        assert.equal(params.seq, i);
+        ids.push(String(params.id));
+      }
+      return ids;
+    };
+    const [first, second] = [await seen(onOne), await seen(onTwo)];
+    assert.deepEqual(first, second, "the same order on both nodes");
+    assert.deepEqual(
+      first,
+      [...first].sort((a, b) => {
+        const [am, as] = a.split("-").map(Number);
+        const [bm, bs] = b.split("-").map(Number);
+        return (am ?? 0) - (bm ?? 0) || (as ?? 0) - (bs ?? 0);
+      }),
+      "in stream order",
+    );
+    for (const id of restIds) assert.ok(first.includes(id));
+  },
+);
+
+redisTest("recovery and history work on the other node", async () => {
+  await using redis = await RedisServer.start();
+  const [one, two] = await twoNodes(redis, { HISTORY_SIZE: "5" });
+  await using _one = one;
+  await using _two = two;
+  const ids = await publishAll(one, 7);
+  await using client = await TestClient.connect(
+    `${two.websocketUrl}?token=${await token()}`,
+  );
+  const recovered = await client.ok("subscribe", {
+    channel: "room1",
+    since: ids[3],
+  });
+  assert.equal(recovered.recovered, true);
+  for (const [index, id] of ids.slice(4).entries()) {
+    const params = await client.broadcast();
+    assert.equal(params.id, id);
+    assert.equal(params.seq, index + 1);
+    assert.equal(params.payload, index + 4);
+  }
+  await client.ok("unsubscribe", { channel: "room1" });
+  const evicted = await client.ok("subscribe", {
+    channel: "room1",
+    since: ids[0],
+  });
+  assert.equal(evicted.recovered, false);
+  const history = await client.ok("history", { channel: "room1" });
+  assert.deepEqual(
+    (history.messages as { id: string }[]).map((message) => message.id),
+    ids.slice(2),
+  );
+  const rest = await fetch(`${two.base}/history?channel=room1&limit=2`, {
+    headers: { authorization: TEST_API_KEY },
+  });
+  assert.deepEqual(
+    (await rest.json()).messages.map((message: { id: string }) => message.id),
+    ids.slice(5),
+  );
+});
+
+redisTest(
+  "while Redis is down publishes fail loudly and health is 503; afterwards delivery resumes by itself",
+  async () => {
+    await using redis = await RedisServer.start();
+    const [one, two] = await twoNodes(redis);
+    await using _one = one;
+    await using _two = two;
+    await using listener = await subscriber(one);
+    await publishAll(two, 1);
+    assert.equal((await listener.broadcast()).seq, 1);
+
+    await redis.stop();
+    await until(async () => (await healthOf(two)) === 503, "health 503");
+    const refused = await restPublish(two.base, {
+      channel: "room1",
+      event: "lost?",
+    });
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).error.code, "Internal");
+    await using publisher = await TestClient.connect(
+      `${one.websocketUrl}?token=${await token()}`,
+    );
+    const failed = await publisher.request("publish", {
+      channel: "room1",
+      event: "lost?",
+    });
+    assert.equal(failed.error?.code, "Internal");
+    assert.match(failed.error?.message ?? "", /unavailable/);
+
+    await redis.start();
+    await until(
+      async () =>
+        (await healthOf(one)) === 200 && (await healthOf(two)) === 200,
+      "health 200 on both nodes",
+    );
+    await publishAll(two, 1);
+    const params = await listener.broadcast();
+    assert.equal(params.payload, 0);
+    assert.equal(params.event, "n");
+  },
+);
+
+redisTest(
+  "a dropped pub/sub connection catches up from the stream: nothing published meanwhile is lost",
+  async () => {
+    await using redis = await RedisServer.start();
+    const [one, two] = await twoNodes(redis);
+    await using _one = one;
+    await using _two = two;
+    await using listener = await subscriber(one);
+    await publishAll(two, 3);
+    for (let i = 1; i <= 3; i++) {
+      assert.equal((await listener.broadcast()).seq, i);
+    }
+
+    // Node one's live connection is the one in pub/sub mode (node two listens to nothing).
+    assert.equal(await redis.command("CLIENT", "KILL", "TYPE", "pubsub"), 1);
+    const ids = await publishAll(two, 30);
+    for (const [index, id] of ids.entries()) {
+      const params = await listener.broadcast();
+      assert.equal(params.id, id);
+      assert.equal(params.seq, index + 4);
+    }
+  },
+);
+
+redisTest(
+  "messages the stream no longer has show as a seq gap, never as silence",
+  async () => {
+    await using redis = await RedisServer.start();
+    const [one, two] = await twoNodes(redis, { HISTORY_SIZE: "3" });
+    await using _one = one;
+    await using _two = two;
+    await using listener = await subscriber(one);
+    await publishAll(two, 1);
+    assert.equal((await listener.broadcast()).seq, 1);
+    await redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+    const ids = await publishAll(two, 12);
+    // Whatever the reconnect timing, what arrives is in order, ends with the last
+    // message, and its seq counts every message published, received or not.
+    let last: Record<string, unknown> = {};
+    let previousSeq = 1;
+    while (last.id !== ids[ids.length - 1]) {
+      last = await listener.broadcast();
+      assert.ok(Number(last.seq) > previousSeq);
+      previousSeq = Number(last.seq);
+    }
+    assert.equal(last.seq, 13);
+  },
+);

@@ -1,0 +1,119 @@
+/**
+ * Test fixture: a real `redis-server` on a free loopback port, no persistence,
+ * in a temporary directory; stoppable and restartable on the same port, for
+ * outage tests.
+ *
+ * @module
+ */
+
+import { Redis } from "ioredis";
+
+/** True when `redis-server` can run here. Under CI it must: see {@linkcode redisTest}. */
+export const HAS_REDIS = await new Deno.Command("redis-server", {
+  args: ["--version"],
+})
+  .output().then((output) => output.success, () => false);
+
+/**
+ * Registers a test that needs Redis: skipped with a reason on a machine
+ * without it, but failing under CI, which installs it (`.ci/run`).
+ */
+export function redisTest(name: string, fn: () => Promise<void>): void {
+  const ci = Deno.env.get("CI") === "true";
+  if (!HAS_REDIS && !ci) {
+    Deno.test({
+      name: `${name} (skipped: redis-server not installed)`,
+      ignore: true,
+      fn,
+    });
+    return;
+  }
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A Redis server for one test. */
+export class RedisServer implements AsyncDisposable {
+  readonly port = freePort();
+  readonly url = `redis://127.0.0.1:${this.port}`;
+  readonly #directory = Deno.makeTempDirSync({ prefix: "broadcaster-redis-" });
+  #process: Deno.ChildProcess | undefined;
+
+  /** Starts a server and waits until it answers PING. */
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer();
+    await server.start();
+    return server;
+  }
+
+  /** (Re)starts the server on the same port. */
+  async start(): Promise<void> {
+    this.#process = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        this.#directory,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = Date.now() + 10_000;
+    while (true) {
+      const probe = new Redis(this.url, {
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
+      probe.on("error", () => {});
+      try {
+        await probe.connect();
+        await probe.ping();
+        return;
+      } catch {
+        if (Date.now() > deadline) {
+          throw new Error("redis-server did not start");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        probe.disconnect();
+      }
+    }
+  }
+
+  /** Stops the server (its data is gone: no persistence). */
+  async stop(): Promise<void> {
+    const process = this.#process;
+    if (process === undefined) return;
+    this.#process = undefined;
+    process.kill("SIGKILL");
+    await process.status;
+  }
+
+  /** Runs one command on a fresh connection, e.g. `CLIENT KILL TYPE pubsub`. */
+  async command(...args: string[]): Promise<unknown> {
+    const client = new Redis(this.url);
+    try {
+      const [name = "", ...rest] = args;
+      return await client.call(name, ...rest);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    await Deno.remove(this.#directory, { recursive: true }).catch(() => {});
+  }
+}
