@@ -36,10 +36,17 @@ import {
   killAll,
   type ServerKind,
   type ServerUnderTest,
+  startRedis,
   startServerUnderTest,
 } from "./servers.ts";
 
-const SCENARIOS = ["fanOut", "manyChannels", "setup", "rest"] as const;
+const SCENARIOS = [
+  "fanOut",
+  "fanOutRedis",
+  "manyChannels",
+  "setup",
+  "rest",
+] as const;
 type Scenario = typeof SCENARIOS[number];
 
 const USAGE = `deno task bench [flags]
@@ -195,10 +202,21 @@ async function main(): Promise<number> {
         case "fanOut": {
           const { figures, latencies } = await withServer(
             kind,
-            (s) => fanOut(s, sizes),
+            (s) => fanOut([s], sizes),
           );
           record("fanOut", kind, figures);
           latencyPercentiles[kind] = percentiles(latencies);
+          break;
+        }
+        case "fanOutRedis": {
+          // Two nodes on one Redis: ours only, the floor has no engine to share.
+          if (kind !== "broadcaster") break;
+          await using redis = await startRedis();
+          const env = { ENGINE: "redis", REDIS_URL: redis.url };
+          await using one = await startServerUnderTest(kind, env);
+          await using two = await startServerUnderTest(kind, env);
+          const { figures } = await fanOut([one, two], sizes, redis);
+          record("fanOutRedis", kind, figures);
           break;
         }
         case "manyChannels": {

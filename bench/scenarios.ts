@@ -112,42 +112,66 @@ function deliveryFigures(
   };
 }
 
+/** Anything whose CPU time can be read: a server process, or Redis. */
+interface Measured {
+  cpuSeconds(): Promise<number>;
+}
+
+async function totalCpu(processes: readonly Measured[]): Promise<number> {
+  const each = await Promise.all(
+    processes.map((process) => process.cpuSeconds()),
+  );
+  return each.reduce((sum, seconds) => sum + seconds, 0);
+}
+
 /**
  * Publishes `count` messages at `rate`/s with `publish(i)`, waits for the
- * deliveries, and measures server CPU over exactly that span.
+ * deliveries, and measures the servers' CPU over exactly that span.
  */
 async function measureDeliveries(
-  server: ServerUnderTest,
+  servers: readonly Measured[],
   log: DeliveryLog,
   options: { count: number; rate: number; expected: number },
   publish: (index: number) => void,
 ): Promise<Figures> {
-  const cpuBefore = await server.cpuSeconds();
+  const cpuBefore = await totalCpu(servers);
   const started = now();
   await atRate(options.count, options.rate, publish);
   await waitFor(() => log.delivered >= options.expected, 10_000);
   const elapsed = now() - started;
-  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  const cpu = (await totalCpu(servers)) - cpuBefore;
   return deliveryFigures(log, options.expected, cpu, elapsed);
 }
 
-/** 1. Fan-out: many subscribers on one channel, one publisher at a steady rate. */
+/**
+ * 1. Fan-out: many subscribers on one channel, one publisher at a steady
+ * rate. With several nodes, subscribers are spread over them, the publisher
+ * is on the first, and CPU is the sum over every node; `extra` (Redis) is
+ * reported on its own.
+ */
 export async function fanOut(
-  server: ServerUnderTest,
+  servers: readonly ServerUnderTest[],
   sizes: ScenarioSizes,
+  extra?: Measured,
 ): Promise<{ figures: Figures; latencies: number[] }> {
   const credentials = await token(["fanout"], ["subscribe", "publish"]);
   const log = new DeliveryLog();
-  const subscribers = await pool(sizes.subscribers, 50, async () => {
+  const at = (i: number) => servers[i % servers.length] ?? servers[0];
+  const subscribers = await pool(sizes.subscribers, 50, async (i) => {
+    const server = at(i);
+    if (server === undefined) throw new Error("fanOut needs a server");
     const client = await connect(server, credentials, "fanout");
     client.onBroadcast = log.record(client);
     return client;
   });
-  const publisher = await connect(server, credentials, null);
+  const first = servers[0];
+  if (first === undefined) throw new Error("fanOut needs a server");
+  const publisher = await connect(first, credentials, null);
   await settle(500);
   const count = sizes.rate * sizes.duration;
   let failures = 0;
-  const figures = await measureDeliveries(server, log, {
+  const extraBefore = await extra?.cpuSeconds();
+  const figures = await measureDeliveries(servers, log, {
     count,
     rate: sizes.rate,
     expected: count * sizes.subscribers,
@@ -158,6 +182,11 @@ export async function fanOut(
       payload: timedPayload(i, sizes.payloadBytes),
     }).catch(() => failures++);
   });
+  if (extra !== undefined && extraBefore !== undefined) {
+    figures.redisCpuPerDeliveryUs = ((await extra.cpuSeconds()) - extraBefore) *
+      1e6 /
+      Math.max(1, log.delivered);
+  }
   const latencies = [...log.latencies];
   await closeAll([...subscribers, publisher]);
   return { figures: { ...figures, publishFailures: failures }, latencies };
@@ -205,7 +234,7 @@ export async function idleThenManyChannels(
   }
   const count = sizes.channelRate * sizes.duration;
   let failures = 0;
-  const manyChannels = await measureDeliveries(server, log, {
+  const manyChannels = await measureDeliveries([server], log, {
     count,
     rate: sizes.channelRate,
     expected: count,

@@ -63,8 +63,12 @@ export function assertPortFree(port: number): void {
   }
 }
 
-/** The command line of each server. */
-function command(kind: ServerKind, port: number): Deno.Command {
+/** The command line of each server; `env` adds settings to ours. */
+function command(
+  kind: ServerKind,
+  port: number,
+  env: Record<string, string>,
+): Deno.Command {
   const common = {
     cwd: ROOT,
     stdin: "null",
@@ -97,6 +101,7 @@ function command(kind: ServerKind, port: number): Deno.Command {
       // A publisher at benchmark rates is not an abuser; every other limit stays at its default.
       RATE_LIMIT: "1000000",
       LOG_LEVEL: "warning",
+      ...env,
     },
   });
 }
@@ -110,10 +115,11 @@ async function readStat(pid: number): Promise<string[]> {
 /** Starts a server on a free port and waits until `/health` answers. */
 export async function startServerUnderTest(
   kind: ServerKind,
+  env: Record<string, string> = {},
 ): Promise<ServerUnderTest> {
   const port = freePort();
   assertPortFree(port);
-  const child = command(kind, port).spawn();
+  const child = command(kind, port, env).spawn();
   running.add(child);
   const base = `http://127.0.0.1:${port}/broadcaster`;
   const stderr = new Response(child.stderr).text();
@@ -175,6 +181,76 @@ export async function startServerUnderTest(
       await child.status;
       await stderr;
       running.delete(child);
+    },
+  };
+}
+
+/** A `redis-server` for the multi-node scenario: loopback, no persistence. */
+export interface RedisUnderTest extends AsyncDisposable {
+  readonly url: string;
+  /** User + system CPU time Redis has used, in seconds. */
+  cpuSeconds(): Promise<number>;
+}
+
+/** Starts `redis-server` on a free port; fails clearly when it is not installed. */
+export async function startRedis(): Promise<RedisUnderTest> {
+  const port = freePort();
+  const directory = await Deno.makeTempDir({ prefix: "broadcaster-bench-" });
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        directory,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch {
+    throw new Error(
+      "redis-server is not installed (apt-get install redis-server)",
+    );
+  }
+  running.add(child);
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    try {
+      const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+      await connection.write(new TextEncoder().encode("PING\r\n"));
+      const buffer = new Uint8Array(16);
+      const read = await connection.read(buffer);
+      connection.close();
+      if (
+        read !== null &&
+        new TextDecoder().decode(buffer.subarray(0, read)).startsWith("+PONG")
+      ) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new Error("redis-server did not start within 10 s");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async cpuSeconds() {
+      const fields = await readStat(child.pid);
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    },
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.status;
+      running.delete(child);
+      await Deno.remove(directory, { recursive: true }).catch(() => {});
     },
   };
 }
