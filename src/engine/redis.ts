@@ -19,6 +19,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
 import {
@@ -82,6 +83,37 @@ return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')`;
 /** KEYS: stream. ARGV: count, ttl ms. The newest unexpired entries, newest first. */
 const HISTORY_SCRIPT = `${NOW}
 return redis.call('XREVRANGE', KEYS[1], '+', tostring(now - tonumber(ARGV[2]) + 1), 'COUNT', ARGV[1])`;
+
+/** A Lua script, run by its SHA1 so the text crosses the network only when Redis lacks it. */
+class Script {
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(source: string) {
+    this.source = source;
+    this.sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  /** EVALSHA, falling back to EVAL after a Redis restart or failover (NOSCRIPT). */
+  async run(
+    redis: Redis,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
+        throw error;
+      }
+      return await redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const publishScript = new Script(PUBLISH_SCRIPT);
+const sinceScript = new Script(SINCE_SCRIPT);
+const historyScript = new Script(HISTORY_SCRIPT);
 
 /** A stream entry as Redis returns it: id and flat field list. */
 type StreamEntry = [string, string[]];
@@ -229,16 +261,15 @@ export class RedisEngine implements Engine {
   async publish(message: NewMessage): Promise<Message> {
     const body = JSON.stringify([message.event, message.payloadJson]);
     const [id, position] = await this.#run(() =>
-      this.#commands.eval(
-        PUBLISH_SCRIPT,
-        2,
+      publishScript.run(this.#commands, [
         streamKey(message.channel),
         positionKey(message.channel),
+      ], [
         this.#maxLength,
         this.#ttlMs,
         topic(message.channel),
         body,
-      ) as Promise<[string, number]>
+      ]) as Promise<[string, number]>
     );
     return messageOf(message.channel, id, position, body);
   }
@@ -246,13 +277,10 @@ export class RedisEngine implements Engine {
   async history(channel: string, limit: number): Promise<readonly Message[]> {
     if (limit <= 0) return [];
     const entries = await this.#run(() =>
-      this.#commands.eval(
-        HISTORY_SCRIPT,
-        1,
-        streamKey(channel),
+      historyScript.run(this.#commands, [streamKey(channel)], [
         String(limit),
         this.#ttlMs,
-      ) as Promise<
+      ]) as Promise<
         StreamEntry[]
       >
     );
@@ -265,13 +293,10 @@ export class RedisEngine implements Engine {
   ): Promise<readonly Message[] | null> {
     if (!/^\d+-\d+$/.test(since)) return null;
     const entries = await this.#run(() =>
-      this.#commands.eval(
-        SINCE_SCRIPT,
-        1,
-        streamKey(channel),
+      sinceScript.run(this.#commands, [streamKey(channel)], [
         since,
         this.#ttlMs,
-      ) as Promise<
+      ]) as Promise<
         StreamEntry[] | null
       >
     );

@@ -242,3 +242,39 @@ redisTest(
     assert.equal(last.seq, 13);
   },
 );
+
+redisTest(
+  "a node listens to a channel only while it has local subscribers",
+  async () => {
+    await using redis = await RedisServer.start();
+    const [one, two] = await twoNodes(redis);
+    await using _one = one;
+    await using _two = two;
+    const listened = async () =>
+      (await redis.command("PUBSUB", "CHANNELS", "*")) as string[];
+    assert.deepEqual(await listened(), []);
+    await using client = await subscriber(one);
+    assert.deepEqual(await listened(), ["broadcaster:live:room1"]);
+    await client.ok("unsubscribe", { channel: "room1" });
+    // The UNSUBSCRIBE is on its way once the answer is out: wait for Redis to see it.
+    await until(
+      async () => (await listened()).length === 0,
+      "the channel to be dropped",
+    );
+  },
+);
+
+redisTest(
+  "scripts run by SHA are loaded again after a Redis restart",
+  async () => {
+    await using redis = await RedisServer.start();
+    const [one] = await twoNodes(redis);
+    await using _one = one;
+    await publishAll(one, 1);
+    await redis.stop();
+    await redis.start();
+    await until(async () => (await healthOf(one)) === 200, "health 200");
+    // A fresh Redis has no script cached: NOSCRIPT, then EVAL, transparently.
+    assert.equal((await publishAll(one, 2)).length, 2);
+  },
+);
