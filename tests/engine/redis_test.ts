@@ -268,8 +268,7 @@ redisTest(
   "scripts run by SHA are loaded again after a Redis restart",
   async () => {
     await using redis = await RedisServer.start();
-    const [one] = await twoNodes(redis);
-    await using _one = one;
+    await using one = await serve({ ENGINE: "redis", REDIS_URL: redis.url });
     await publishAll(one, 1);
     await redis.stop();
     await redis.start();
