@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
 import { parseConfig } from "./src/config.ts";
-import { DEV_ENVIRONMENT, devBanner } from "./src/dev.ts";
+import { DEV_ENVIRONMENT, devBanner, devToken } from "./src/dev.ts";
 import { startServer } from "./src/http/server.ts";
 import { configureLogging, log } from "./src/log.ts";
 
@@ -59,9 +59,15 @@ async function main(): Promise<number> {
     level: config.logLevel,
   });
   keepRunningOnStrayErrors();
+  const token = values.dev ? await devToken(config) : undefined;
   let server;
   try {
-    server = await startServer(config);
+    server = await startServer(config, {
+      consolePrefill: token === undefined ? {} : {
+        token,
+        ...(config.apiKeys[0] ? { apiKey: config.apiKeys[0] } : {}),
+      },
+    });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       console.error(
@@ -71,7 +77,7 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  if (values.dev) console.log(await devBanner(config, server.url));
+  if (token !== undefined) console.log(devBanner(config, server.url, token));
 
   const stop = () => void server.shutdown();
   const signals: Deno.Signal[] = Deno.build.os === "windows"

@@ -44,6 +44,8 @@ export interface Config {
   readonly engine: "memory" | "redis";
   /** `redis://` or `rediss://` URL; required with `engine: "redis"`. */
   readonly redisUrl: string | undefined;
+  /** Whether the web console is served at `{BASE_PATH}/`. */
+  readonly console: boolean;
 }
 
 /** Every variable the server reads, with its default as documented in the README. */
@@ -62,6 +64,7 @@ export const DEFAULTS = {
   HISTORY_SIZE: "100",
   HISTORY_TTL_SECONDS: "300",
   ENGINE: "memory",
+  CONSOLE: "true",
 } as const;
 
 function integer(name: string, min: number, max: number) {
@@ -132,6 +135,9 @@ const schema = z.object({
   ENGINE: z.enum(["memory", "redis"], {
     error: 'ENGINE must be "memory" or "redis"',
   }),
+  CONSOLE: z.enum(["true", "false"], {
+    error: 'CONSOLE must be "true" or "false"',
+  }).transform((value) => value === "true"),
   REDIS_URL: z.string()
     .refine(
       (url) => /^rediss?:\/\//.test(url) && URL.canParse(url),
@@ -195,6 +201,7 @@ export function parseConfig(
       historyTtlSeconds: values.HISTORY_TTL_SECONDS,
       engine: values.ENGINE,
       redisUrl: values.REDIS_URL,
+      console: values.CONSOLE,
     },
   };
 }

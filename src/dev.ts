@@ -22,23 +22,30 @@ export const DEV_ENVIRONMENT: Readonly<Record<string, string>> = {
 /** Channels the dev token may use. */
 const DEV_CHANNELS = ["room1", "room2"];
 
-/**
- * The dev banner: what runs where, a token valid for a day, and a `wscat` and
- * `curl` session to try it.
- */
-export async function devBanner(config: Config, url: URL): Promise<string> {
-  const token = await mintToken(config.jwtSecret, {
+/** A token for sub "dev" on the dev channels, both scopes, valid a day. */
+export function devToken(config: Config): Promise<string> {
+  return mintToken(config.jwtSecret, {
     sub: "dev",
     authorizedChannels: DEV_CHANNELS,
     scope: ["subscribe", "publish"],
     ttlSeconds: 24 * 3600,
   }, Date.now());
+}
+
+/**
+ * The dev banner: what runs where, a token valid for a day, and a `wscat` and
+ * `curl` session to try it.
+ */
+export function devBanner(config: Config, url: URL, token: string): string {
   const wsUrl = new URL(url);
   wsUrl.protocol = "ws:";
   const apiKey = config.apiKeys[0] ?? "";
+  const consoleLine = config.console
+    ? `\n  Console    ${url.href}/   (open it in a browser: already signed in)`
+    : "";
   return `
   Broadcaster dev server (DEV SECRET AND API KEY: never use them in production)
-
+${consoleLine}
   WebSocket  ${wsUrl.href}/websocket
   Publish    POST ${url.href}/publish   (API key: ${apiKey})
 

@@ -26,6 +26,7 @@ Deno.test("defaults match the original and the spec", () => {
     historyTtlSeconds: 300,
     engine: "memory",
     redisUrl: undefined,
+    console: true,
   });
 });
 

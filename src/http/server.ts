@@ -16,6 +16,8 @@ import { Hub } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
+import { CLIENT_JS } from "../client/bundle.generated.ts";
+import { consolePage } from "../console/page.ts";
 import { handleHistory } from "./history.ts";
 import { InFlight } from "./in_flight.ts";
 import { handlePublish } from "./publish.ts";
@@ -54,6 +56,11 @@ export interface BroadcasterServer {
 export interface StartOptions {
   /** Epoch milliseconds; `Date.now` unless a test controls time. */
   readonly clock?: () => number;
+  /** What the web console is prefilled with (the dev server's token and key). */
+  readonly consolePrefill?: {
+    readonly token?: string;
+    readonly apiKey?: string;
+  };
 }
 
 function remoteOf(info: Deno.ServeHandlerInfo): string {
@@ -123,6 +130,9 @@ export async function startServer(
     historySize: config.historySize,
   };
   const base = config.basePath;
+  const consoleHtml = config.console
+    ? consolePage({ basePath: base, ...options.consolePrefill })
+    : null;
   // One ticker for every connection's timers, instead of timers per connection.
   const ticker = setInterval(() => {
     const now = clock();
@@ -154,6 +164,33 @@ export async function startServer(
           "GET",
           (cors) => handleHistory(request, rest, cors),
         );
+      case `${base}/client.js`:
+        if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
+        return new Response(CLIENT_JS, {
+          headers: {
+            "content-type": "text/javascript; charset=utf-8",
+            "access-control-allow-origin": "*",
+            "cache-control": "no-cache",
+          },
+        });
+      case base:
+        // "/broadcaster" → "/broadcaster/", so the page's relative "./client.js" resolves.
+        if (consoleHtml === null) {
+          return errorResponse("NotFound", "no such route");
+        }
+        return Response.redirect(new URL(`${base}/`, request.url), 308);
+      case `${base}/`:
+        if (consoleHtml === null) {
+          return errorResponse("NotFound", "no such route");
+        }
+        return new Response(consoleHtml, {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy":
+              "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:",
+            "x-content-type-options": "nosniff",
+          },
+        });
       case `${base}/health`:
         if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
         return health(engine.healthy ? null : "engine unavailable");
