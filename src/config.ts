@@ -46,6 +46,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
+  /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Every variable the server reads, with its default as documented in the README. */
@@ -138,6 +140,7 @@ const schema = z.object({
   CONSOLE: z.enum(["true", "false"], {
     error: 'CONSOLE must be "true" or "false"',
   }).transform((value) => value === "true"),
+  METRICS_TOKEN: z.string().optional(),
   REDIS_URL: z.string()
     .refine(
       (url) => /^rediss?:\/\//.test(url) && URL.canParse(url),
@@ -202,6 +205,7 @@ export function parseConfig(
       engine: values.ENGINE,
       redisUrl: values.REDIS_URL,
       console: values.CONSOLE,
+      metricsToken: values.METRICS_TOKEN,
     },
   };
 }

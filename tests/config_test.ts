@@ -27,6 +27,7 @@ Deno.test("defaults match the original and the spec", () => {
     engine: "memory",
     redisUrl: undefined,
     console: true,
+    metricsToken: undefined,
   });
 });
 

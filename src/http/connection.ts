@@ -19,6 +19,7 @@ import {
   type SlowConsumerSettings,
 } from "../hub/slow_consumer.ts";
 import { log } from "../log.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Effect, Input, TimerName } from "../protocol/effects.ts";
 import {
@@ -48,6 +49,7 @@ export interface ConnectionServices {
   readonly outbound: SlowConsumerSettings;
   /** Epoch milliseconds. */
   readonly clock: () => number;
+  readonly metrics: ServerMetrics;
 }
 
 /** Options of one {@linkcode Connection}. */
@@ -138,6 +140,7 @@ export class Connection implements Recipient, Outbound {
     // #closed, not readyState: a plain field read on the fan-out path.
     if (this.#closed) return;
     if (this.#outbound.admits(frame.length)) this.#socket.send(frame);
+    else this.#services.metrics.dropped.inc();
   }
 
   /** Unsent bytes of the socket, for the slow-consumer policy. */
@@ -147,6 +150,7 @@ export class Connection implements Recipient, Outbound {
 
   /** Closes this connection as a slow consumer (1013). */
   closeSlow(reason: string): void {
+    this.#services.metrics.slowConsumerDisconnects.inc();
     this.close(CloseCode.TryAgainLater, reason);
   }
 
@@ -255,6 +259,9 @@ export class Connection implements Recipient, Outbound {
       case "close":
         this.close(effect.code, effect.reason);
         return undefined;
+      case "count":
+        this.#services.metrics.rateLimited.inc();
+        return undefined;
     }
   }
 
@@ -264,6 +271,7 @@ export class Connection implements Recipient, Outbound {
       this.#services.clock(),
     );
     if (!outcome.ok) {
+      this.#services.metrics.authFailures.inc({ reason: outcome.reason });
       logger.info("connection {connectionId} auth refused: {reason}", {
         connectionId: this.id,
         reason: outcome.reason,
@@ -325,7 +333,11 @@ export class Connection implements Recipient, Outbound {
     requestId: number | undefined,
   ): Promise<void> {
     try {
+      const started = performance.now();
       const accepted = await this.#services.engine.publish(message);
+      const { metrics } = this.#services;
+      metrics.publishLatency.observe((performance.now() - started) / 1000);
+      metrics.published.inc({ transport: "websocket" });
       if (requestId !== undefined) {
         this.#send(resultFrame(requestId, {
           id: accepted.id,

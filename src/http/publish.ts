@@ -10,6 +10,7 @@
 import type { ApiKeys } from "../auth/api_key.ts";
 import { type Engine, EngineUnavailableError } from "../engine/engine.ts";
 import { log } from "../log.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import { newMessageFrom } from "../protocol/publication.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
 import { readBody } from "./body.ts";
@@ -23,6 +24,7 @@ export interface PublishServices {
   readonly engine: Engine;
   /** Largest body accepted, in bytes (`MAX_MESSAGE_BYTES`); over it: 413. */
   readonly maxMessageBytes: number;
+  readonly metrics: ServerMetrics;
 }
 
 /**
@@ -57,7 +59,12 @@ export async function handlePublish(
     });
   }
   try {
+    const started = performance.now();
     const { id, createTime } = await services.engine.publish(message.value);
+    services.metrics.publishLatency.observe(
+      (performance.now() - started) / 1000,
+    );
+    services.metrics.published.inc({ transport: "rest" });
     return Response.json({ id, createTime }, { headers });
   } catch (error) {
     logger.warning("REST publish failed: {error}", { error: String(error) });

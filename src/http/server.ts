@@ -19,7 +19,9 @@ import type { Connection } from "./connection.ts";
 import { CLIENT_JS } from "../client/bundle.generated.ts";
 import { consolePage } from "../console/page.ts";
 import { handleHistory } from "./history.ts";
+import { ServerMetrics } from "../metrics/server_metrics.ts";
 import { InFlight } from "./in_flight.ts";
+import { refuseWithoutApiKey } from "./api_key_guard.ts";
 import { handlePublish } from "./publish.ts";
 import { corsHeaders, errorResponse, preflight } from "./responses.ts";
 import { handleUpgrade, type UpgradeServices } from "./websocket.ts";
@@ -105,6 +107,15 @@ export async function startServer(
         clock,
       });
   await engine.start(ENGINE_START_MS);
+  const connections = new Set<Connection>();
+  const metrics = new ServerMetrics({
+    hub,
+    engine,
+    connections: () => connections.size,
+  });
+  const metricsToken = config.metricsToken === undefined
+    ? null
+    : new ApiKeys([config.metricsToken]);
   const upgrade: UpgradeServices = {
     hub,
     engine,
@@ -120,7 +131,8 @@ export async function startServer(
     },
     allowedOrigins: config.allowedOrigins,
     idleTimeoutSeconds: config.idleTimeoutSeconds,
-    connections: new Set<Connection>(),
+    connections,
+    metrics,
   };
   const apiKeys = new ApiKeys(config.apiKeys);
   const rest = {
@@ -128,6 +140,7 @@ export async function startServer(
     engine,
     maxMessageBytes: config.maxMessageBytes,
     historySize: config.historySize,
+    metrics,
   };
   const base = config.basePath;
   const consoleHtml = config.console
@@ -191,6 +204,18 @@ export async function startServer(
             "x-content-type-options": "nosniff",
           },
         });
+      case `${base}/metrics`: {
+        if (method !== "GET") return notAllowed("GET");
+        const refused = metricsToken === null
+          ? null
+          : refuseWithoutApiKey(request, metricsToken, new Headers());
+        if (refused !== null) return refused;
+        return new Response(metrics.registry.expose(), {
+          headers: {
+            "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          },
+        });
+      }
       case `${base}/health`:
         if (method !== "GET" && method !== "HEAD") return notAllowed("GET");
         return health(engine.healthy ? null : "engine unavailable");

@@ -48,7 +48,10 @@ export async function handleUpgrade(
   let auth = null;
   if (token !== null && token !== "") {
     const outcome = await services.verifier.verify(token, services.clock());
-    if (!outcome.ok) return errorResponse("Unauthenticated", outcome.reason);
+    if (!outcome.ok) {
+      services.metrics.authFailures.inc({ reason: outcome.reason });
+      return errorResponse("Unauthenticated", outcome.reason);
+    }
     const granted = authenticationFromClaims(outcome.claims);
     if (!granted.ok) {
       return errorResponse("Unauthenticated", granted.error.message);

@@ -78,6 +78,7 @@ export class Hub {
   readonly #channels = new Map<string, ChannelEntries>();
   readonly #onChannel: ChannelListener | undefined;
   #subscriptions = 0;
+  #delivered = 0;
 
   constructor(options: { readonly onChannel?: ChannelListener } = {}) {
     this.#onChannel = options.onChannel;
@@ -144,6 +145,7 @@ export class Hub {
         continue;
       }
       entry.seq += step;
+      this.#delivered++;
       try {
         entry.recipient.deliver(head + entry.seq + tail);
       } catch {
@@ -177,6 +179,7 @@ export class Hub {
   #deliverOne(entry: MutableEntry, message: Message): void {
     const [head, tail] = broadcastParts(message);
     entry.seq++;
+    this.#delivered++;
     try {
       entry.recipient.deliver(head + entry.seq + tail);
     } catch {
@@ -187,6 +190,11 @@ export class Hub {
   /** How many channels have at least one local subscriber. */
   get channelCount(): number {
     return this.#channels.size;
+  }
+
+  /** Broadcasts handed to recipients so far (a recipient may still drop one). */
+  get delivered(): number {
+    return this.#delivered;
   }
 
   /** How many subscriptions this node holds. */

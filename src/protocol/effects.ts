@@ -75,7 +75,9 @@ export type Effect =
     readonly requestId: number | undefined;
   }
   /** Close the socket. */
-  | { readonly kind: "close"; readonly code: number; readonly reason: string };
+  | { readonly kind: "close"; readonly code: number; readonly reason: string }
+  /** Count an event the operator should see in metrics. */
+  | { readonly kind: "count"; readonly counter: "rateLimited" };
 
 /** The reducer's answer: the next state and the effects to run, in order. */
 export interface Step<S> {

@@ -99,10 +99,14 @@ function onFrame(
           `rate limit exceeded: at most ${state.limits.rateLimit} requests per second`,
       },
     );
-    if (admission === "refuse") return refusal;
+    const counted: Effect[] = [
+      { kind: "count", counter: "rateLimited" },
+      ...refusal.effects,
+    ];
+    if (admission === "refuse") return { state, effects: counted };
     return {
       state,
-      effects: [...refusal.effects, {
+      effects: [...counted, {
         kind: "close",
         code: CloseCode.PolicyViolation,
         reason: "rate limit abuse",

@@ -666,7 +666,11 @@ Deno.test("rate limit: a burst of 2× RATE_LIMIT, then ResourceExhausted, refill
     state = step.state;
   }
   const refused = reduce(state, heartbeat, NOW);
-  assert.equal(errorOf(refused.effects), "ResourceExhausted");
+  assert.deepEqual(refused.effects[0], {
+    kind: "count",
+    counter: "rateLimited",
+  });
+  assert.equal(errorOf(refused.effects.slice(1)), "ResourceExhausted");
   // 200 ms at 5 per second refills one request.
   const later = reduce(refused.state, heartbeat, NOW + 200);
   assert.ok(

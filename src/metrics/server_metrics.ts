@@ -1,0 +1,157 @@
+/**
+ * The server's metrics: what the shell counts as it goes, and what is read
+ * from the hub, the engine and the process when `/metrics` is scraped.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { Engine } from "../engine/engine.ts";
+import type { Hub } from "../hub/hub.ts";
+import { Counter, Histogram, Registry, Sampled } from "./registry.ts";
+
+/** Where scrape-time values come from. */
+export interface MetricSources {
+  readonly hub: Hub;
+  readonly engine: Engine;
+  /** Open WebSocket connections. */
+  readonly connections: () => number;
+}
+
+/** Publish latency buckets, in seconds: 0.1 ms to 2.5 s. */
+const LATENCY_BUCKETS = [
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  1,
+  2.5,
+];
+
+/**
+ * Every metric of one server.
+ *
+ * @example
+ * ```ts
+ * const metrics = new ServerMetrics({ hub, engine, connections: () => connections.size });
+ * metrics.published.inc({ transport: "rest" });
+ * const text = metrics.registry.expose();
+ * ```
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly published: Counter;
+  readonly dropped: Counter;
+  readonly slowConsumerDisconnects: Counter;
+  readonly authFailures: Counter;
+  readonly rateLimited: Counter;
+  /** Seconds from accepting a publish to the engine having it (and the local fan-out done). */
+  readonly publishLatency: Histogram;
+
+  constructor(sources: MetricSources) {
+    const r = this.registry;
+    r.add(
+      new Sampled(
+        "broadcaster_connections",
+        "Open WebSocket connections.",
+        "gauge",
+        sources.connections,
+      ),
+    );
+    r.add(
+      new Sampled(
+        "broadcaster_subscriptions",
+        "Subscriptions held by this node.",
+        "gauge",
+        () => sources.hub.subscriptionCount,
+      ),
+    );
+    r.add(
+      new Sampled(
+        "broadcaster_channels",
+        "Channels with at least one subscriber on this node.",
+        "gauge",
+        () => sources.hub.channelCount,
+      ),
+    );
+    this.published = r.add(
+      new Counter(
+        "broadcaster_messages_published_total",
+        "Messages accepted for publishing, by transport (rest, websocket).",
+      ),
+    );
+    r.add(
+      new Sampled(
+        "broadcaster_deliveries_total",
+        "Broadcasts handed to subscribers on this node, dropped ones included.",
+        "counter",
+        () => sources.hub.delivered,
+      ),
+    );
+    this.dropped = r.add(
+      new Counter(
+        "broadcaster_deliveries_dropped_total",
+        "Broadcasts dropped for slow consumers (their seq shows the gap).",
+      ),
+    );
+    this.slowConsumerDisconnects = r.add(
+      new Counter(
+        "broadcaster_slow_consumer_disconnects_total",
+        "Connections closed with 1013 as slow consumers.",
+      ),
+    );
+    this.authFailures = r.add(
+      new Counter(
+        "broadcaster_auth_failures_total",
+        "Tokens refused, by reason.",
+      ),
+    );
+    this.rateLimited = r.add(
+      new Counter(
+        "broadcaster_rate_limited_total",
+        "Requests refused by the per-connection rate limit.",
+      ),
+    );
+    this.publishLatency = r.add(
+      new Histogram(
+        "broadcaster_publish_duration_seconds",
+        "Time to publish a message through the engine.",
+        LATENCY_BUCKETS,
+      ),
+    );
+    r.add(
+      new Sampled(
+        "broadcaster_engine_up",
+        "1 while the engine (e.g. Redis) is reachable, else 0.",
+        "gauge",
+        () => sources.engine.healthy ? 1 : 0,
+      ),
+    );
+    r.add(
+      new Sampled(
+        "process_cpu_seconds_total",
+        "Total user and system CPU time spent in seconds.",
+        "counter",
+        () => {
+          const { user, system } = process.cpuUsage();
+          return (user + system) / 1e6;
+        },
+      ),
+    );
+    r.add(
+      new Sampled(
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        "gauge",
+        () => Deno.memoryUsage().rss,
+      ),
+    );
+  }
+}
