@@ -11,10 +11,10 @@
 import {
   configure,
   getConsoleSink,
-  getJsonLinesFormatter,
   getLogger,
   getTextFormatter,
   type Logger,
+  type LogRecord,
 } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
 
@@ -25,16 +25,33 @@ export interface LoggingOptions {
 }
 
 /**
+ * One JSON object per line: `timestamp` (RFC 3339), `level`, `message`, the
+ * logger, then every field flat.
+ */
+export function jsonLine(record: LogRecord): string {
+  const message = record.message
+    .map((part) => typeof part === "string" ? part : JSON.stringify(part))
+    .join("");
+  return `${
+    JSON.stringify({
+      timestamp: new Date(record.timestamp).toISOString(),
+      level: record.level,
+      message,
+      logger: record.category.join("."),
+      ...record.properties,
+    }, (_key, value) => value instanceof Error ? String(value) : value)
+  }\n`;
+}
+
+/**
  * Routes every `broadcaster` logger to stdout in the chosen encoding. Safe to
  * call again (tests start several servers in one process).
  */
 export async function configureLogging(options: LoggingOptions): Promise<void> {
-  const formatter = options.encoding === "json"
-    ? getJsonLinesFormatter({ properties: "flatten" })
-    : getTextFormatter({
-      timestamp: "date-time-tz",
-      value: (value) => typeof value === "string" ? value : Deno.inspect(value),
-    });
+  const formatter = options.encoding === "json" ? jsonLine : getTextFormatter({
+    timestamp: "date-time-tz",
+    value: (value) => typeof value === "string" ? value : Deno.inspect(value),
+  });
   await configure({
     reset: true,
     sinks: {

@@ -76,12 +76,26 @@ Deno.test("SIGTERM: clients get 1001, the process exits 0; JSON logs carry no se
   const lines = await stdout.rest();
   for (const line of lines) {
     const record = JSON.parse(line);
-    assert.ok(typeof record["@timestamp"] === "string" && record.level, line);
+    assert.ok(
+      typeof record.timestamp === "string" && record.level && record.message,
+      line,
+    );
     assert.ok(!line.includes(secretToken.split(".")[2] ?? "?"), line);
     assert.ok(!line.includes(TEST_SECRET), line);
     assert.ok(!line.includes(TEST_API_KEY), line);
   }
   assert.ok(lines.some((line) => /connection .* opened/.test(line)));
+  const rest = lines.map((line) => JSON.parse(line)).find((record) =>
+    record.path === "/broadcaster/publish"
+  );
+  assert.deepEqual(
+    {
+      method: rest?.method,
+      status: rest?.status,
+      timed: typeof rest?.durationMs,
+    },
+    { method: "POST", status: 200, timed: "number" },
+  );
   assert.ok(lines.some((line) => /closed with 1001/.test(line)));
   // Deno may fire close twice: each connection is still logged closed once.
   const closedIds = lines.map((line) => JSON.parse(line))

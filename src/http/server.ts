@@ -255,13 +255,26 @@ export async function startServer(
       });
     }
     inFlight.enter();
+    const started = performance.now();
+    let status = 500;
     try {
-      return await route(request, info);
+      const response = await route(request, info);
+      status = response.status;
+      return response;
     } catch (error) {
       logger.error("request failed: {error}", { error });
       return errorResponse("Internal", "internal error");
     } finally {
       inFlight.leave();
+      // Upgrades are logged by their connection. The path only: a query may hold a token.
+      if (status !== 101) {
+        logger.info("{method} {path} {status} {durationMs} ms", {
+          method: request.method,
+          path: new URL(request.url).pathname,
+          status,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+        });
+      }
     }
   });
 
