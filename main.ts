@@ -17,14 +17,16 @@ import { configureLogging, log } from "./src/log.ts";
 
 const USAGE = `Broadcaster ${denoJson.version}: a real-time messaging server.
 
-Usage: broadcaster [--dev] [--help] [--version]
+Usage: broadcaster [--dev] [--healthcheck] [--help] [--version]
 
 Configuration comes from environment variables; JWT_SECRET and API_KEYS are
 required. See README.md for every setting.
 
-  --dev      development mode: built-in secret and API key, prints a token
-  --help     this text
-  --version  the version
+  --dev          development mode: built-in secret and API key, prints a token
+  --healthcheck  ask the local server's /health (PORT, BASE_PATH); exit 0 if healthy
+                 (for container health checks: the image has no shell or curl)
+  --help         this text
+  --version      the version
 `;
 
 async function main(): Promise<number> {
@@ -34,6 +36,7 @@ async function main(): Promise<number> {
       dev: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", short: "v", default: false },
+      healthcheck: { type: "boolean", default: false },
     },
   });
   if (values.help) {
@@ -44,6 +47,7 @@ async function main(): Promise<number> {
     console.log(denoJson.version);
     return 0;
   }
+  if (values.healthcheck) return await healthcheck();
   const environment = Deno.env.toObject();
   const parsed = parseConfig(
     values.dev ? { ...DEV_ENVIRONMENT, ...environment } : environment,
@@ -83,10 +87,42 @@ async function main(): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  for (const signal of signals) {
+    try {
+      Deno.addSignalListener(signal, stop);
+    } catch {
+      // Platforms without signals (Deno Deploy) stop the process themselves.
+    }
+  }
   await server.finished;
   await server.shutdown();
   return 0;
+}
+
+/** Asks the server on this host for `/health`: 0 when it answers 200 within 3 s. */
+async function healthcheck(): Promise<number> {
+  const host = Deno.env.get("HOST") ?? "";
+  const local = host === "" || host === "0.0.0.0" || host === "::"
+    ? "127.0.0.1"
+    : host;
+  const port = Deno.env.get("PORT") || "8000";
+  const base = (Deno.env.get("BASE_PATH") ?? "/broadcaster").replace(
+    /\/+$/,
+    "",
+  );
+  const url = `http://${
+    local.includes(":") ? `[${local}]` : local
+  }:${port}${base}/health`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    console.log(`${response.status} ${await response.text()}`);
+    return response.ok ? 0 : 1;
+  } catch (error) {
+    console.error(
+      `unhealthy: ${error instanceof Error ? error.message : error}`,
+    );
+    return 1;
+  }
 }
 
 /**

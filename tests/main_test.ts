@@ -105,3 +105,14 @@ Deno.test("SIGTERM: clients get 1001, the process exits 0; JSON logs carry no se
   assert.equal(new Set(closedIds).size, 2);
   await child.stderr.cancel();
 });
+
+Deno.test("--healthcheck answers 0 while the local server is healthy, 1 when it is not", async () => {
+  await using server = await spawnServer();
+  const port = new URL(server.base).port;
+  const check = () =>
+    mainCommand({ PORT: port, HOST: "127.0.0.1" }, ["--healthcheck"]).output();
+  assert.equal((await check()).code, 0);
+  server.child.kill("SIGTERM");
+  await server.child.status;
+  assert.equal((await check()).code, 1);
+});

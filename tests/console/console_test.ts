@@ -9,8 +9,23 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = await Deno.stat(CHROMIUM).then(() => true, () => false);
+/** Debian's Chromium, else CHROMIUM_PATH, else a preinstalled Chrome (GitHub's runners). */
+async function findChromium(): Promise<string | undefined> {
+  const candidates = [
+    Deno.env.get("CHROMIUM_PATH"),
+    "/usr/bin/chromium",
+    "/usr/bin/google-chrome",
+  ];
+  for (const candidate of candidates) {
+    if (candidate && await Deno.stat(candidate).then(() => true, () => false)) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+const CHROMIUM = await findChromium();
+const HAS_CHROMIUM = CHROMIUM !== undefined;
 const CI = Deno.env.get("CI") === "true";
 
 Deno.test({
@@ -25,7 +40,7 @@ Deno.test({
       consolePrefill: { token: await token(), apiKey: TEST_API_KEY },
     });
     const browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM ?? "/usr/bin/chromium",
       args: [
         "--headless",
         "--no-sandbox",
