@@ -24,58 +24,62 @@ export function mainCommand(
   });
 }
 
-/** Reads a child's stdout line by line, keeping everything it printed. */
+/**
+ * Reads a child's stdout line by line, keeping everything it printed. It
+ * reads all the time, not only when asked: a pipe nobody drains fills up,
+ * and a server that logs into a full pipe blocks.
+ */
 export class LineReader {
   readonly lines: string[] = [];
-  readonly #reader: ReadableStreamDefaultReader<string>;
-  #buffer = "";
+  readonly #done: Promise<void>;
+  #wake: () => void = () => {};
+  #ended = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    this.#done = this.#pump(stream);
   }
 
-  /** Reads until a line matches, for at most `timeoutMs`; returns it. */
-  async until(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(`no line matching ${pattern} within ${timeoutMs} ms`),
-          ),
-        timeoutMs,
-      );
-    });
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let buffer = "";
     try {
-      return await Promise.race([this.#until(pattern), deadline]);
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        const parts = buffer.split("\n");
+        buffer = parts.pop() ?? "";
+        this.lines.push(...parts);
+        this.#wake();
+      }
     } finally {
+      if (buffer !== "") this.lines.push(buffer);
+      this.#ended = true;
+      this.#wake();
+    }
+  }
+
+  /** Waits until a line matches, for at most `timeoutMs`; returns it. */
+  async until(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const found = this.lines.find((line) => pattern.test(line));
+      if (found !== undefined) return found;
+      if (this.#ended) throw new Error(`stream ended before ${pattern}`);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`no line matching ${pattern} within ${timeoutMs} ms`);
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(resolve, left);
+      });
       clearTimeout(timer);
     }
   }
 
-  async #until(pattern: RegExp): Promise<string> {
-    while (true) {
-      const found = this.lines.find((line) => pattern.test(line));
-      if (found !== undefined) return found;
-      const { done, value } = await this.#reader.read();
-      if (done) throw new Error(`stream ended before ${pattern}`);
-      this.#buffer += value;
-      const parts = this.#buffer.split("\n");
-      this.#buffer = parts.pop() ?? "";
-      this.lines.push(...parts);
-    }
-  }
-
-  /** Reads to the end. */
+  /** Waits for the end of the stream; returns every line. */
   async rest(): Promise<string[]> {
-    while (true) {
-      const { done, value } = await this.#reader.read();
-      if (done) break;
-      this.#buffer += value;
-    }
-    this.lines.push(...this.#buffer.split("\n").filter((line) => line !== ""));
-    this.#buffer = "";
-    return this.lines;
+    await this.#done;
+    return this.lines.filter((line) => line !== "");
   }
 }
 
