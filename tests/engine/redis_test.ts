@@ -25,6 +25,22 @@ async function twoNodes(redis: RedisServer, env: Record<string, string> = {}) {
   return [await serve(options), await serve(options)] as const;
 }
 
+/** One Redis and two nodes on it, disposed together. */
+async function cluster(env: Record<string, string> = {}) {
+  const redis = await RedisServer.start();
+  const [one, two] = await twoNodes(redis, env);
+  return {
+    redis,
+    one,
+    two,
+    async [Symbol.asyncDispose]() {
+      await one[Symbol.asyncDispose]();
+      await two[Symbol.asyncDispose]();
+      await redis[Symbol.asyncDispose]();
+    },
+  };
+}
+
 async function subscriber(
   node: TestServer,
   channel = "room1",
@@ -71,10 +87,8 @@ async function healthOf(node: TestServer): Promise<number> {
 redisTest(
   "a publish on either node reaches subscribers on both, in one order everywhere",
   async () => {
-    await using redis = await RedisServer.start();
-    const [one, two] = await twoNodes(redis);
-    await using _one = one;
-    await using _two = two;
+    await using nodes = await cluster();
+    const { one, two } = nodes;
     await using onOne = await subscriber(one);
     await using onTwo = await subscriber(two);
     await using publisher = await TestClient.connect(
@@ -113,10 +127,8 @@ redisTest(
 );
 
 redisTest("recovery and history work on the other node", async () => {
-  await using redis = await RedisServer.start();
-  const [one, two] = await twoNodes(redis, { HISTORY_SIZE: "5" });
-  await using _one = one;
-  await using _two = two;
+  await using nodes = await cluster({ HISTORY_SIZE: "5" });
+  const { one, two } = nodes;
   const ids = await publishAll(one, 7);
   await using client = await TestClient.connect(
     `${two.websocketUrl}?token=${await token()}`,
@@ -155,10 +167,8 @@ redisTest("recovery and history work on the other node", async () => {
 redisTest(
   "while Redis is down publishes fail loudly and health is 503; afterwards delivery resumes by itself",
   async () => {
-    await using redis = await RedisServer.start();
-    const [one, two] = await twoNodes(redis);
-    await using _one = one;
-    await using _two = two;
+    await using nodes = await cluster();
+    const { redis, one, two } = nodes;
     await using listener = await subscriber(one);
     await publishAll(two, 1);
     assert.equal((await listener.broadcast()).seq, 1);
@@ -197,10 +207,8 @@ redisTest(
 redisTest(
   "a dropped pub/sub connection catches up from the stream: nothing published meanwhile is lost",
   async () => {
-    await using redis = await RedisServer.start();
-    const [one, two] = await twoNodes(redis);
-    await using _one = one;
-    await using _two = two;
+    await using nodes = await cluster();
+    const { redis, one, two } = nodes;
     await using listener = await subscriber(one);
     await publishAll(two, 3);
     for (let i = 1; i <= 3; i++) {
@@ -221,10 +229,8 @@ redisTest(
 redisTest(
   "messages the stream no longer has show as a seq gap, never as silence",
   async () => {
-    await using redis = await RedisServer.start();
-    const [one, two] = await twoNodes(redis, { HISTORY_SIZE: "3" });
-    await using _one = one;
-    await using _two = two;
+    await using nodes = await cluster({ HISTORY_SIZE: "3" });
+    const { redis, one, two } = nodes;
     await using listener = await subscriber(one);
     await publishAll(two, 1);
     assert.equal((await listener.broadcast()).seq, 1);
@@ -246,10 +252,8 @@ redisTest(
 redisTest(
   "a node listens to a channel only while it has local subscribers",
   async () => {
-    await using redis = await RedisServer.start();
-    const [one, two] = await twoNodes(redis);
-    await using _one = one;
-    await using _two = two;
+    await using nodes = await cluster();
+    const { redis, one } = nodes;
     const listened = async () =>
       (await redis.command("PUBSUB", "CHANNELS", "*")) as string[];
     assert.deepEqual(await listened(), []);
