@@ -13,7 +13,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { parseConfig } from "./src/config.ts";
 import { DEV_ENVIRONMENT, devBanner, devToken } from "./src/dev.ts";
 import { startServer } from "./src/http/server.ts";
-import { configureLogging, log } from "./src/log.ts";
+import { configureLogging, flushLogs, log } from "./src/log.ts";
 
 const USAGE = `Broadcaster ${denoJson.version}: a real-time messaging server.
 
@@ -96,6 +96,7 @@ async function main(): Promise<number> {
   }
   await server.finished;
   await server.shutdown();
+  await flushLogs();
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 import {
   configure,
+  dispose,
   getConsoleSink,
   getLogger,
   getTextFormatter,
@@ -55,7 +56,10 @@ export async function configureLogging(options: LoggingOptions): Promise<void> {
   await configure({
     reset: true,
     sinks: {
+      // Buffered and written asynchronously: a stalled log collector must not
+      // freeze a real-time server. flushLogs() writes what is left on exit.
       stdout: getConsoleSink({
+        nonBlocking: { bufferSize: 1000, flushInterval: 50 },
         formatter,
         levelMap: {
           trace: "log",
@@ -80,6 +84,11 @@ export async function configureLogging(options: LoggingOptions): Promise<void> {
       },
     ],
   });
+}
+
+/** Writes every buffered log line; call before the process exits. */
+export async function flushLogs(): Promise<void> {
+  await dispose();
 }
 
 /**

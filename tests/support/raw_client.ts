@@ -84,21 +84,41 @@ export class RawClient {
     }
   }
 
-  /** Reads frames until the close frame; returns its code and the text frames before it. */
-  async readUntilClose(): Promise<{ code: number | null; texts: string[] }> {
-    const texts: string[] = [];
-    while (true) {
-      const frame = await this.readFrame();
-      if (frame === null) return { code: null, texts };
-      if (frame.opcode === Opcode.Text) {
-        texts.push(decoder.decode(frame.payload));
+  /**
+   * Reads frames until the close frame, for at most `timeoutMs`; returns its
+   * code and the text frames before it.
+   */
+  async readUntilClose(
+    timeoutMs = 30_000,
+  ): Promise<{ code: number | null; texts: string[] }> {
+    // A server that never closes fails the test instead of hanging it.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.close();
+    }, timeoutMs);
+    try {
+      const texts: string[] = [];
+      while (true) {
+        const frame = await this.readFrame();
+        if (frame === null) {
+          if (timedOut) {
+            throw new Error(`no close frame within ${timeoutMs} ms`);
+          }
+          return { code: null, texts };
+        }
+        if (frame.opcode === Opcode.Text) {
+          texts.push(decoder.decode(frame.payload));
+        }
+        if (frame.opcode === Opcode.Close) {
+          const code = frame.payload.length >= 2
+            ? (frame.payload[0] ?? 0) * 256 + (frame.payload[1] ?? 0)
+            : null;
+          return { code, texts };
+        }
       }
-      if (frame.opcode === Opcode.Close) {
-        const code = frame.payload.length >= 2
-          ? (frame.payload[0] ?? 0) * 256 + (frame.payload[1] ?? 0)
-          : null;
-        return { code, texts };
-      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
