@@ -149,7 +149,7 @@ export async function startServer(
   // One ticker for every connection's timers, instead of timers per connection.
   const ticker = setInterval(() => {
     const now = clock();
-    for (const connection of upgrade.connections) connection.tick(now);
+    for (const connection of connections) connection.tick(now);
   }, TICK_MS);
   Deno.unrefTimer(ticker);
   const inFlight = new InFlight();
@@ -157,9 +157,9 @@ export async function startServer(
 
   async function route(
     request: Request,
+    pathname: string,
     info: Deno.ServeHandlerInfo,
   ): Promise<Response> {
-    const { pathname } = new URL(request.url);
     const method = request.method;
     switch (pathname) {
       case `${base}/websocket`:
@@ -246,9 +246,10 @@ export async function startServer(
     hostname: config.host,
     onListen: () => {},
   }, async (request, info) => {
+    // Parsed once: routing, the drain check and the log line all need the path.
+    const { pathname } = new URL(request.url);
     if (draining) {
-      const url = new URL(request.url);
-      if (url.pathname === `${base}/health`) return health("shutting down");
+      if (pathname === `${base}/health`) return health("shutting down");
       return errorResponse("Internal", "server shutting down", {
         status: 503,
         headers: { connection: "close" },
@@ -258,7 +259,7 @@ export async function startServer(
     const started = performance.now();
     let status = 500;
     try {
-      const response = await route(request, info);
+      const response = await route(request, pathname, info);
       status = response.status;
       return response;
     } catch (error) {
@@ -270,7 +271,7 @@ export async function startServer(
       if (status !== 101) {
         logger.info("{method} {path} {status} {durationMs} ms", {
           method: request.method,
-          path: new URL(request.url).pathname,
+          path: pathname,
           status,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
         });
