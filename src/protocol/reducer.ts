@@ -214,20 +214,33 @@ function onTokenVerified(
  * and the `tokenExpiring` warning at once if `exp` is already that near.
  */
 function lifetime(auth: Authentication, now: number): Effect[] {
-  const warnAt = auth.expiresAt - EXPIRY_WARNING_MS;
   const expired: Effect = {
     kind: "timer",
     name: "tokenExpired",
-    at: auth.expiresAt + LEEWAY_SECONDS * 1000,
+    at: expiredAt(auth),
   };
-  if (now < warnAt) {
-    return [{ kind: "timer", name: "tokenExpiring", at: warnAt }, expired];
+  if (now < warnAt(auth)) {
+    return [
+      { kind: "timer", name: "tokenExpiring", at: warnAt(auth) },
+      expired,
+    ];
   }
+  // Warned now: the earlier credentials' warning timer, if any, must not fire again.
   return [expiringNotice(auth), {
     kind: "timer",
     name: "tokenExpiring",
     at: Number.POSITIVE_INFINITY,
   }, expired];
+}
+
+/** When `tokenExpiring` is due: 60 s before `exp`. */
+function warnAt(auth: Authentication): number {
+  return auth.expiresAt - EXPIRY_WARNING_MS;
+}
+
+/** When the connection closes with 4001: `exp` plus the leeway. */
+function expiredAt(auth: Authentication): number {
+  return auth.expiresAt + LEEWAY_SECONDS * 1000;
 }
 
 function expiringNotice(auth: Authentication): Effect {
@@ -250,8 +263,7 @@ function onTimer(
 ): ConnectionStep {
   const auth = state.auth;
   if (auth === null) return { state, effects: [] };
-  const expiredAt = auth.expiresAt + LEEWAY_SECONDS * 1000;
-  if (name === "tokenExpired" && now >= expiredAt) {
+  if (name === "tokenExpired" && now >= expiredAt(auth)) {
     return {
       state: { ...state, auth: null },
       effects: [{
@@ -262,8 +274,7 @@ function onTimer(
     };
   }
   if (
-    name === "tokenExpiring" && now >= auth.expiresAt - EXPIRY_WARNING_MS &&
-    now < expiredAt
+    name === "tokenExpiring" && now >= warnAt(auth) && now < expiredAt(auth)
   ) {
     return { state, effects: [expiringNotice(auth)] };
   }
