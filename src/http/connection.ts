@@ -75,7 +75,6 @@ export interface ConnectionOptions {
 export class Connection implements Recipient, Outbound {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
-  readonly #remote: string;
   readonly #onClosed: (connection: Connection) => void;
   readonly #entries = new Map<string, HubEntry>();
   /**
@@ -100,7 +99,6 @@ export class Connection implements Recipient, Outbound {
     this.#socket = socket;
     this.#services = services;
     this.#state = options.state;
-    this.#remote = options.remote;
     this.#onClosed = options.onClosed;
     this.#openedAt = services.clock();
     this.#outbound = new SlowConsumerPolicy(services.outbound, this);
@@ -115,7 +113,7 @@ export class Connection implements Recipient, Outbound {
       );
     logger.info("connection {connectionId} opened from {remote}", {
       connectionId: this.id,
-      remote: this.#remote,
+      remote: options.remote,
       authenticated: this.#state.auth !== null,
     });
     // `opened` may send (tokenExpiring), so it waits for the socket to be
