@@ -339,11 +339,8 @@ export class Connection implements Recipient, Outbound {
     requestId: number | undefined,
   ): Promise<void> {
     try {
-      const started = performance.now();
-      const accepted = await this.#services.engine.publish(message);
-      const { metrics } = this.#services;
-      metrics.publishLatency.observe((performance.now() - started) / 1000);
-      metrics.published.inc({ transport: "websocket" });
+      const { engine, metrics } = this.#services;
+      const accepted = await metrics.publish(engine, message, "websocket");
       if (requestId !== undefined) {
         this.#send(resultFrame(requestId, {
           id: accepted.id,

@@ -59,12 +59,11 @@ export async function handlePublish(
     });
   }
   try {
-    const started = performance.now();
-    const { id, createTime } = await services.engine.publish(message.value);
-    services.metrics.publishLatency.observe(
-      (performance.now() - started) / 1000,
+    const { id, createTime } = await services.metrics.publish(
+      services.engine,
+      message.value,
+      "rest",
     );
-    services.metrics.published.inc({ transport: "rest" });
     return Response.json({ id, createTime }, { headers });
   } catch (error) {
     logger.warning("REST publish failed: {error}", { error: String(error) });

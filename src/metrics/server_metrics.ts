@@ -7,6 +7,7 @@
 
 import process from "node:process";
 import type { Engine } from "../engine/engine.ts";
+import type { Message, NewMessage } from "../protocol/message.ts";
 import type { Hub } from "../hub/hub.ts";
 import { Counter, Histogram, Registry, Sampled } from "./registry.ts";
 
@@ -153,5 +154,21 @@ export class ServerMetrics {
         () => Deno.memoryUsage().rss,
       ),
     );
+  }
+
+  /**
+   * Publishes through `engine`, counting the message for `transport` and
+   * timing it: every transport is measured the same way.
+   */
+  async publish(
+    engine: Engine,
+    message: NewMessage,
+    transport: "rest" | "websocket",
+  ): Promise<Message> {
+    const started = performance.now();
+    const accepted = await engine.publish(message);
+    this.publishLatency.observe((performance.now() - started) / 1000);
+    this.published.inc({ transport });
+    return accepted;
   }
 }
