@@ -20,6 +20,12 @@ export type LogLevel =
   | "error"
   | "fatal";
 
+/** Which engine runs, with what it needs: `ENGINE`, and `REDIS_URL` for Redis. */
+export type EngineConfig =
+  | { readonly kind: "memory" }
+  /** `url`: `redis://` or `rediss://`. */
+  | { readonly kind: "redis"; readonly url: string };
+
 /** The validated settings every module below `main.ts` receives. */
 export interface Config {
   readonly port: number;
@@ -41,9 +47,7 @@ export interface Config {
   readonly historySize: number;
   readonly historyTtlSeconds: number;
   /** Where messages live: this process, or Redis shared by several nodes. */
-  readonly engine: "memory" | "redis";
-  /** `redis://` or `rediss://` URL; required with `engine: "redis"`. */
-  readonly redisUrl: string | undefined;
+  readonly engine: EngineConfig;
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
@@ -149,6 +153,15 @@ const schema = z.object({
     .optional(),
 });
 
+/** The engine's settings; `null` for Redis without a URL (already listed as a problem). */
+function engineConfig(
+  engine: "memory" | "redis",
+  url: string | undefined,
+): EngineConfig | null {
+  if (engine === "memory") return { kind: "memory" };
+  return url === undefined ? null : { kind: "redis", url };
+}
+
 /** The outcome of {@linkcode parseConfig}: settings, or every problem found. */
 export type ConfigResult =
   | { readonly ok: true; readonly config: Config }
@@ -184,6 +197,8 @@ export function parseConfig(
   }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const values = parsed.data;
+  const engine = engineConfig(values.ENGINE, values.REDIS_URL);
+  if (engine === null) return { ok: false, problems };
   return {
     ok: true,
     config: {
@@ -202,8 +217,7 @@ export function parseConfig(
       idleTimeoutSeconds: values.IDLE_TIMEOUT_SECONDS,
       historySize: values.HISTORY_SIZE,
       historyTtlSeconds: values.HISTORY_TTL_SECONDS,
-      engine: values.ENGINE,
-      redisUrl: values.REDIS_URL,
+      engine,
       console: values.CONSOLE,
       metricsToken: values.METRICS_TOKEN,
     },

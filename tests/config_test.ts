@@ -24,8 +24,7 @@ Deno.test("defaults match the original and the spec", () => {
     idleTimeoutSeconds: 60,
     historySize: 100,
     historyTtlSeconds: 300,
-    engine: "memory",
-    redisUrl: undefined,
+    engine: { kind: "memory" },
     console: true,
     metricsToken: undefined,
   });
@@ -116,5 +115,8 @@ Deno.test("ENGINE=redis needs a redis:// or rediss:// REDIS_URL, listed with the
     REDIS_URL: "rediss://:secret@redis.example:6380/0",
   });
   assert.ok(good.ok);
-  assert.equal(good.config.engine, "redis");
+  assert.deepEqual(good.config.engine, {
+    kind: "redis",
+    url: "rediss://:secret@redis.example:6380/0",
+  });
 });

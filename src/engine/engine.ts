@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { EngineFailure } from "../protocol/engine_failure.ts";
 import type { Message, NewMessage } from "../protocol/message.ts";
 
 /** Thrown by an engine that cannot accept a publish right now (e.g. Redis unreachable). */
@@ -55,3 +56,19 @@ export interface Engine {
 
 /** Receives every message the engine accepts, in order: the node's hub. */
 export type Deliver = (message: Message) => void;
+
+/**
+ * What a client is told of an engine's failure, from what it threw: the
+ * cause itself is for the logs only.
+ *
+ * @example
+ * ```ts
+ * import { EngineUnavailableError, failureOf } from "./engine.ts";
+ *
+ * failureOf(new EngineUnavailableError("redis is down")); // "unavailable"
+ * failureOf(new TypeError("a bug")); // "failed"
+ * ```
+ */
+export function failureOf(error: unknown): EngineFailure {
+  return error instanceof EngineUnavailableError ? "unavailable" : "failed";
+}

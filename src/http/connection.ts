@@ -1,56 +1,30 @@
 /**
- * The shell of one socket: frames in → reducer → effects out.
+ * The shell of one socket: a queue of inputs and an interpreter of effects.
  *
- * Inputs of one connection (frames, timers, and the asynchronous follow-ups
- * of token verification) are reduced strictly one after another, so a client
- * that sends `auth` and `subscribe` back to back without waiting is answered
- * as if it had waited, and its publishes reach the engine in the order it
- * sent them.
+ * Frames, timers and the outcomes of effects go into the reducer one after
+ * another; the effects it returns are carried out here, and the outcome of
+ * each asynchronous one is reduced before the next input. So a client that
+ * sends `auth` and `subscribe` back to back without waiting is answered as
+ * if it had waited, and its publishes reach the engine in the order it sent
+ * them. Nothing here decides what a client is sent: the reducer does.
  *
  * @module
  */
 
-import type { Engine } from "../engine/engine.ts";
-import type { TokenVerifier } from "../auth/jwt.ts";
-import type { Hub, HubEntry, Recipient } from "../hub/hub.ts";
-import {
-  type Outbound,
-  SlowConsumerPolicy,
-  type SlowConsumerSettings,
-} from "../hub/slow_consumer.ts";
+import type { Recipient } from "../hub/hub.ts";
+import { OutboundMeter } from "../hub/outbound_meter.ts";
 import { log } from "../log.ts";
-import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Effect, Input, TimerName } from "../protocol/effects.ts";
-import {
-  errorFrame,
-  resultFrame,
-  type ServerFrame,
-} from "../protocol/frames.ts";
-import {
-  type Message,
-  messagesJson,
-  type NewMessage,
-} from "../protocol/message.ts";
-import { utf8ByteLength } from "../protocol/publication.ts";
+import { encodeFrame } from "../protocol/frames.ts";
 import { reduce } from "../protocol/reducer.ts";
-import type { ConnectionState, Subscription } from "../protocol/state.ts";
+import type { ConnectionState } from "../protocol/state.ts";
+import * as core from "./core_effects.ts";
 
 const logger = log("connection");
 
-/** What every connection of a server shares. */
-export interface ConnectionServices {
-  readonly hub: Hub;
-  readonly engine: Engine;
-  readonly verifier: TokenVerifier;
-  /** Largest text frame accepted, in UTF-8 bytes (`MAX_MESSAGE_BYTES`). */
-  readonly maxMessageBytes: number;
-  /** The slow-consumer policy's settings (`OUTBOUND_BUFFER_BYTES`), one object for all. */
-  readonly outbound: SlowConsumerSettings;
-  /** Epoch milliseconds. */
-  readonly clock: () => number;
-  readonly metrics: ServerMetrics;
-}
+/** What every connection of a server shares: the core its effects run against. */
+export type ConnectionServices = core.CoreServices;
 
 /** Options of one {@linkcode Connection}. */
 export interface ConnectionOptions {
@@ -66,17 +40,16 @@ export interface ConnectionOptions {
  * Runs one WebSocket: feeds its frames to the reducer and performs the effects.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { socket, response } = Deno.upgradeWebSocket(request);
  * new Connection(socket, services, { state, remote: "127.0.0.1", onClosed: () => {} });
  * return response;
  * ```
  */
-export class Connection implements Recipient, Outbound {
+export class Connection implements Recipient {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
   readonly #onClosed: (connection: Connection) => void;
-  readonly #entries = new Map<string, HubEntry>();
   /**
    * When each timer is due (epoch ms). Checked by the server's one ticker
    * ({@linkcode Connection.tick}), not by a `setTimeout` per connection: two
@@ -84,9 +57,10 @@ export class Connection implements Recipient, Outbound {
    */
   #tokenExpiringAt = Number.POSITIVE_INFINITY;
   #tokenExpiredAt = Number.POSITIVE_INFINITY;
+  #slowConsumerAt = Number.POSITIVE_INFINITY;
   readonly #inbox: Input[] = [];
   readonly #openedAt: number;
-  readonly #outbound: SlowConsumerPolicy;
+  readonly #meter: OutboundMeter;
   #state: ConnectionState;
   #draining = false;
   #closed = false;
@@ -101,10 +75,19 @@ export class Connection implements Recipient, Outbound {
     this.#state = options.state;
     this.#onClosed = options.onClosed;
     this.#openedAt = services.clock();
-    this.#outbound = new SlowConsumerPolicy(services.outbound, this);
+    this.#meter = new OutboundMeter({
+      limit: options.state.limits.outboundBufferBytes,
+      measure: () => socket.bufferedAmount,
+      onCrossing: (bytes) => this.#receive({ kind: "backlog", bytes }),
+    });
     socket.binaryType = "arraybuffer";
     // Only two handlers: Deno wraps each in closures that every idle connection keeps.
-    socket.onmessage = (event) => this.#onMessage(event);
+    socket.onmessage = (event) =>
+      this.#receive(
+        typeof event.data === "string"
+          ? { kind: "frame", text: event.data }
+          : { kind: "binaryFrame" },
+      );
     // Deno may fire `close` twice, or (after we closed) never: see #release.
     socket.onclose = (event) =>
       this.#release(
@@ -137,19 +120,8 @@ export class Connection implements Recipient, Outbound {
   deliver(frame: string): void {
     // #closed, not readyState: a plain field read on the fan-out path.
     if (this.#closed) return;
-    if (this.#outbound.admits(frame.length)) this.#socket.send(frame);
+    if (this.#meter.admits(frame.length)) this.#socket.send(frame);
     else this.#services.metrics.dropped.inc();
-  }
-
-  /** Unsent bytes of the socket, for the slow-consumer policy. */
-  get bufferedAmount(): number {
-    return this.#socket.bufferedAmount;
-  }
-
-  /** Closes this connection as a slow consumer (1013). */
-  closeSlow(reason: string): void {
-    this.#services.metrics.slowConsumerDisconnects.inc();
-    this.close(CloseCode.TryAgainLater, reason);
   }
 
   /**
@@ -172,34 +144,25 @@ export class Connection implements Recipient, Outbound {
     this.#release(code);
   }
 
-  /** Sends a reply: never dropped, but a client that reads none is closed. */
-  #reply(text: string): void {
+  /** Fires the timers due by `now`; the server's ticker calls it about once a second. */
+  tick(now: number): void {
+    // Not before the socket is open: what a timer sends must not be lost.
     if (this.#socket.readyState !== WebSocket.OPEN) return;
-    this.#socket.send(text);
-    this.#outbound.afterReply(text.length);
+    if (now >= this.#tokenExpiringAt) this.#fire("tokenExpiring");
+    if (now >= this.#tokenExpiredAt) this.#fire("tokenExpired");
+    if (now >= this.#slowConsumerAt) this.#fire("slowConsumer");
   }
 
-  #send(frame: ServerFrame): void {
-    this.#reply(JSON.stringify(frame));
+  #fire(name: TimerName): void {
+    this.#arm(name, Number.POSITIVE_INFINITY);
+    this.#receive({ kind: "timer", name });
   }
 
-  #onMessage(event: MessageEvent): void {
-    if (this.#closed) return;
-    const data: unknown = event.data;
-    if (typeof data !== "string") {
-      this.close(CloseCode.UnsupportedData, "binary frames are not supported");
-      return;
-    }
-    const limit = this.#services.maxMessageBytes;
-    // UTF-16 length ≤ UTF-8 bytes ≤ 3 × length: count only when it could matter.
-    if (
-      data.length > limit ||
-      (data.length * 3 > limit && utf8ByteLength(data) > limit)
-    ) {
-      this.close(CloseCode.MessageTooBig, `frame over ${limit} bytes`);
-      return;
-    }
-    this.#receive({ kind: "frame", text: data });
+  /** Sets timer `name` to `at`, replacing its earlier time. */
+  #arm(name: TimerName, at: number): void {
+    if (name === "tokenExpiring") this.#tokenExpiringAt = at;
+    else if (name === "tokenExpired") this.#tokenExpiredAt = at;
+    else this.#slowConsumerAt = at;
   }
 
   #receive(input: Input): void {
@@ -227,6 +190,7 @@ export class Connection implements Recipient, Outbound {
     }
   }
 
+  /** Reduces one input and carries out its effects, each outcome reduced at once. */
   async #step(input: Input): Promise<void> {
     const { state, effects } = reduce(
       this.#state,
@@ -235,189 +199,68 @@ export class Connection implements Recipient, Outbound {
     );
     this.#state = state;
     for (const effect of effects) {
-      const next = await this.#perform(effect);
+      const outcome = this.#perform(effect);
+      const next = outcome instanceof Promise ? await outcome : outcome;
       if (next !== undefined) await this.#step(next);
     }
   }
 
-  async #perform(effect: Effect): Promise<Input | undefined> {
+  /** Carries out one effect; an asynchronous one resolves to its outcome. */
+  #perform(effect: Effect): Input | undefined | Promise<Input> {
     switch (effect.kind) {
-      case "reply":
-        this.#send(effect.frame);
+      case "reply": {
+        if (this.#socket.readyState !== WebSocket.OPEN) return undefined;
+        const text = encodeFrame(effect.frame);
+        this.#socket.send(text);
+        this.#meter.afterReply(text.length);
         return undefined;
+      }
       case "verifyToken":
-        return await this.#verify(effect.token, effect.requestId);
+        return core.verifyToken(this.#services, effect, this.id);
       case "subscribe":
-        await this.#subscribe(effect);
+        return core.subscribe(this.#services, effect, this);
+      case "activate":
+        this.#services.hub.activate(effect.subscription, effect.replay);
         return undefined;
       case "unsubscribe":
-        this.#unsubscribe(effect.subscription);
+        this.#services.hub.remove(effect.subscription);
         return undefined;
       case "publish":
-        await this.#publish(effect.message, effect.requestId);
-        return undefined;
+        return core.publish(this.#services, effect, this.id);
       case "history":
-        await this.#history(effect.channel, effect.limit, effect.requestId);
-        return undefined;
+        return core.history(this.#services, effect, this.id);
       case "timer":
         this.#arm(effect.name, effect.at);
         return undefined;
+      case "measureBacklog":
+        return { kind: "backlog", bytes: this.#meter.measure() };
       case "close":
         this.close(effect.code, effect.reason);
         return undefined;
       case "count":
-        this.#services.metrics.rateLimited.inc();
+        this.#services.metrics[effect.counter].inc();
         return undefined;
     }
   }
 
-  async #verify(token: string, requestId: number | undefined): Promise<Input> {
-    const outcome = await this.#services.verifier.verify(
-      token,
-      this.#services.clock(),
-    );
-    if (!outcome.ok) {
-      this.#services.metrics.authFailures.inc({ reason: outcome.reason });
-      logger.info("connection {connectionId} auth refused: {reason}", {
-        connectionId: this.id,
-        reason: outcome.reason,
-      });
-    }
-    return { kind: "tokenVerified", requestId, outcome };
-  }
-
   /**
-   * Registers with the hub first, holding live messages back; waits until the
-   * engine delivers the channel here; with `since`, reads what came after it;
-   * answers; then replays and releases what was held back. Nothing published
-   * after the answer can be missed, nothing arrives before it, and with
-   * `since` nothing is lost or repeated.
-   */
-  async #subscribe(
-    effect: Extract<Effect, { kind: "subscribe" }>,
-  ): Promise<void> {
-    if (this.#closed) return;
-    const { subscription, requestId, timestamp, since } = effect;
-    const { hub, engine } = this.#services;
-    const entry = hub.add(subscription, this, { recovering: true });
-    this.#entries.set(subscription.id, entry);
-    let replay: readonly Message[] | null = null;
-    try {
-      await engine.listen(subscription.channel);
-      if (since !== undefined) {
-        replay = await engine.since(subscription.channel, since);
-      }
-    } catch (error) {
-      // Without history the client must reload its state: say so, do not fail.
-      logger.warning("connection {connectionId} subscribe degraded: {error}", {
-        connectionId: this.id,
-        error: String(error),
-      });
-    }
-    if (requestId !== undefined) {
-      const result = since === undefined
-        ? { subscriptionId: subscription.id, timestamp }
-        : {
-          subscriptionId: subscription.id,
-          timestamp,
-          recovered: replay !== null,
-        };
-      this.#send(resultFrame(requestId, result));
-    }
-    hub.activate(entry, replay ?? []);
-  }
-
-  #unsubscribe(subscription: Subscription): void {
-    const entry = this.#entries.get(subscription.id);
-    if (entry === undefined) return;
-    this.#services.hub.remove(entry);
-    this.#entries.delete(subscription.id);
-  }
-
-  async #publish(
-    message: NewMessage,
-    requestId: number | undefined,
-  ): Promise<void> {
-    try {
-      const { engine, metrics } = this.#services;
-      const accepted = await metrics.publish(engine, message, "websocket");
-      if (requestId !== undefined) {
-        this.#send(resultFrame(requestId, {
-          id: accepted.id,
-          createTime: accepted.createTime,
-        }));
-      }
-    } catch (error) {
-      this.#engineFailed("publish failed", requestId, error);
-    }
-  }
-
-  async #history(
-    channel: string,
-    limit: number,
-    requestId: number,
-  ): Promise<void> {
-    try {
-      const messages = await this.#services.engine.history(channel, limit);
-      this.#reply(
-        `{"requestId":${requestId},"result":${messagesJson(messages)}}`,
-      );
-    } catch (error) {
-      this.#engineFailed("history unavailable", requestId, error);
-    }
-  }
-
-  /** The engine failed a request: the client gets `Internal` saying so, we get the cause. */
-  #engineFailed(
-    what: string,
-    requestId: number | undefined,
-    error: unknown,
-  ): void {
-    logger.warning("connection {connectionId}: {what}: {error}", {
-      connectionId: this.id,
-      what,
-      error: String(error),
-    });
-    this.#send(errorFrame(requestId, {
-      code: "Internal",
-      message: `${what}: the engine is unavailable, try again`,
-    }));
-  }
-
-  /** Sets timer `name` to `at`, replacing its earlier time. */
-  #arm(name: TimerName, at: number): void {
-    if (name === "tokenExpiring") this.#tokenExpiringAt = at;
-    else this.#tokenExpiredAt = at;
-  }
-
-  /** Fires the timers due by `now`; the server's ticker calls it about once a second. */
-  tick(now: number): void {
-    // Not before the socket is open: what a timer sends must not be lost.
-    if (this.#socket.readyState !== WebSocket.OPEN) return;
-    if (now >= this.#tokenExpiringAt) {
-      this.#tokenExpiringAt = Number.POSITIVE_INFINITY;
-      this.#receive({ kind: "timer", name: "tokenExpiring" });
-    }
-    if (now >= this.#tokenExpiredAt) {
-      this.#tokenExpiredAt = Number.POSITIVE_INFINITY;
-      this.#receive({ kind: "timer", name: "tokenExpired" });
-    }
-  }
-
-  /**
-   * Runs once, when either side ends the connection: leaves the hub, stops
-   * the timers, logs why (the code of whoever closed first).
+   * Runs once, when either side ends the connection: the reducer ends every
+   * subscription, the timers stop, and the close is logged with the code of
+   * whoever closed first.
    */
   #release(code: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox.length = 0;
-    this.#outbound.stop();
-    const subscriptions = this.#entries.size;
-    for (const entry of this.#entries.values()) {
-      this.#services.hub.remove(entry);
-    }
-    this.#entries.clear();
+    const subscriptions = this.#state.subscriptions.size;
+    const { state, effects } = reduce(
+      this.#state,
+      { kind: "closed" },
+      this.#services.clock(),
+    );
+    this.#state = state;
+    // Only `unsubscribe`: synchronous, and nothing is sent any more.
+    for (const effect of effects) void this.#perform(effect);
     logger.info(
       "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions, {dropped} broadcasts dropped",
       {
@@ -425,7 +268,7 @@ export class Connection implements Recipient, Outbound {
         code,
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,
-        dropped: this.#outbound.dropped,
+        dropped: this.#meter.dropped,
       },
     );
     this.#onClosed(this);

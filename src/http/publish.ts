@@ -7,25 +7,11 @@
  * @module
  */
 
-import type { ApiKeys } from "../auth/api_key.ts";
-import { type Engine, EngineUnavailableError } from "../engine/engine.ts";
-import { log } from "../log.ts";
-import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import { newMessageFrom } from "../protocol/publication.ts";
+import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
 import { readBody } from "./body.ts";
-import { errorResponse } from "./responses.ts";
-
-const logger = log("http");
-
-/** What the REST publish route needs. */
-export interface PublishServices {
-  readonly apiKeys: ApiKeys;
-  readonly engine: Engine;
-  /** Largest body accepted, in bytes (`MAX_MESSAGE_BYTES`); over it: 413. */
-  readonly maxMessageBytes: number;
-  readonly metrics: ServerMetrics;
-}
+import { engineFailureResponse, errorResponse } from "./responses.ts";
 
 /**
  * Answers one REST publish: `200 {"id","createTime"}` or a JSON error.
@@ -33,12 +19,13 @@ export interface PublishServices {
  */
 export async function handlePublish(
   request: Request,
-  services: PublishServices,
+  services: Services,
   headers: Headers,
 ): Promise<Response> {
   const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
   if (refused !== null) return refused;
-  const limit = services.maxMessageBytes;
+  // Largest body accepted, in bytes (`MAX_MESSAGE_BYTES`); over it: 413.
+  const limit = services.config.maxMessageBytes;
   const body = await readBody(request, limit);
   if (!body.ok) {
     return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
@@ -59,21 +46,10 @@ export async function handlePublish(
     });
   }
   try {
-    const { id, createTime } = await services.metrics.publish(
-      services.engine,
-      message.value,
-      "rest",
-    );
+    const { id, createTime } = await services.engine.publish(message.value);
+    services.metrics.published.inc({ transport: "rest" });
     return Response.json({ id, createTime }, { headers });
   } catch (error) {
-    logger.warning("REST publish failed: {error}", { error: String(error) });
-    if (error instanceof EngineUnavailableError) {
-      return errorResponse(
-        "Internal",
-        "publish failed: the engine is unavailable, try again",
-        { status: 503, headers },
-      );
-    }
-    return errorResponse("Internal", "publish failed", { headers });
+    return engineFailureResponse("publish", error, headers);
   }
 }

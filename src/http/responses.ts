@@ -4,7 +4,16 @@
  * @module
  */
 
+import { failureOf } from "../engine/engine.ts";
+import { log } from "../log.ts";
+import {
+  engineError,
+  engineFailureStatus,
+  type EngineOperation,
+} from "../protocol/engine_failure.ts";
 import { type ErrorCode, HTTP_STATUS } from "../protocol/errors.ts";
+
+const logger = log("http");
 
 /**
  * A REST error, `{"error":{"code","message"}}`, with the status of its code,
@@ -12,6 +21,8 @@ import { type ErrorCode, HTTP_STATUS } from "../protocol/errors.ts";
  *
  * @example
  * ```ts
+ * import { errorResponse } from "./responses.ts";
+ *
  * errorResponse("Unauthenticated", "missing API key"); // 401
  * ```
  */
@@ -23,6 +34,28 @@ export function errorResponse(
   return Response.json({ error: { code, message } }, {
     status: options.status ?? HTTP_STATUS[code],
     headers: options.headers ?? {},
+  });
+}
+
+/**
+ * The answer to a REST request the engine failed: the same error the
+ * WebSocket protocol sends (`engineError`), 503 when the engine is
+ * unavailable, else 500. The cause goes to the log.
+ */
+export function engineFailureResponse(
+  operation: EngineOperation,
+  error: unknown,
+  headers: Headers,
+): Response {
+  logger.warning("REST {operation} failed: {error}", {
+    operation,
+    error: String(error),
+  });
+  const failure = failureOf(error);
+  const { code, message } = engineError(operation, failure);
+  return errorResponse(code, message, {
+    status: engineFailureStatus(failure),
+    headers,
   });
 }
 

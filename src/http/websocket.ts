@@ -9,19 +9,10 @@
 
 import { authenticationFromClaims } from "../protocol/authentication.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
-import { initialState, type Limits } from "../protocol/state.ts";
-import { Connection, type ConnectionServices } from "./connection.ts";
+import { initialState } from "../protocol/state.ts";
+import type { Services } from "../services.ts";
+import { Connection } from "./connection.ts";
 import { errorResponse, originAllowed } from "./responses.ts";
-
-/** What the upgrade route needs beyond what every connection shares. */
-export interface UpgradeServices extends ConnectionServices {
-  readonly limits: Limits;
-  readonly allowedOrigins: "*" | readonly string[];
-  /** Seconds without a pong before Deno closes the socket; 0 disables pings. */
-  readonly idleTimeoutSeconds: number;
-  /** Every open connection, for shutdown. */
-  readonly connections: Set<Connection>;
-}
 
 /** A short random id for a connection: 16 hex digits. */
 export function newConnectionId(): string {
@@ -34,7 +25,7 @@ export function newConnectionId(): string {
 export async function handleUpgrade(
   request: Request,
   remote: string,
-  services: UpgradeServices,
+  services: Services,
 ): Promise<Response> {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
@@ -59,9 +50,10 @@ export async function handleUpgrade(
     auth = granted.value;
   }
   const { socket, response } = Deno.upgradeWebSocket(request, {
-    idleTimeout: services.idleTimeoutSeconds,
+    // Seconds without a pong before Deno closes the socket; 0 disables pings.
+    idleTimeout: services.config.idleTimeoutSeconds,
   });
-  if (!originAllowed(services.allowedOrigins, origin)) {
+  if (!originAllowed(services.config.allowedOrigins, origin)) {
     socket.onopen = () =>
       socket.close(CloseCode.PolicyViolation, "origin not allowed");
     return response;

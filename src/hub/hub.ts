@@ -59,29 +59,46 @@ export function broadcastParts(message: Message): [string, string] {
   return [head, tail];
 }
 
-/**
- * Channel → subscriptions of this node.
- *
- * @example
- * ```ts
- * const hub = new Hub();
- * hub.add({ id: "c1.1", channel: "room1" }, { deliver: (frame) => console.log(frame) });
- * hub.deliver({ id: "1-0", createTime: "2026-01-01T00:00:00.000Z", channel: "room1", event: "e", payloadJson: "1" });
- * ```
- */
-/** A channel's local subscriptions, and the last position delivered on it. */
-interface ChannelEntries extends Set<MutableEntry> {
+/** A channel's local subscriptions by id, and the last position delivered on it. */
+interface ChannelEntries extends Map<string, MutableEntry> {
   lastPosition?: number;
 }
 
+/**
+ * Channel → subscriptions of this node: the fan-out, and the `seq` of each
+ * subscription. Which subscriptions a connection holds is the reducer's
+ * record; the hub is told by the shell's `subscribe`, `activate` and
+ * `unsubscribe` effects.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ *
+ * const hub = new Hub();
+ * const subscription = { id: "c1.1", channel: "room1" };
+ * hub.add(subscription, { deliver: (frame) => console.log(frame) });
+ * hub.deliver({
+ *   id: "1-0",
+ *   createTime: "2026-01-01T00:00:00.000Z",
+ *   channel: "room1",
+ *   event: "e",
+ *   payloadJson: "1",
+ * });
+ * hub.remove(subscription);
+ * ```
+ */
 export class Hub {
   readonly #channels = new Map<string, ChannelEntries>();
-  readonly #onChannel: ChannelListener | undefined;
+  #onChannel: ChannelListener | undefined;
   #subscriptions = 0;
   #delivered = 0;
 
-  constructor(options: { readonly onChannel?: ChannelListener } = {}) {
-    this.#onChannel = options.onChannel;
+  /**
+   * Calls `listener` when a channel gains its first local subscriber or loses
+   * its last (the engine listens only to channels this node needs).
+   */
+  onChannel(listener: ChannelListener): void {
+    this.#onChannel = listener;
   }
 
   /**
@@ -101,20 +118,20 @@ export class Hub {
     };
     let entries = this.#channels.get(subscription.channel);
     if (entries === undefined) {
-      entries = new Set<MutableEntry>();
+      entries = new Map<string, MutableEntry>();
       this.#channels.set(subscription.channel, entries);
       this.#onChannel?.(subscription.channel, true);
     }
-    entries.add(entry);
+    entries.set(subscription.id, entry);
     this.#subscriptions++;
     return entry;
   }
 
-  /** Forgets a subscription; removing one twice is harmless. */
-  remove(entry: HubEntry): void {
-    const channel = entry.subscription.channel;
+  /** Forgets a subscription; removing one twice, or one never added, is harmless. */
+  remove(subscription: Subscription): void {
+    const channel = subscription.channel;
     const entries = this.#channels.get(channel);
-    if (entries === undefined || !entries.delete(entry as MutableEntry)) return;
+    if (entries === undefined || !entries.delete(subscription.id)) return;
     this.#subscriptions--;
     if (entries.size === 0) {
       this.#channels.delete(channel);
@@ -139,7 +156,7 @@ export class Hub {
       entries.lastPosition = message.position;
     }
     const [head, tail] = broadcastParts(message);
-    for (const entry of entries) {
+    for (const entry of entries.values()) {
       if (entry.pending !== null) {
         entry.pending.push(message);
         continue;
@@ -157,15 +174,14 @@ export class Hub {
   /**
    * Ends a recovery: delivers `replay` (history after `since`, oldest first),
    * then the live messages held back that the replay did not contain, and
-   * makes the subscription live. Harmless for a removed or live entry.
+   * makes the subscription live. Harmless for a removed or live subscription.
    */
-  activate(entry: HubEntry, replay: readonly Message[]): void {
-    const live = entry as MutableEntry;
+  activate(subscription: Subscription, replay: readonly Message[]): void {
+    const live = this.#channels.get(subscription.channel)?.get(subscription.id);
+    if (live === undefined) return;
     const pending = live.pending;
     if (pending === null) return;
     live.pending = null;
-    const channel = this.#channels.get(entry.subscription.channel);
-    if (channel === undefined || !channel.has(live)) return;
     const replayed = new Set<string>();
     for (const message of replay) {
       replayed.add(message.id);

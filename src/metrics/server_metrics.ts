@@ -1,13 +1,13 @@
 /**
  * The server's metrics: what the shell counts as it goes, and what is read
  * from the hub, the engine and the process when `/metrics` is scraped.
+ * Metrics observe; publish timing wraps the engine (`measured_engine.ts`).
  *
  * @module
  */
 
 import process from "node:process";
 import type { Engine } from "../engine/engine.ts";
-import type { Message, NewMessage } from "../protocol/message.ts";
 import type { Hub } from "../hub/hub.ts";
 import { Counter, Histogram, Registry, Sampled } from "./registry.ts";
 
@@ -41,9 +41,20 @@ const LATENCY_BUCKETS = [
  *
  * @example
  * ```ts
- * const metrics = new ServerMetrics({ hub, engine, connections: () => connections.size });
+ * import { MemoryEngine } from "../engine/memory.ts";
+ * import { Hub } from "../hub/hub.ts";
+ * import { ServerMetrics } from "./server_metrics.ts";
+ *
+ * const hub = new Hub();
+ * const engine = new MemoryEngine({
+ *   deliver: (message) => hub.deliver(message),
+ *   historySize: 100,
+ *   historyTtlSeconds: 300,
+ * });
+ * const metrics = new ServerMetrics({ hub, engine, connections: () => 0 });
  * metrics.published.inc({ transport: "rest" });
- * const text = metrics.registry.expose();
+ * console.log(metrics.registry.expose());
+ * await engine.close();
  * ```
  */
 export class ServerMetrics {
@@ -154,21 +165,5 @@ export class ServerMetrics {
         () => Deno.memoryUsage().rss,
       ),
     );
-  }
-
-  /**
-   * Publishes through `engine`, counting the message for `transport` and
-   * timing it: every transport is measured the same way.
-   */
-  async publish(
-    engine: Engine,
-    message: NewMessage,
-    transport: "rest" | "websocket",
-  ): Promise<Message> {
-    const started = performance.now();
-    const accepted = await engine.publish(message);
-    this.publishLatency.observe((performance.now() - started) / 1000);
-    this.published.inc({ transport });
-    return accepted;
   }
 }

@@ -37,13 +37,18 @@ export interface Authentication {
  */
 export const DEFAULT_SCOPES: ReadonlySet<Scope> = new Set(["subscribe"]);
 
-/** Every combination of scopes, shared: each connection would otherwise hold its own Set. */
-const SCOPE_SETS: readonly ReadonlySet<Scope>[] = [
-  new Set(),
-  new Set(["subscribe"]),
-  new Set(["publish"]),
-  new Set(["subscribe", "publish"]),
-];
+const NO_SCOPES: ReadonlySet<Scope> = new Set();
+const PUBLISH_ONLY: ReadonlySet<Scope> = new Set(["publish"]);
+const BOTH_SCOPES: ReadonlySet<Scope> = new Set(["subscribe", "publish"]);
+
+/** The set for a `scope` claim, shared: each connection would otherwise hold its own Set. */
+function scopeSet(scope: readonly string[] | undefined): ReadonlySet<Scope> {
+  if (scope === undefined) return DEFAULT_SCOPES;
+  const subscribe = scope.includes("subscribe");
+  const publish = scope.includes("publish");
+  if (subscribe) return publish ? BOTH_SCOPES : DEFAULT_SCOPES;
+  return publish ? PUBLISH_ONLY : NO_SCOPES;
+}
 
 function isStringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) &&
@@ -86,14 +91,10 @@ export function authenticationFromClaims(
   if (typeof exp !== "number") {
     return fail("InvalidArgument", "token claim exp must be a number");
   }
-  const scopes = scope === undefined ? DEFAULT_SCOPES : SCOPE_SETS[
-    (scope.includes("subscribe") ? 1 : 0) +
-    (scope.includes("publish") ? 2 : 0)
-  ] ?? DEFAULT_SCOPES;
   return ok({
     subject: sub,
     channels: new Set(authorizedChannels),
-    scopes,
+    scopes: scopeSet(scope),
     expiresAt: exp * 1000,
   });
 }

@@ -2,13 +2,16 @@
  * What goes into the reducer and what comes out: inputs and effects as data.
  *
  * The reducer never performs I/O. It asks the connection shell to verify a
- * token, register a subscription or publish, and the shell feeds back what
- * came of the asynchronous ones as new inputs.
+ * token, register a subscription, publish, read history or measure the
+ * socket's backlog, and the shell feeds back what came of each as a new
+ * input (as Elm's `Cmd msg` does). So the reducer decides every frame a
+ * client receives, including the answers to asynchronous work.
  *
  * @module
  */
 
-import type { NewMessage } from "./message.ts";
+import type { EngineFailure } from "./engine_failure.ts";
+import type { Message, NewMessage } from "./message.ts";
 import type { ServerFrame } from "./frames.ts";
 import type { Subscription } from "./state.ts";
 
@@ -18,7 +21,7 @@ export type TokenOutcome =
   | { readonly ok: false; readonly reason: string };
 
 /** The timers a connection may have running, one of each at most. */
-export type TimerName = "tokenExpiring" | "tokenExpired";
+export type TimerName = "tokenExpiring" | "tokenExpired" | "slowConsumer";
 
 /** Something that happened to a connection, for the reducer to decide on. */
 export type Input =
@@ -26,6 +29,8 @@ export type Input =
   | { readonly kind: "opened" }
   /** A text frame from the client. */
   | { readonly kind: "frame"; readonly text: string }
+  /** A binary frame from the client: the protocol is text-only. */
+  | { readonly kind: "binaryFrame" }
   /** A timer set by a `timer` effect went off. */
   | { readonly kind: "timer"; readonly name: TimerName }
   /** The outcome of a `verifyToken` effect. */
@@ -33,51 +38,104 @@ export type Input =
     readonly kind: "tokenVerified";
     readonly requestId: number | undefined;
     readonly outcome: TokenOutcome;
-  };
+  }
+  /**
+   * The outcome of a `subscribe` effect: the hub holds the subscription and
+   * the engine delivers its channel here. `replay` is what came after
+   * `since`, or `null` when that could not be known (nothing to recover).
+   */
+  | {
+    readonly kind: "subscribed";
+    readonly subscription: Subscription;
+    readonly requestId: number | undefined;
+    readonly since: string | undefined;
+    readonly replay: readonly Message[] | null;
+  }
+  /** The engine accepted a `publish` effect's message. */
+  | {
+    readonly kind: "published";
+    readonly requestId: number | undefined;
+    readonly message: Message;
+  }
+  /** The engine refused a `publish` effect's message. */
+  | {
+    readonly kind: "publishFailed";
+    readonly requestId: number | undefined;
+    readonly failure: EngineFailure;
+  }
+  /** The engine answered a `history` effect. */
+  | {
+    readonly kind: "historyRead";
+    readonly requestId: number;
+    readonly messages: readonly Message[];
+  }
+  /** The engine could not answer a `history` effect. */
+  | {
+    readonly kind: "historyFailed";
+    readonly requestId: number;
+    readonly failure: EngineFailure;
+  }
+  /**
+   * The socket's unsent bytes: measured when the shell's outbound meter
+   * crossed `OUTBOUND_BUFFER_BYTES` (either way), or by `measureBacklog`.
+   */
+  | { readonly kind: "backlog"; readonly bytes: number }
+  /** The socket has closed (either side): the connection's last input. */
+  | { readonly kind: "closed" };
 
 /** What the shell must do after a step. */
 export type Effect =
   /** Send one frame to this client. */
   | { readonly kind: "reply"; readonly frame: ServerFrame }
-  /** Verify a JWT, then feed a `tokenVerified` input back. */
+  /** Verify a JWT, then feed `tokenVerified` back. */
   | {
     readonly kind: "verifyToken";
     readonly token: string;
     readonly requestId: number | undefined;
   }
   /**
-   * Register a subscription with the hub, then answer `requestId` (if any).
-   * With `since`, recover: replay what came after it, before anything live.
+   * Register a subscription with the hub, holding live messages back, wait
+   * until the engine delivers its channel here and, with `since`, read what
+   * came after it; then feed `subscribed` back.
    */
   | {
     readonly kind: "subscribe";
     readonly subscription: Subscription;
     readonly requestId: number | undefined;
-    /** The `timestamp` of the result, chosen by the reducer. */
-    readonly timestamp: string;
-    readonly since?: string;
+    readonly since: string | undefined;
   }
-  /** Answer `requestId` with the channel's last `limit` messages. */
+  /** Replay `replay`, then release the live messages held back for the subscription. */
+  | {
+    readonly kind: "activate";
+    readonly subscription: Subscription;
+    readonly replay: readonly Message[];
+  }
+  /** Remove a subscription from the hub. */
+  | { readonly kind: "unsubscribe"; readonly subscription: Subscription }
+  /** Hand a message to the engine, then feed `published` or `publishFailed` back. */
+  | {
+    readonly kind: "publish";
+    readonly message: NewMessage;
+    readonly requestId: number | undefined;
+  }
+  /** Read the channel's last `limit` messages, then feed `historyRead` or `historyFailed` back. */
   | {
     readonly kind: "history";
     readonly channel: string;
     readonly limit: number;
     readonly requestId: number;
   }
-  /** (Re)start the timer `name` to fire at `at` (epoch ms), replacing one of that name. */
+  /** (Re)start the timer `name` to fire at `at` (epoch ms; `Infinity` stops it). */
   | { readonly kind: "timer"; readonly name: TimerName; readonly at: number }
-  /** Remove a subscription from the hub. */
-  | { readonly kind: "unsubscribe"; readonly subscription: Subscription }
-  /** Hand a message to the engine, then answer `requestId` (if any) with its id. */
-  | {
-    readonly kind: "publish";
-    readonly message: NewMessage;
-    readonly requestId: number | undefined;
-  }
+  /** Read the socket's unsent bytes now, then feed `backlog` back. */
+  | { readonly kind: "measureBacklog" }
   /** Close the socket. */
   | { readonly kind: "close"; readonly code: number; readonly reason: string }
   /** Count an event the operator should see in metrics. */
-  | { readonly kind: "count"; readonly counter: "rateLimited" };
+  | {
+    readonly kind: "count";
+    readonly counter: "rateLimited" | "slowConsumerDisconnects";
+  };
 
 /** The reducer's answer: the next state and the effects to run, in order. */
 export interface Step<S> {

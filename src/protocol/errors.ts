@@ -29,18 +29,6 @@ export interface ProtocolError {
   readonly message: string;
 }
 
-/**
- * Builds a {@linkcode ProtocolError}.
- *
- * @example
- * ```ts
- * const error = protocolError("NotFound", "not subscribed to room1");
- * ```
- */
-export function protocolError(code: ErrorCode, message: string): ProtocolError {
-  return { code, message };
-}
-
 /** The HTTP status REST answers with for each error code (SPEC §2). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   InvalidArgument: 400,

@@ -1,5 +1,6 @@
 /**
- * Frames the server writes, and the builders that give them their exact shape.
+ * Frames the server writes, the builders that give them their exact shape,
+ * and their encoding to text.
  *
  * Key order matters to nobody's parser but is kept stable for humans reading
  * logs and captures: `requestId` first, then `result` or `error`.
@@ -15,6 +16,15 @@ export interface ResultFrame {
   readonly result: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A successful response whose result is JSON text already (history: the
+ * payloads are spliced in as they were stored, never parsed again).
+ */
+export interface RawResultFrame {
+  readonly requestId: number;
+  readonly resultJson: string;
+}
+
 /** An error; `requestId` is absent when the request was a notification or had no usable id. */
 export interface ErrorFrame {
   readonly requestId?: number;
@@ -28,7 +38,11 @@ export interface NotificationFrame {
 }
 
 /** Any frame the reducer asks the shell to send. */
-export type ServerFrame = ResultFrame | ErrorFrame | NotificationFrame;
+export type ServerFrame =
+  | ResultFrame
+  | RawResultFrame
+  | ErrorFrame
+  | NotificationFrame;
 
 /** A result frame for `requestId`. */
 export function resultFrame(
@@ -52,4 +66,21 @@ export function notificationFrame(
   params: Readonly<Record<string, unknown>>,
 ): NotificationFrame {
   return { method, params };
+}
+
+/**
+ * The text of a frame, as it goes on the wire.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, resultFrame } from "./frames.ts";
+ *
+ * encodeFrame(resultFrame(1, { success: true })); // '{"requestId":1,"result":{"success":true}}'
+ * encodeFrame({ requestId: 2, resultJson: '{"messages":[]}' }); // '{"requestId":2,"result":{"messages":[]}}'
+ * ```
+ */
+export function encodeFrame(frame: ServerFrame): string {
+  return "resultJson" in frame
+    ? `{"requestId":${frame.requestId},"result":${frame.resultJson}}`
+    : JSON.stringify(frame);
 }

@@ -3,57 +3,62 @@
  *
  * `reduce(state, input, now)` returns the next state and the effects the shell
  * must run. It performs no I/O, reads no clock and draws no random numbers;
- * it never throws for any input (the property tests hold it to that). Checks
- * run in the order SPEC §3 lists them, so clients see the same error the
- * original would have sent, except where the spec notes a fix.
+ * it never throws for any input (the property tests hold it to that). Every
+ * frame a client receives is built here, the answers to asynchronous work
+ * included: the shell runs an effect and feeds its outcome back as an input.
  *
  * @module
  */
 
-import {
-  allows,
-  type Authentication,
-  authenticationFromClaims,
-  EXPIRY_WARNING_MS,
-  LEEWAY_SECONDS,
-} from "./authentication.ts";
-import { isValidChannelName } from "./channel.ts";
 import { CloseCode } from "./close_codes.ts";
-import type {
-  Effect,
-  Input,
-  Step,
-  TimerName,
-  TokenOutcome,
-} from "./effects.ts";
-import type { ProtocolError, Result } from "./errors.ts";
-import { fail } from "./errors.ts";
-import { errorFrame, notificationFrame, resultFrame } from "./frames.ts";
-import { formatTimestamp } from "./message.ts";
-import { invalidChannel, newMessageFrom, quote } from "./publication.ts";
+import type { Effect, Input } from "./effects.ts";
+import { engineError } from "./engine_failure.ts";
+import { resultFrame } from "./frames.ts";
+import { formatTimestamp, messagesJson } from "./message.ts";
+import { onBacklog, onSlowConsumerTimer } from "./outbound.ts";
+import { quote, utf8ByteLength } from "./publication.ts";
 import { admit } from "./rate_limit.ts";
 import {
-  AuthParams,
-  decodeFrame,
-  decodeParams,
-  HistoryParams,
-  SubscribeParams,
-  UnsubscribeParams,
-} from "./schema.ts";
-import type { ConnectionState, Subscription } from "./state.ts";
-
-type ConnectionStep = Step<ConnectionState>;
+  type ConnectionStep,
+  refuse,
+  respond,
+  unchanged,
+} from "./replies.ts";
+import {
+  auth,
+  history,
+  onTokenVerified,
+  publish,
+  subscribe,
+  unsubscribe,
+} from "./requests.ts";
+import { decodeFrame } from "./schema.ts";
+import type { ConnectionState } from "./state.ts";
+import { lifetime, onTokenTimer } from "./token_lifetime.ts";
 
 /**
  * Decides what one input does to a connection.
  *
  * @example
  * ```ts
- * const { state, effects } = reduce(
- *   initialState({ connectionId: "c1", limits: { maxSubscriptions: 128, maxPayloadBytes: 65536 } }),
+ * import { reduce } from "./reducer.ts";
+ * import { initialState } from "./state.ts";
+ *
+ * const { effects } = reduce(
+ *   initialState({
+ *     connectionId: "c1",
+ *     limits: {
+ *       maxSubscriptions: 128,
+ *       maxMessageBytes: 65536,
+ *       rateLimit: 100,
+ *       historySize: 100,
+ *       outboundBufferBytes: 1 << 20,
+ *     },
+ *   }),
  *   { kind: "frame", text: '{"id":1,"method":"heartbeat"}' },
- *   Date.now(),
+ *   0,
  * );
+ * // effects: [{ kind: "reply", frame: { requestId: 1, result: { timestamp: "1970-01-01T00:00:00.000Z" } } }]
  * ```
  */
 export function reduce(
@@ -61,6 +66,7 @@ export function reduce(
   input: Input,
   now: number,
 ): ConnectionStep {
+  if (state.closed) return unchanged(state);
   switch (input.kind) {
     case "opened":
       return {
@@ -69,10 +75,58 @@ export function reduce(
       };
     case "frame":
       return onFrame(state, input.text, now);
+    case "binaryFrame":
+      return close(
+        state,
+        CloseCode.UnsupportedData,
+        "binary frames are not supported",
+      );
     case "tokenVerified":
       return onTokenVerified(state, input.requestId, input.outcome, now);
     case "timer":
-      return onTimer(state, input.name, now);
+      return input.name === "slowConsumer"
+        ? onSlowConsumerTimer(state)
+        : onTokenTimer(state, input.name, now);
+    case "subscribed":
+      return onSubscribed(state, input, now);
+    case "published":
+      return respond(state, input.requestId, {
+        id: input.message.id,
+        createTime: input.message.createTime,
+      });
+    case "publishFailed":
+      return refuse(
+        state,
+        input.requestId,
+        engineError("publish", input.failure),
+      );
+    case "historyRead":
+      return {
+        state,
+        effects: [{
+          kind: "reply",
+          frame: {
+            requestId: input.requestId,
+            resultJson: messagesJson(input.messages),
+          },
+        }],
+      };
+    case "historyFailed":
+      return refuse(
+        state,
+        input.requestId,
+        engineError("history", input.failure),
+      );
+    case "backlog":
+      return onBacklog(state, input.bytes, now);
+    case "closed":
+      return {
+        state: { ...state, closed: true, subscriptions: new Map() },
+        effects: Array.from(
+          state.subscriptions.values(),
+          (subscription): Effect => ({ kind: "unsubscribe", subscription }),
+        ),
+      };
   }
 }
 
@@ -81,6 +135,18 @@ function onFrame(
   text: string,
   now: number,
 ): ConnectionStep {
+  const limit = previous.limits.maxMessageBytes;
+  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × length: count only when it could matter.
+  if (
+    text.length > limit ||
+    (text.length * 3 > limit && utf8ByteLength(text) > limit)
+  ) {
+    return close(
+      previous,
+      CloseCode.MessageTooBig,
+      `frame over ${limit} bytes`,
+    );
+  }
   const decoded = decodeFrame(text);
   // Every frame spends from the budget, malformed ones included.
   const { state: rate, admission } = admit(
@@ -99,19 +165,18 @@ function onFrame(
           `rate limit exceeded: at most ${state.limits.rateLimit} requests per second`,
       },
     );
-    const counted: Effect[] = [
+    const effects: Effect[] = [
       { kind: "count", counter: "rateLimited" },
       ...refusal.effects,
     ];
-    if (admission === "refuse") return { state, effects: counted };
-    return {
-      state,
-      effects: [...counted, {
+    if (admission === "abuse") {
+      effects.push({
         kind: "close",
         code: CloseCode.PolicyViolation,
         reason: "rate limit abuse",
-      }],
-    };
+      });
+    }
+    return { state, effects };
   }
   if (!decoded.ok) {
     return refuse(state, decoded.requestId, {
@@ -124,7 +189,7 @@ function onFrame(
     case "auth":
       return auth(state, requestId, params);
     case "subscribe":
-      return subscribe(state, requestId, params, now);
+      return subscribe(state, requestId, params);
     case "unsubscribe":
       return unsubscribe(state, requestId, params);
     case "publish":
@@ -141,308 +206,47 @@ function onFrame(
   }
 }
 
-/** `auth`: params are checked here; the token itself by the shell's verifier. */
-function auth(
-  state: ConnectionState,
-  requestId: number | undefined,
-  params: unknown,
-): ConnectionStep {
-  const decoded = decodeParams(AuthParams, params);
-  if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  return {
-    state,
-    effects: [{ kind: "verifyToken", token: decoded.value.token, requestId }],
-  };
-}
-
 /**
- * The rest of `auth`, once the token is verified: claims, then subject. The
- * same subject again refreshes the credentials and ends the subscriptions the
- * new token no longer allows.
+ * The hub holds the subscription and the engine delivers its channel: answer
+ * (with `recovered` when the client asked to recover), then replay and go
+ * live. Without history the client is told `recovered: false` and must
+ * reload; the subscription itself stands.
  */
-function onTokenVerified(
+function onSubscribed(
   state: ConnectionState,
-  requestId: number | undefined,
-  outcome: TokenOutcome,
+  input: Extract<Input, { kind: "subscribed" }>,
   now: number,
 ): ConnectionStep {
-  if (!outcome.ok) {
-    return refuse(state, requestId, {
-      code: "Unauthenticated",
-      message: outcome.reason,
-    });
+  const { subscription, requestId, since, replay } = input;
+  if (state.subscriptions.get(subscription.channel) !== subscription) {
+    // Ended while it was being set up: the hub must not keep it.
+    return { state, effects: [{ kind: "unsubscribe", subscription }] };
   }
-  const granted = authenticationFromClaims(outcome.claims);
-  if (!granted.ok) return refuse(state, requestId, granted.error);
-  const next = granted.value;
-  if (state.auth !== null && state.auth.subject !== next.subject) {
-    return refuse(state, requestId, {
-      code: "FailedPrecondition",
-      message: "already authenticated as another subject",
-    });
-  }
-  const kept = new Map<string, Subscription>();
   const effects: Effect[] = [];
-  for (const subscription of state.subscriptions.values()) {
-    if (allows(next, "subscribe", subscription.channel)) {
-      kept.set(subscription.channel, subscription);
-    } else {
-      effects.push(
-        { kind: "unsubscribe", subscription },
-        {
-          kind: "reply",
-          frame: notificationFrame("unsubscribed", {
-            channel: subscription.channel,
-            reason: "PermissionDenied",
-          }),
-        },
-      );
-    }
-  }
-  effects.push(...lifetime(next, now));
   if (requestId !== undefined) {
+    const timestamp = formatTimestamp(now);
     effects.push({
       kind: "reply",
-      frame: resultFrame(requestId, { success: true }),
+      frame: resultFrame(
+        requestId,
+        since === undefined
+          ? { subscriptionId: subscription.id, timestamp }
+          : {
+            subscriptionId: subscription.id,
+            timestamp,
+            recovered: replay !== null,
+          },
+      ),
     });
   }
-  return { state: { ...state, auth: next, subscriptions: kept }, effects };
+  effects.push({ kind: "activate", subscription, replay: replay ?? [] });
+  return { state, effects };
 }
 
-/**
- * The token lifetime of fresh credentials: timers that replace earlier ones,
- * and the `tokenExpiring` warning at once if `exp` is already that near.
- */
-function lifetime(auth: Authentication, now: number): Effect[] {
-  const expired: Effect = {
-    kind: "timer",
-    name: "tokenExpired",
-    at: expiredAt(auth),
-  };
-  if (now < warnAt(auth)) {
-    return [
-      { kind: "timer", name: "tokenExpiring", at: warnAt(auth) },
-      expired,
-    ];
-  }
-  // Warned now: the earlier credentials' warning timer, if any, must not fire again.
-  return [expiringNotice(auth), {
-    kind: "timer",
-    name: "tokenExpiring",
-    at: Number.POSITIVE_INFINITY,
-  }, expired];
-}
-
-/** When `tokenExpiring` is due: 60 s before `exp`. */
-function warnAt(auth: Authentication): number {
-  return auth.expiresAt - EXPIRY_WARNING_MS;
-}
-
-/** When the connection closes with 4001: `exp` plus the leeway. */
-function expiredAt(auth: Authentication): number {
-  return auth.expiresAt + LEEWAY_SECONDS * 1000;
-}
-
-function expiringNotice(auth: Authentication): Effect {
-  return {
-    kind: "reply",
-    frame: notificationFrame("tokenExpiring", {
-      expiresAt: formatTimestamp(auth.expiresAt),
-    }),
-  };
-}
-
-/**
- * Token lifetime: warn once `exp` is near, close with 4001 once it is past
- * (plus leeway). A timer of replaced credentials finds nothing to do.
- */
-function onTimer(
+function close(
   state: ConnectionState,
-  name: TimerName,
-  now: number,
+  code: number,
+  reason: string,
 ): ConnectionStep {
-  const auth = state.auth;
-  if (auth === null) return { state, effects: [] };
-  if (name === "tokenExpired" && now >= expiredAt(auth)) {
-    return {
-      state: { ...state, auth: null },
-      effects: [{
-        kind: "close",
-        code: CloseCode.TokenExpired,
-        reason: "token expired",
-      }],
-    };
-  }
-  if (
-    name === "tokenExpiring" && now >= warnAt(auth) && now < expiredAt(auth)
-  ) {
-    return { state, effects: [expiringNotice(auth)] };
-  }
-  return { state, effects: [] };
-}
-
-function subscribe(
-  state: ConnectionState,
-  requestId: number | undefined,
-  params: unknown,
-  now: number,
-): ConnectionStep {
-  const decoded = decodeParams(SubscribeParams, params);
-  if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel, since } = decoded.value;
-  const permitted = permit(state.auth, "subscribe", channel);
-  if (!permitted.ok) return refuse(state, requestId, permitted.error);
-  if (state.subscriptions.has(channel)) {
-    return refuse(state, requestId, {
-      code: "AlreadyExists",
-      message: `already subscribed to ${quote(channel)}`,
-    });
-  }
-  if (state.subscriptions.size >= state.limits.maxSubscriptions) {
-    return refuse(state, requestId, {
-      code: "ResourceExhausted",
-      message:
-        `too many subscriptions: the limit is ${state.limits.maxSubscriptions} per connection`,
-    });
-  }
-  const opened = state.subscriptionsOpened + 1;
-  const subscription: Subscription = {
-    id: `${state.connectionId}.${opened}`,
-    channel,
-  };
-  const subscriptions = new Map(state.subscriptions);
-  subscriptions.set(channel, subscription);
-  return {
-    state: { ...state, subscriptions, subscriptionsOpened: opened },
-    effects: [{
-      kind: "subscribe",
-      subscription,
-      requestId,
-      timestamp: formatTimestamp(now),
-      ...(since === undefined ? {} : { since }),
-    }],
-  };
-}
-
-/** `history`: checked as `subscribe` is, up to the channel itself. */
-function history(
-  state: ConnectionState,
-  requestId: number | undefined,
-  params: unknown,
-): ConnectionStep {
-  const decoded = decodeParams(HistoryParams, params);
-  if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel, limit } = decoded.value;
-  const permitted = permit(state.auth, "subscribe", channel);
-  if (!permitted.ok) return refuse(state, requestId, permitted.error);
-  // A notification asks for an answer nobody will read.
-  if (requestId === undefined) return { state, effects: [] };
-  const most = state.limits.historySize;
-  return {
-    state,
-    effects: [{
-      kind: "history",
-      channel,
-      limit: Math.min(limit ?? most, most),
-      requestId,
-    }],
-  };
-}
-
-function unsubscribe(
-  state: ConnectionState,
-  requestId: number | undefined,
-  params: unknown,
-): ConnectionStep {
-  const decoded = decodeParams(UnsubscribeParams, params);
-  if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel } = decoded.value;
-  if (!isValidChannelName(channel)) {
-    return refuse(state, requestId, invalidChannel(channel));
-  }
-  const subscription = state.subscriptions.get(channel);
-  if (subscription === undefined) {
-    return refuse(state, requestId, {
-      code: "NotFound",
-      message: `not subscribed to ${quote(channel)}`,
-    });
-  }
-  const subscriptions = new Map(state.subscriptions);
-  subscriptions.delete(channel);
-  const effects: Effect[] = [{ kind: "unsubscribe", subscription }];
-  if (requestId !== undefined) {
-    effects.push({
-      kind: "reply",
-      frame: resultFrame(requestId, { success: true }),
-    });
-  }
-  return { state: { ...state, subscriptions }, effects };
-}
-
-function publish(
-  state: ConnectionState,
-  requestId: number | undefined,
-  params: unknown,
-): ConnectionStep {
-  const message = newMessageFrom(params, state.limits.maxPayloadBytes);
-  if (!message.ok) return refuse(state, requestId, message.error);
-  const permitted = permit(state.auth, "publish", message.value.channel);
-  if (!permitted.ok) return refuse(state, requestId, permitted.error);
-  return {
-    state,
-    effects: [{ kind: "publish", message: message.value, requestId }],
-  };
-}
-
-/**
- * The checks `subscribe` and `publish` share after their params: channel name,
- * authentication, scope, then the channel itself.
- */
-function permit(
-  auth: Authentication | null,
-  scope: "subscribe" | "publish",
-  channel: string,
-): Result<Authentication> {
-  if (!isValidChannelName(channel)) {
-    return { ok: false, error: invalidChannel(channel) };
-  }
-  if (auth === null) {
-    return fail("Unauthenticated", "not authenticated: send auth first");
-  }
-  if (!auth.scopes.has(scope)) {
-    return fail("PermissionDenied", `the token lacks the ${scope} scope`);
-  }
-  if (!allows(auth, scope, channel)) {
-    return fail(
-      "PermissionDenied",
-      `channel ${quote(channel)} is not authorized by the token`,
-    );
-  }
-  return { ok: true, value: auth };
-}
-
-/** Answers a request with a result; a notification gets no success response. */
-function respond(
-  state: ConnectionState,
-  requestId: number | undefined,
-  result: Readonly<Record<string, unknown>>,
-): ConnectionStep {
-  return {
-    state,
-    effects: requestId === undefined
-      ? []
-      : [{ kind: "reply", frame: resultFrame(requestId, result) }],
-  };
-}
-
-/** Answers with an error, state unchanged; notifications get errors too. */
-function refuse(
-  state: ConnectionState,
-  requestId: number | undefined,
-  error: ProtocolError,
-): ConnectionStep {
-  return {
-    state,
-    effects: [{ kind: "reply", frame: errorFrame(requestId, error) }],
-  };
+  return { state, effects: [{ kind: "close", code, reason }] };
 }

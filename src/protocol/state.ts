@@ -8,16 +8,18 @@
 import type { Authentication } from "./authentication.ts";
 import { FULL_BUCKET, type RateState } from "./rate_limit.ts";
 
-/** Per-connection limits the reducer enforces. */
+/** Per-connection limits the reducer enforces; one object shared by every connection. */
 export interface Limits {
   /** Most subscriptions one connection may hold (`MAX_SUBSCRIPTIONS`). */
   readonly maxSubscriptions: number;
-  /** Largest payload a publish may carry, in UTF-8 bytes of its JSON. */
-  readonly maxPayloadBytes: number;
+  /** Largest text frame, and largest publish payload, in UTF-8 bytes (`MAX_MESSAGE_BYTES`). */
+  readonly maxMessageBytes: number;
   /** Requests per second (`RATE_LIMIT`); bursts up to twice that. */
   readonly rateLimit: number;
   /** Messages kept per channel (`HISTORY_SIZE`): the most `history` returns. */
   readonly historySize: number;
+  /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
+  readonly outboundBufferBytes: number;
 }
 
 /** One subscription of this connection to one channel. */
@@ -33,12 +35,16 @@ export interface ConnectionState {
   readonly connectionId: string;
   readonly limits: Limits;
   readonly auth: Authentication | null;
-  /** Subscriptions by channel name. */
+  /** Subscriptions by channel name: the one record of what this connection holds. */
   readonly subscriptions: ReadonlyMap<string, Subscription>;
   /** How many subscriptions this connection has ever opened; numbers the next one. */
   readonly subscriptionsOpened: number;
   /** The request budget. */
   readonly rate: RateState;
+  /** Since when (epoch ms) the socket's backlog is over `outboundBufferBytes`; `null` while it is not. */
+  readonly overSince: number | null;
+  /** Once closed, nothing more happens. */
+  readonly closed: boolean;
 }
 
 /** Options of {@linkcode initialState}. */
@@ -54,9 +60,17 @@ export interface InitialStateOptions {
  *
  * @example
  * ```ts
+ * import { initialState } from "./state.ts";
+ *
  * const state = initialState({
  *   connectionId: "c1",
- *   limits: { maxSubscriptions: 128, maxPayloadBytes: 65536, rateLimit: 100, historySize: 100 },
+ *   limits: {
+ *     maxSubscriptions: 128,
+ *     maxMessageBytes: 65536,
+ *     rateLimit: 100,
+ *     historySize: 100,
+ *     outboundBufferBytes: 1 << 20,
+ *   },
  * });
  * ```
  */
@@ -68,5 +82,7 @@ export function initialState(options: InitialStateOptions): ConnectionState {
     subscriptions: new Map(),
     subscriptionsOpened: 0,
     rate: FULL_BUCKET,
+    overSince: null,
+    closed: false,
   };
 }

@@ -69,19 +69,18 @@ Deno.test("seq counts per subscription from 1, only for its channel", () => {
 
 Deno.test("removal stops delivery, is idempotent, and reports channel activity", () => {
   const events: string[] = [];
-  const hub = new Hub({
-    onChannel: (channel, active) => events.push(`${channel}:${active}`),
-  });
+  const hub = new Hub();
+  hub.onChannel((channel, active) => events.push(`${channel}:${active}`));
   const recipient = collector();
   const first = hub.add({ id: "s1", channel: "room1" }, recipient);
   const second = hub.add({ id: "s2", channel: "room1" }, collector());
   assert.equal(hub.subscriptionCount, 2);
-  hub.remove(first);
-  hub.remove(first);
+  hub.remove(first.subscription);
+  hub.remove(first.subscription);
   assert.equal(hub.subscriptionCount, 1);
   hub.deliver(message("1-0"));
   assert.deepEqual(recipient.frames, []);
-  hub.remove(second);
+  hub.remove(second.subscription);
   assert.equal(hub.channelCount, 0);
   assert.deepEqual(events, ["room1:true", "room1:false"]);
 });
@@ -123,7 +122,7 @@ Deno.test("recovery: replay first, then held-back live messages, none twice", ()
   hub.deliver(message("3-0"));
   hub.deliver(message("4-0"));
   assert.deepEqual(recipient.frames, []);
-  hub.activate(entry, [message("2-0"), message("3-0")]);
+  hub.activate(entry.subscription, [message("2-0"), message("3-0")]);
   const received = recipient.frames.map((frame) => JSON.parse(frame).params);
   assert.deepEqual(received.map((params) => [params.id, params.seq]), [
     ["2-0", 1],
@@ -140,8 +139,8 @@ Deno.test("recovery: activating a removed subscription delivers nothing", () => 
   const entry = hub.add({ id: "s1", channel: "room1" }, recipient, {
     recovering: true,
   });
-  hub.remove(entry);
-  hub.activate(entry, [message("1-0")]);
+  hub.remove(entry.subscription);
+  hub.activate(entry.subscription, [message("1-0")]);
   assert.deepEqual(recipient.frames, []);
 });
 
@@ -179,7 +178,7 @@ Deno.test("property: every subscription sees seq 1, 2, 3, … with one step per 
           });
         } else if (op.kind === "remove") {
           const [removed] = live.splice(op.index % Math.max(1, live.length), 1);
-          if (removed !== undefined) hub.remove(removed.entry);
+          if (removed !== undefined) hub.remove(removed.entry.subscription);
         } else {
           hub.deliver(message(`${counter}-0`, op.channel));
           for (const sub of live) {

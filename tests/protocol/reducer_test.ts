@@ -6,105 +6,27 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type {
-  Effect,
-  Input,
-  TokenOutcome,
-} from "../../src/protocol/effects.ts";
+import type { Input } from "../../src/protocol/effects.ts";
 import { reduce } from "../../src/protocol/reducer.ts";
 import {
   type ConnectionState,
   initialState,
 } from "../../src/protocol/state.ts";
-
-const NOW = Date.parse("2026-01-02T03:04:05.678Z");
-const LIMITS = {
-  maxSubscriptions: 3,
-  maxPayloadBytes: 1024,
-  rateLimit: 1000,
-  historySize: 10,
-};
-
-const CLAIMS = {
-  sub: "alice",
-  aud: "broadcaster",
-  exp: NOW / 1000 + 3600,
-  authorizedChannels: ["room1", "room2", "a:b"],
-  scope: ["subscribe", "publish"],
-};
-
-function fresh(): ConnectionState {
-  return initialState({ connectionId: "c1", limits: LIMITS });
-}
-
-function frame(request: unknown): Input {
-  return { kind: "frame", text: JSON.stringify(request) };
-}
-
-function verified(claims: Record<string, unknown>): Input {
-  return verifiedAnswering(claims, 1);
-}
-
-function verifiedAnswering(
-  claims: Record<string, unknown>,
-  requestId: number | undefined,
-): Input {
-  const outcome: TokenOutcome = { ok: true, claims };
-  return { kind: "tokenVerified", requestId, outcome };
-}
-
-/** Runs inputs in order; returns the final state and the last step's effects. */
-function run(state: ConnectionState, ...inputs: Input[]) {
-  let effects: readonly Effect[] = [];
-  for (const input of inputs) {
-    ({ state, effects } = reduce(state, input, NOW));
-  }
-  return { state, effects };
-}
-
-function authenticated(claims: Record<string, unknown> = CLAIMS) {
-  return run(fresh(), verified(claims)).state;
-}
-
-function subscribed(...channels: string[]): ConnectionState {
-  let state = authenticated();
-  channels.forEach((channel, index) => {
-    state = run(
-      state,
-      frame({
-        id: 100 + index,
-        method: "subscribe",
-        params: { channel },
-      }),
-    ).state;
-  });
-  return state;
-}
-
-/** The error code of the single reply, asserting that it answers request 1. */
-function errorOf(effects: readonly Effect[]): string {
-  return errorAnswering(effects, 1);
-}
-
-/** The error code of the single reply, asserting that it answers `requestId`. */
-function errorAnswering(
-  effects: readonly Effect[],
-  requestId: number | undefined,
-): string {
-  assert.equal(effects.length, 1, JSON.stringify(effects));
-  const [effect] = effects;
-  assert.ok(effect?.kind === "reply" && "error" in effect.frame);
-  assert.equal(effect.frame.requestId, requestId);
-  return effect.frame.error.code;
-}
-
-function resultOf(effects: readonly Effect[], requestId = 1): unknown {
-  const replies = effects.filter((effect) => effect.kind === "reply");
-  const reply = replies.at(-1);
-  assert.ok(reply?.kind === "reply" && "result" in reply.frame);
-  assert.equal(reply.frame.requestId, requestId);
-  return reply.frame.result;
-}
+import {
+  authenticated,
+  CLAIMS,
+  errorAnswering,
+  errorOf,
+  frame,
+  fresh,
+  LIMITS,
+  NOW,
+  resultOf,
+  run,
+  subscribed,
+  verified,
+  verifiedAnswering,
+} from "../support/reducer.ts";
 
 Deno.test("envelope: malformed JSON, non-objects and bad ids are InvalidArgument without requestId", () => {
   for (
@@ -355,7 +277,7 @@ Deno.test("subscribe: success registers a uniquely numbered subscription", () =>
     kind: "subscribe",
     subscription: { id: "c1.1", channel: "room1" },
     requestId: 9,
-    timestamp: "2026-01-02T03:04:05.678Z",
+    since: undefined,
   }]);
   assert.equal(state.subscriptionsOpened, 1);
   // Unsubscribe and subscribe again: a new id, never a reused one.
@@ -406,8 +328,14 @@ Deno.test("publish: errors in the order InvalidArgument, Unauthenticated, Permis
   assert.equal(pub(fresh(), { ...good, channel: "a b" }), "InvalidArgument");
   assert.equal(pub(fresh(), { ...good, event: "" }), "InvalidArgument");
   assert.equal(pub(fresh(), { ...good, event: 3 }), "InvalidArgument");
+  // A frame within MAX_MESSAGE_BYTES whose payload, serialised, is over it: `1e20` grows to 21 digits.
+  const growing =
+    `{"id":1,"method":"publish","params":{"channel":"room1","event":"e","payload":[${
+      Array(100).fill("1e20").join(",")
+    }]}}`;
+  assert.ok(growing.length < LIMITS.maxMessageBytes);
   assert.equal(
-    pub(fresh(), { ...good, payload: "x".repeat(2000) }),
+    errorOf(run(fresh(), { kind: "frame", text: growing }).effects),
     "InvalidArgument",
   );
   assert.equal(pub(fresh(), good), "Unauthenticated");

@@ -1,0 +1,57 @@
+/**
+ * Builds the engine the configuration names. The Redis engine (and its
+ * client library) is loaded only when it is used.
+ *
+ * @module
+ */
+
+import type { EngineConfig } from "../config.ts";
+import type { Deliver, Engine } from "./engine.ts";
+import { MemoryEngine } from "./memory.ts";
+
+/** What every engine is built with, besides its own settings. */
+export interface EngineOptions {
+  /** Receives every message the engine accepts, in order: the node's hub. */
+  readonly deliver: Deliver;
+  /** `HISTORY_SIZE`. */
+  readonly historySize: number;
+  /** `HISTORY_TTL_SECONDS`. */
+  readonly historyTtlSeconds: number;
+  /** Epoch milliseconds (the memory engine's ids and times; Redis uses its own clock). */
+  readonly clock: () => number;
+}
+
+/**
+ * The engine of `config`, not yet started.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from "./create.ts";
+ *
+ * const engine = await createEngine({ kind: "memory" }, {
+ *   deliver: (message) => console.log(message.id),
+ *   historySize: 100,
+ *   historyTtlSeconds: 300,
+ *   clock: Date.now,
+ * });
+ * await engine.close();
+ * ```
+ */
+export async function createEngine(
+  config: EngineConfig,
+  options: EngineOptions,
+): Promise<Engine> {
+  switch (config.kind) {
+    case "memory":
+      return new MemoryEngine(options);
+    case "redis": {
+      const { RedisEngine } = await import("./redis.ts");
+      return new RedisEngine({
+        url: config.url,
+        deliver: options.deliver,
+        historySize: options.historySize,
+        historyTtlSeconds: options.historyTtlSeconds,
+      });
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The asynchronous effects against the core (token verifier, hub, engine),
+ * each carried out and resolved to the input that reports its outcome to the
+ * reducer. Failures become data here (`failureOf`); their causes go to the
+ * log, never to the client.
+ *
+ * @module
+ */
+
+import type { TokenVerifier } from "../auth/jwt.ts";
+import { type Engine, failureOf } from "../engine/engine.ts";
+import type { Hub, Recipient } from "../hub/hub.ts";
+import { log } from "../log.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
+import type { Effect, Input } from "../protocol/effects.ts";
+import type { Message } from "../protocol/message.ts";
+
+const logger = log("connection");
+
+/** What the core effects run against. */
+export interface CoreServices {
+  readonly hub: Hub;
+  readonly engine: Engine;
+  readonly verifier: TokenVerifier;
+  /** Epoch milliseconds. */
+  readonly clock: () => number;
+  readonly metrics: ServerMetrics;
+}
+
+/** An effect of one kind. */
+type EffectOf<K extends Effect["kind"]> = Extract<Effect, { kind: K }>;
+
+/** Verifies a token; a refusal is counted and logged (never the token). */
+export async function verifyToken(
+  services: CoreServices,
+  effect: EffectOf<"verifyToken">,
+  connectionId: string,
+): Promise<Input> {
+  const outcome = await services.verifier.verify(
+    effect.token,
+    services.clock(),
+  );
+  if (!outcome.ok) {
+    services.metrics.authFailures.inc({ reason: outcome.reason });
+    logger.info("connection {connectionId} auth refused: {reason}", {
+      connectionId,
+      reason: outcome.reason,
+    });
+  }
+  return { kind: "tokenVerified", requestId: effect.requestId, outcome };
+}
+
+/**
+ * Registers with the hub first, holding live messages back; waits until the
+ * engine delivers the channel here; with `since`, reads what came after it.
+ * The reducer then answers and activates: nothing published after the
+ * answer can be missed, nothing arrives before it, and with `since` nothing
+ * is lost or repeated.
+ */
+export async function subscribe(
+  services: CoreServices,
+  effect: EffectOf<"subscribe">,
+  recipient: Recipient & { readonly id: string },
+): Promise<Input> {
+  const { subscription, requestId, since } = effect;
+  services.hub.add(subscription, recipient, { recovering: true });
+  let replay: readonly Message[] | null = null;
+  try {
+    await services.engine.listen(subscription.channel);
+    if (since !== undefined) {
+      replay = await services.engine.since(subscription.channel, since);
+    }
+  } catch (error) {
+    // Without history the client must reload its state: it is told `recovered: false`.
+    engineFailed(recipient.id, "subscribe degraded", error);
+  }
+  return { kind: "subscribed", subscription, requestId, since, replay };
+}
+
+/** Hands a message to the engine; counts it by transport once accepted. */
+export async function publish(
+  services: CoreServices,
+  effect: EffectOf<"publish">,
+  connectionId: string,
+): Promise<Input> {
+  const { requestId } = effect;
+  try {
+    const message = await services.engine.publish(effect.message);
+    services.metrics.published.inc({ transport: "websocket" });
+    return { kind: "published", requestId, message };
+  } catch (error) {
+    engineFailed(connectionId, "publish failed", error);
+    return { kind: "publishFailed", requestId, failure: failureOf(error) };
+  }
+}
+
+/** Reads a channel's recent messages. */
+export async function history(
+  services: CoreServices,
+  effect: EffectOf<"history">,
+  connectionId: string,
+): Promise<Input> {
+  const { requestId } = effect;
+  try {
+    const messages = await services.engine.history(
+      effect.channel,
+      effect.limit,
+    );
+    return { kind: "historyRead", requestId, messages };
+  } catch (error) {
+    engineFailed(connectionId, "history failed", error);
+    return { kind: "historyFailed", requestId, failure: failureOf(error) };
+  }
+}
+
+function engineFailed(connectionId: string, what: string, error: unknown) {
+  logger.warning("connection {connectionId}: {what}: {error}", {
+    connectionId,
+    what,
+    error: String(error),
+  });
+}

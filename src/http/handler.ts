@@ -1,0 +1,192 @@
+/**
+ * The request handler: routing, CORS, methods and API keys, one log line
+ * per REST request. A plain `(Request) → Response` that tests call without
+ * a port; only WebSocket upgrades need a real server.
+ *
+ * @module
+ */
+
+import { log } from "../log.ts";
+import type { Services } from "../services.ts";
+import { refuseWithoutApiKey } from "./api_key_guard.ts";
+import {
+  clientScript,
+  type ConsolePrefill,
+  consoleResponder,
+} from "./assets.ts";
+import { handleHistory } from "./history.ts";
+import { handlePublish } from "./publish.ts";
+import { corsHeaders, errorResponse, preflight } from "./responses.ts";
+import { handleUpgrade } from "./websocket.ts";
+
+const logger = log("http");
+
+/** Answers one request; `info` (the peer's address) is absent in tests without a socket. */
+export type Handler = (
+  request: Request,
+  info?: Deno.ServeHandlerInfo,
+) => Promise<Response>;
+
+/** Options of {@linkcode createHandler}. */
+export interface HandlerOptions {
+  /** What the web console is prefilled with (the dev server's token and key). */
+  readonly consolePrefill?: ConsolePrefill;
+}
+
+function remoteOf(info: Deno.ServeHandlerInfo | undefined): string {
+  const address = info?.remoteAddr;
+  return address !== undefined && "hostname" in address
+    ? address.hostname
+    : "unknown";
+}
+
+/**
+ * The handler of a server built on `services`.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "../config.ts";
+ * import { buildServices } from "../services.ts";
+ * import { createHandler } from "./handler.ts";
+ *
+ * const parsed = parseConfig({ JWT_SECRET: "0123456789abcdef0123456789abcdef", API_KEYS: "key" });
+ * if (parsed.ok) {
+ *   const services = await buildServices(parsed.config);
+ *   const handler = createHandler(services);
+ *   const response = await handler(new Request("http://localhost/broadcaster/health"));
+ *   console.log(response.status); // 200
+ *   await services.engine.close();
+ * }
+ * ```
+ */
+export function createHandler(
+  services: Services,
+  options: HandlerOptions = {},
+): Handler {
+  const { config } = services;
+  const base = config.basePath;
+  const consolePage = config.console
+    ? consoleResponder(base, options.consolePrefill ?? {})
+    : null;
+
+  /** A REST route: CORS on every answer, preflight, then the one method it serves. */
+  function rest(
+    request: Request,
+    allowed: "GET" | "POST",
+    handle: (cors: Headers) => Promise<Response>,
+  ): Promise<Response> | Response {
+    const cors = corsHeaders(
+      config.allowedOrigins,
+      request.headers.get("origin"),
+    );
+    if (request.method === "OPTIONS") {
+      return preflight(cors, `${allowed}, OPTIONS`);
+    }
+    if (request.method !== allowed) return notAllowed(`${allowed}, OPTIONS`);
+    return handle(cors);
+  }
+
+  function route(
+    request: Request,
+    pathname: string,
+    info: Deno.ServeHandlerInfo | undefined,
+  ): Promise<Response> | Response {
+    const method = request.method;
+    const readOnly = method === "GET" || method === "HEAD";
+    switch (pathname) {
+      case `${base}/websocket`:
+        if (method !== "GET") return notAllowed("GET");
+        return handleUpgrade(request, remoteOf(info), services);
+      case `${base}/publish`:
+        return rest(
+          request,
+          "POST",
+          (cors) => handlePublish(request, services, cors),
+        );
+      case `${base}/history`:
+        return rest(
+          request,
+          "GET",
+          (cors) => handleHistory(request, services, cors),
+        );
+      case `${base}/client.js`:
+        return readOnly ? clientScript() : notAllowed("GET");
+      case base:
+        // "/broadcaster" → "/broadcaster/", so the page's relative "./client.js" resolves.
+        if (consolePage === null) return notFound();
+        return Response.redirect(new URL(`${base}/`, request.url), 308);
+      case `${base}/`:
+        return consolePage === null ? notFound() : consolePage();
+      case `${base}/metrics`: {
+        if (method !== "GET") return notAllowed("GET");
+        const refused = services.metricsToken === null
+          ? null
+          : refuseWithoutApiKey(request, services.metricsToken, new Headers());
+        return refused ?? new Response(services.metrics.registry.expose(), {
+          headers: {
+            "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          },
+        });
+      }
+      case `${base}/health`:
+        if (!readOnly) return notAllowed("GET");
+        return health(services.engine.healthy ? null : "engine unavailable");
+      default:
+        return notFound();
+    }
+  }
+
+  return async (request, info) => {
+    // Parsed once: routing and the log line both need the path.
+    const { pathname } = new URL(request.url);
+    const started = performance.now();
+    let status = 500;
+    try {
+      const response = await route(request, pathname, info);
+      status = response.status;
+      return response;
+    } catch (error) {
+      logger.error("request failed: {error}", { error });
+      return errorResponse("Internal", "internal error");
+    } finally {
+      // Upgrades are logged by their connection. The path only: a query may hold a token.
+      if (status !== 101) {
+        logger.info("{method} {path} {status} {durationMs} ms", {
+          method: request.method,
+          path: pathname,
+          status,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+        });
+      }
+    }
+  };
+}
+
+/**
+ * `/health`: `200 ok`, or `503` with the reason the node cannot serve.
+ *
+ * @example
+ * ```ts
+ * import { health } from "./handler.ts";
+ *
+ * health(null); // 200 "ok"
+ * health("shutting down"); // 503
+ * ```
+ */
+export function health(problem: string | null): Response {
+  const headers = { "content-type": "text/plain" };
+  return problem === null
+    ? new Response("ok", { headers })
+    : new Response(problem, { status: 503, headers });
+}
+
+function notFound(): Response {
+  return errorResponse("NotFound", "no such route");
+}
+
+function notAllowed(allow: string): Response {
+  return errorResponse("InvalidArgument", "method not allowed", {
+    status: 405,
+    headers: { allow },
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * An engine that times its publishes: metrics observe the engine every
+ * transport publishes through, instead of performing publishes themselves.
+ *
+ * @module
+ */
+
+import type { Engine } from "../engine/engine.ts";
+import type { Message, NewMessage } from "../protocol/message.ts";
+import type { Histogram } from "./registry.ts";
+
+/**
+ * Wraps `engine`, observing each accepted publish's duration in seconds.
+ *
+ * @example
+ * ```ts
+ * import { MemoryEngine } from "../engine/memory.ts";
+ * import { MeasuredEngine } from "./measured_engine.ts";
+ * import { Histogram } from "./registry.ts";
+ *
+ * const latency = new Histogram("publish_seconds", "Publish time.", [0.001, 0.01]);
+ * const engine = new MeasuredEngine(
+ *   new MemoryEngine({ deliver: () => {}, historySize: 10, historyTtlSeconds: 60 }),
+ *   latency,
+ * );
+ * await engine.publish({ channel: "room1", event: "e", payloadJson: "1" });
+ * await engine.close();
+ * ```
+ */
+export class MeasuredEngine implements Engine {
+  readonly #engine: Engine;
+  readonly #latency: Histogram;
+
+  constructor(engine: Engine, latency: Histogram) {
+    this.#engine = engine;
+    this.#latency = latency;
+  }
+
+  /** Publishes through the wrapped engine and observes how long it took. */
+  async publish(message: NewMessage): Promise<Message> {
+    const started = performance.now();
+    const accepted = await this.#engine.publish(message);
+    this.#latency.observe((performance.now() - started) / 1000);
+    return accepted;
+  }
+
+  /** As the wrapped engine's. */
+  history(channel: string, limit: number): Promise<readonly Message[]> {
+    return this.#engine.history(channel, limit);
+  }
+
+  /** As the wrapped engine's. */
+  since(channel: string, since: string): Promise<readonly Message[] | null> {
+    return this.#engine.since(channel, since);
+  }
+
+  /** As the wrapped engine's. */
+  listen(channel: string): Promise<void> {
+    return this.#engine.listen(channel);
+  }
+
+  /** As the wrapped engine's. */
+  unlisten(channel: string): void {
+    this.#engine.unlisten(channel);
+  }
+
+  /** As the wrapped engine's. */
+  start(timeoutMs: number): Promise<void> {
+    return this.#engine.start(timeoutMs);
+  }
+
+  /** As the wrapped engine's. */
+  get healthy(): boolean {
+    return this.#engine.healthy;
+  }
+
+  /** As the wrapped engine's. */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+}

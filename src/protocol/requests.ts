@@ -1,0 +1,232 @@
+/**
+ * The client's requests, one function per method, with their checks in the
+ * order SPEC §3 lists them, so clients see the same error the original would
+ * have sent, except where the spec notes a fix.
+ *
+ * @module
+ */
+
+import {
+  allows,
+  type Authentication,
+  authenticationFromClaims,
+} from "./authentication.ts";
+import { isValidChannelName } from "./channel.ts";
+import type { Effect, TokenOutcome } from "./effects.ts";
+import { fail, type Result } from "./errors.ts";
+import { notificationFrame, resultFrame } from "./frames.ts";
+import { historyLimit } from "./history.ts";
+import { invalidChannel, newMessageFrom, quote } from "./publication.ts";
+import { type ConnectionStep, refuse, unchanged } from "./replies.ts";
+import {
+  AuthParams,
+  decodeParams,
+  HistoryParams,
+  SubscribeParams,
+  UnsubscribeParams,
+} from "./schema.ts";
+import type { ConnectionState, Subscription } from "./state.ts";
+import { lifetime } from "./token_lifetime.ts";
+
+/** `auth`: params are checked here; the token itself by the shell's verifier. */
+export function auth(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const decoded = decodeParams(AuthParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  return {
+    state,
+    effects: [{ kind: "verifyToken", token: decoded.value.token, requestId }],
+  };
+}
+
+/**
+ * The rest of `auth`, once the token is verified: claims, then subject. The
+ * same subject again refreshes the credentials and ends the subscriptions the
+ * new token no longer allows.
+ */
+export function onTokenVerified(
+  state: ConnectionState,
+  requestId: number | undefined,
+  outcome: TokenOutcome,
+  now: number,
+): ConnectionStep {
+  if (!outcome.ok) {
+    return refuse(state, requestId, {
+      code: "Unauthenticated",
+      message: outcome.reason,
+    });
+  }
+  const granted = authenticationFromClaims(outcome.claims);
+  if (!granted.ok) return refuse(state, requestId, granted.error);
+  const next = granted.value;
+  if (state.auth !== null && state.auth.subject !== next.subject) {
+    return refuse(state, requestId, {
+      code: "FailedPrecondition",
+      message: "already authenticated as another subject",
+    });
+  }
+  const kept = new Map<string, Subscription>();
+  const effects: Effect[] = [];
+  for (const subscription of state.subscriptions.values()) {
+    if (allows(next, "subscribe", subscription.channel)) {
+      kept.set(subscription.channel, subscription);
+    } else {
+      effects.push(
+        { kind: "unsubscribe", subscription },
+        {
+          kind: "reply",
+          frame: notificationFrame("unsubscribed", {
+            channel: subscription.channel,
+            reason: "PermissionDenied",
+          }),
+        },
+      );
+    }
+  }
+  effects.push(...lifetime(next, now));
+  if (requestId !== undefined) {
+    effects.push({
+      kind: "reply",
+      frame: resultFrame(requestId, { success: true }),
+    });
+  }
+  return { state: { ...state, auth: next, subscriptions: kept }, effects };
+}
+
+/** `subscribe`: the subscription exists from here on; the shell registers it. */
+export function subscribe(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const decoded = decodeParams(SubscribeParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  const { channel, since } = decoded.value;
+  const permitted = permit(state.auth, "subscribe", channel);
+  if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  if (state.subscriptions.has(channel)) {
+    return refuse(state, requestId, {
+      code: "AlreadyExists",
+      message: `already subscribed to ${quote(channel)}`,
+    });
+  }
+  if (state.subscriptions.size >= state.limits.maxSubscriptions) {
+    return refuse(state, requestId, {
+      code: "ResourceExhausted",
+      message:
+        `too many subscriptions: the limit is ${state.limits.maxSubscriptions} per connection`,
+    });
+  }
+  const opened = state.subscriptionsOpened + 1;
+  const subscription: Subscription = {
+    id: `${state.connectionId}.${opened}`,
+    channel,
+  };
+  const subscriptions = new Map(state.subscriptions);
+  subscriptions.set(channel, subscription);
+  return {
+    state: { ...state, subscriptions, subscriptionsOpened: opened },
+    effects: [{ kind: "subscribe", subscription, requestId, since }],
+  };
+}
+
+/** `history`: checked as `subscribe` is, up to the channel itself. */
+export function history(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const decoded = decodeParams(HistoryParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  const { channel, limit } = decoded.value;
+  const permitted = permit(state.auth, "subscribe", channel);
+  if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  // A notification asks for an answer nobody will read.
+  if (requestId === undefined) return unchanged(state);
+  return {
+    state,
+    effects: [{
+      kind: "history",
+      channel,
+      limit: historyLimit(limit, state.limits.historySize),
+      requestId,
+    }],
+  };
+}
+
+/** `unsubscribe`: the subscription ends here; the shell removes it from the hub. */
+export function unsubscribe(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const decoded = decodeParams(UnsubscribeParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  const { channel } = decoded.value;
+  if (!isValidChannelName(channel)) {
+    return refuse(state, requestId, invalidChannel(channel));
+  }
+  const subscription = state.subscriptions.get(channel);
+  if (subscription === undefined) {
+    return refuse(state, requestId, {
+      code: "NotFound",
+      message: `not subscribed to ${quote(channel)}`,
+    });
+  }
+  const subscriptions = new Map(state.subscriptions);
+  subscriptions.delete(channel);
+  const effects: Effect[] = [{ kind: "unsubscribe", subscription }];
+  if (requestId !== undefined) {
+    effects.push({
+      kind: "reply",
+      frame: resultFrame(requestId, { success: true }),
+    });
+  }
+  return { state: { ...state, subscriptions }, effects };
+}
+
+/** `publish`: validated and authorised here; the shell hands it to the engine. */
+export function publish(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const message = newMessageFrom(params, state.limits.maxMessageBytes);
+  if (!message.ok) return refuse(state, requestId, message.error);
+  const permitted = permit(state.auth, "publish", message.value.channel);
+  if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  return {
+    state,
+    effects: [{ kind: "publish", message: message.value, requestId }],
+  };
+}
+
+/**
+ * The checks `subscribe` and `publish` share after their params: channel name,
+ * authentication, scope, then the channel itself.
+ */
+function permit(
+  auth: Authentication | null,
+  scope: "subscribe" | "publish",
+  channel: string,
+): Result<Authentication> {
+  if (!isValidChannelName(channel)) {
+    return { ok: false, error: invalidChannel(channel) };
+  }
+  if (auth === null) {
+    return fail("Unauthenticated", "not authenticated: send auth first");
+  }
+  if (!auth.scopes.has(scope)) {
+    return fail("PermissionDenied", `the token lacks the ${scope} scope`);
+  }
+  if (!allows(auth, scope, channel)) {
+    return fail(
+      "PermissionDenied",
+      `channel ${quote(channel)} is not authorized by the token`,
+    );
+  }
+  return { ok: true, value: auth };
+}

@@ -1,0 +1,110 @@
+/**
+ * Building the services one server runs on, with explicit wiring: the hub,
+ * the engine that feeds it, the metrics that observe both, the token
+ * verifier and the API keys. Each is built after what it needs, so nothing
+ * refers forward.
+ *
+ * @module
+ */
+
+import { ApiKeys } from "./auth/api_key.ts";
+import { TokenVerifier } from "./auth/jwt.ts";
+import type { Config } from "./config.ts";
+import { createEngine } from "./engine/create.ts";
+import type { Engine } from "./engine/engine.ts";
+import type { Connection } from "./http/connection.ts";
+import { Hub } from "./hub/hub.ts";
+import { MeasuredEngine } from "./metrics/measured_engine.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
+import type { Limits } from "./protocol/state.ts";
+
+/** How long start-up waits for the engine (e.g. Redis) before serving anyway, unhealthy. */
+const ENGINE_START_MS = 5_000;
+
+/** Everything the request handler and the connections of one server share. */
+export interface Services {
+  readonly config: Config;
+  /** Epoch milliseconds. */
+  readonly clock: () => number;
+  readonly hub: Hub;
+  /** The engine, its publishes timed by the metrics. */
+  readonly engine: Engine;
+  readonly metrics: ServerMetrics;
+  readonly verifier: TokenVerifier;
+  /** The keys REST publishers and readers authenticate with (`API_KEYS`). */
+  readonly apiKeys: ApiKeys;
+  /** `METRICS_TOKEN`, when `/metrics` requires one. */
+  readonly metricsToken: ApiKeys | null;
+  /** The limits every connection's reducer enforces, one object for all. */
+  readonly limits: Limits;
+  /** Every open connection: for shutdown, timers and the connections gauge. */
+  readonly connections: Set<Connection>;
+}
+
+/** Options of {@linkcode buildServices}. */
+export interface BuildOptions {
+  /** Epoch milliseconds; `Date.now` unless a test controls time. */
+  readonly clock?: () => number;
+}
+
+/**
+ * Builds and starts the services of `config`: the engine is started (or
+ * given up on after 5 s, unhealthy, retrying on its own).
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * import { buildServices } from "./services.ts";
+ *
+ * const parsed = parseConfig({ JWT_SECRET: "0123456789abcdef0123456789abcdef", API_KEYS: "key" });
+ * if (parsed.ok) {
+ *   const services = await buildServices(parsed.config);
+ *   await services.engine.close();
+ * }
+ * ```
+ */
+export async function buildServices(
+  config: Config,
+  options: BuildOptions = {},
+): Promise<Services> {
+  const clock = options.clock ?? Date.now;
+  const hub = new Hub();
+  const engine = await createEngine(config.engine, {
+    deliver: (message) => hub.deliver(message),
+    historySize: config.historySize,
+    historyTtlSeconds: config.historyTtlSeconds,
+    clock,
+  });
+  // The engine is told when this node no longer needs a channel.
+  hub.onChannel((channel, active) => {
+    if (!active) engine.unlisten(channel);
+  });
+  const connections = new Set<Connection>();
+  const metrics = new ServerMetrics({
+    hub,
+    engine,
+    connections: () => connections.size,
+  });
+  const measured = new MeasuredEngine(engine, metrics.publishLatency);
+  await measured.start(ENGINE_START_MS);
+  return {
+    config,
+    clock,
+    hub,
+    engine: measured,
+    metrics,
+    verifier: await TokenVerifier.create(config.jwtSecret),
+    apiKeys: new ApiKeys(config.apiKeys),
+    metricsToken: config.metricsToken === undefined
+      ? null
+      : new ApiKeys([config.metricsToken]),
+    limits: {
+      maxSubscriptions: config.maxSubscriptions,
+      maxMessageBytes: config.maxMessageBytes,
+      rateLimit: config.rateLimit,
+      historySize: config.historySize,
+      outboundBufferBytes: config.outboundBufferBytes,
+    },
+    connections,
+  };
+}

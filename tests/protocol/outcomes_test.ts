@@ -1,0 +1,243 @@
+/**
+ * The reducer decides every frame, the answers to asynchronous work included:
+ * the outcomes of the shell's effects come back as inputs and are answered
+ * here, and the socket's own events (binary and oversized frames, close) end
+ * in effects too.
+ */
+
+import assert from "node:assert/strict";
+import type { Input } from "../../src/protocol/effects.ts";
+import type { Message } from "../../src/protocol/message.ts";
+import { reduce } from "../../src/protocol/reducer.ts";
+import type { Subscription } from "../../src/protocol/state.ts";
+import {
+  authenticated,
+  errorAnswering,
+  errorOf,
+  frame,
+  fresh,
+  LIMITS,
+  NOW,
+  resultOf,
+  run,
+  subscribed,
+} from "../support/reducer.ts";
+
+const MESSAGE: Message = {
+  id: "7-0",
+  createTime: "2026-01-02T03:04:05.000Z",
+  channel: "room1",
+  event: "e",
+  payloadJson: '{"a":1}',
+};
+
+function subscribedInput(
+  subscription: Subscription,
+  since: string | undefined,
+  replay: readonly Message[] | null,
+): Input {
+  return { kind: "subscribed", subscription, requestId: 1, since, replay };
+}
+
+Deno.test("subscribed: the result, then the hub is told to go live", () => {
+  const state = subscribed("room1");
+  const subscription = state.subscriptions.get("room1");
+  assert.ok(subscription !== undefined);
+  const { effects } = reduce(
+    state,
+    subscribedInput(subscription, undefined, null),
+    NOW,
+  );
+  assert.deepEqual(effects, [
+    {
+      kind: "reply",
+      frame: {
+        requestId: 1,
+        result: {
+          subscriptionId: "c1.1",
+          timestamp: "2026-01-02T03:04:05.678Z",
+        },
+      },
+    },
+    { kind: "activate", subscription, replay: [] },
+  ]);
+});
+
+Deno.test("subscribed with since: recovered true replays, false replays nothing", () => {
+  const state = subscribed("room1");
+  const subscription = state.subscriptions.get("room1");
+  assert.ok(subscription !== undefined);
+  const recovered = reduce(
+    state,
+    subscribedInput(subscription, "6-0", [MESSAGE]),
+    NOW,
+  ).effects;
+  assert.deepEqual(resultOf(recovered), {
+    subscriptionId: "c1.1",
+    timestamp: "2026-01-02T03:04:05.678Z",
+    recovered: true,
+  });
+  assert.deepEqual(recovered[1], {
+    kind: "activate",
+    subscription,
+    replay: [MESSAGE],
+  });
+  const lost = reduce(state, subscribedInput(subscription, "1-0", null), NOW)
+    .effects;
+  assert.equal(
+    (resultOf(lost) as { recovered: boolean }).recovered,
+    false,
+  );
+  assert.deepEqual(lost[1], { kind: "activate", subscription, replay: [] });
+});
+
+Deno.test("subscribed: a notification subscribe is not answered but goes live", () => {
+  const state = subscribed("room1");
+  const subscription = state.subscriptions.get("room1");
+  assert.ok(subscription !== undefined);
+  const { effects } = reduce(state, {
+    kind: "subscribed",
+    subscription,
+    requestId: undefined,
+    since: undefined,
+    replay: null,
+  }, NOW);
+  assert.deepEqual(effects, [{ kind: "activate", subscription, replay: [] }]);
+});
+
+Deno.test("subscribed after the subscription ended: the hub lets it go", () => {
+  const subscription = { id: "c1.9", channel: "room1" };
+  const { effects } = reduce(
+    authenticated(),
+    subscribedInput(subscription, undefined, null),
+    NOW,
+  );
+  assert.deepEqual(effects, [{ kind: "unsubscribe", subscription }]);
+});
+
+Deno.test("published: the id and createTime; a notification gets nothing", () => {
+  const answered = reduce(authenticated(), {
+    kind: "published",
+    requestId: 1,
+    message: MESSAGE,
+  }, NOW);
+  assert.deepEqual(resultOf(answered.effects), {
+    id: "7-0",
+    createTime: "2026-01-02T03:04:05.000Z",
+  });
+  const silent = reduce(authenticated(), {
+    kind: "published",
+    requestId: undefined,
+    message: MESSAGE,
+  }, NOW);
+  assert.deepEqual(silent.effects, []);
+});
+
+Deno.test("publishFailed and historyFailed: Internal, saying whether to retry", () => {
+  const unavailable = reduce(authenticated(), {
+    kind: "publishFailed",
+    requestId: 1,
+    failure: "unavailable",
+  }, NOW).effects;
+  assert.equal(errorOf(unavailable), "Internal");
+  assert.deepEqual(unavailable[0], {
+    kind: "reply",
+    frame: {
+      requestId: 1,
+      error: {
+        code: "Internal",
+        message: "publish failed: the engine is unavailable, try again",
+      },
+    },
+  });
+  // A notification publish that failed is still told: nothing is lost silently.
+  const notified = reduce(authenticated(), {
+    kind: "publishFailed",
+    requestId: undefined,
+    failure: "failed",
+  }, NOW).effects;
+  assert.deepEqual(notified, [{
+    kind: "reply",
+    frame: {
+      error: { code: "Internal", message: "publish failed: internal error" },
+    },
+  }]);
+  const history = reduce(authenticated(), {
+    kind: "historyFailed",
+    requestId: 1,
+    failure: "unavailable",
+  }, NOW).effects;
+  assert.equal(errorOf(history), "Internal");
+});
+
+Deno.test("historyRead: the payloads are spliced in, never parsed again", () => {
+  const { effects } = reduce(authenticated(), {
+    kind: "historyRead",
+    requestId: 4,
+    messages: [MESSAGE],
+  }, NOW);
+  assert.deepEqual(effects, [{
+    kind: "reply",
+    frame: {
+      requestId: 4,
+      resultJson:
+        '{"messages":[{"id":"7-0","createTime":"2026-01-02T03:04:05.000Z","channel":"room1","event":"e","payload":{"a":1}}]}',
+    },
+  }]);
+});
+
+Deno.test("a binary frame closes with 1003", () => {
+  const { effects } = reduce(fresh(), { kind: "binaryFrame" }, NOW);
+  assert.deepEqual(effects, [{
+    kind: "close",
+    code: 1003,
+    reason: "binary frames are not supported",
+  }]);
+});
+
+Deno.test("a frame over MAX_MESSAGE_BYTES closes with 1009, counted in UTF-8 bytes", () => {
+  const limit = LIMITS.maxMessageBytes;
+  const close = {
+    kind: "close",
+    code: 1009,
+    reason: `frame over ${limit} bytes`,
+  };
+  const ascii = reduce(
+    fresh(),
+    { kind: "frame", text: "x".repeat(limit + 1) },
+    NOW,
+  );
+  assert.deepEqual(ascii.effects, [close]);
+  // Fewer UTF-16 units than the limit, more UTF-8 bytes.
+  const wide = reduce(fresh(), {
+    kind: "frame",
+    text: "é".repeat(limit / 2 + 1),
+  }, NOW);
+  assert.deepEqual(wide.effects, [close]);
+  // At the limit exactly: an ordinary malformed frame, answered.
+  const within = reduce(
+    fresh(),
+    { kind: "frame", text: "x".repeat(limit) },
+    NOW,
+  );
+  assert.equal(errorAnswering(within.effects, undefined), "InvalidArgument");
+});
+
+Deno.test("closed: every subscription leaves the hub, and nothing happens after", () => {
+  const state = subscribed("room1", "room2");
+  const closed = reduce(state, { kind: "closed" }, NOW);
+  assert.deepEqual(
+    closed.effects,
+    [...state.subscriptions.values()].map((subscription) => ({
+      kind: "unsubscribe",
+      subscription,
+    })),
+  );
+  assert.equal(closed.state.subscriptions.size, 0);
+  const after = run(
+    closed.state,
+    frame({ id: 1, method: "heartbeat" }),
+    { kind: "timer", name: "tokenExpired" },
+  );
+  assert.deepEqual(after.effects, []);
+});
