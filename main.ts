@@ -63,7 +63,7 @@ async function main(): Promise<number> {
     level: config.logLevel,
   });
   keepRunningOnStrayErrors();
-  const token = values.dev ? await devToken(config) : undefined;
+  const token = values.dev ? devToken(config) : undefined;
   let server;
   try {
     server = await startServer(config, {

@@ -23,7 +23,7 @@ export const DEV_ENVIRONMENT: Readonly<Record<string, string>> = {
 const DEV_CHANNELS = ["room1", "room2"];
 
 /** A token for sub "dev" on the dev channels, both scopes, valid a day. */
-export function devToken(config: Config): Promise<string> {
+export function devToken(config: Config): string {
   return mintToken(config.jwtSecret, {
     sub: "dev",
     authorizedChannels: DEV_CHANNELS,

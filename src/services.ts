@@ -93,7 +93,7 @@ export async function buildServices(
     hub,
     engine: measured,
     metrics,
-    verifier: await TokenVerifier.create(config.jwtSecret),
+    verifier: new TokenVerifier(config.jwtSecret),
     apiKeys: new ApiKeys(config.apiKeys),
     metricsToken: config.metricsToken === undefined
       ? null

@@ -31,7 +31,7 @@ function split(value: string): string[] {
 }
 
 /** Runs the command with `args`; returns the exit code. */
-export async function run(args: readonly string[]): Promise<number> {
+export function run(args: readonly string[]): number {
   let values;
   try {
     ({ values } = parseArgs({
@@ -76,7 +76,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   console.log(
-    await mintToken(secret, {
+    mintToken(secret, {
       sub: values.sub,
       authorizedChannels: channels,
       scope: split(values.scope),
@@ -87,5 +87,5 @@ export async function run(args: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args));
+  Deno.exit(run(Deno.args));
 }

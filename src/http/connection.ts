@@ -199,8 +199,9 @@ export class Connection implements Recipient {
     );
     this.#state = state;
     for (const effect of effects) {
-      const outcome = this.#perform(effect);
-      const next = outcome instanceof Promise ? await outcome : outcome;
+      // Awaited even when synchronous: a close in the same tick as the replies
+      // before it overtakes them in Deno, and the client sees 1006, not the code.
+      const next = await this.#perform(effect);
       if (next !== undefined) await this.#step(next);
     }
   }

@@ -30,13 +30,13 @@ export interface CoreServices {
 /** An effect of one kind. */
 type EffectOf<K extends Effect["kind"]> = Extract<Effect, { kind: K }>;
 
-/** Verifies a token; a refusal is counted and logged (never the token). */
-export async function verifyToken(
+/** Verifies a token (synchronously); a refusal is counted and logged (never the token). */
+export function verifyToken(
   services: CoreServices,
   effect: EffectOf<"verifyToken">,
   connectionId: string,
-): Promise<Input> {
-  const outcome = await services.verifier.verify(
+): Input {
+  const outcome = services.verifier.verify(
     effect.token,
     services.clock(),
   );

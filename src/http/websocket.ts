@@ -22,11 +22,11 @@ export function newConnectionId(): string {
 }
 
 /** Upgrades `request` to a WebSocket run by a {@linkcode Connection}. */
-export async function handleUpgrade(
+export function handleUpgrade(
   request: Request,
   remote: string,
   services: Services,
-): Promise<Response> {
+): Response {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
       headers: { upgrade: "websocket" },
@@ -38,7 +38,7 @@ export async function handleUpgrade(
   const token = new URL(request.url).searchParams.get("token");
   let auth = null;
   if (token !== null && token !== "") {
-    const outcome = await services.verifier.verify(token, services.clock());
+    const outcome = services.verifier.verify(token, services.clock());
     if (!outcome.ok) {
       services.metrics.authFailures.inc({ reason: outcome.reason });
       return errorResponse("Unauthenticated", outcome.reason);

@@ -18,12 +18,7 @@ import { formatTimestamp, messagesJson } from "./message.ts";
 import { onBacklog, onSlowConsumerTimer } from "./outbound.ts";
 import { quote, utf8ByteLength } from "./publication.ts";
 import { admit } from "./rate_limit.ts";
-import {
-  type ConnectionStep,
-  refuse,
-  respond,
-  unchanged,
-} from "./replies.ts";
+import { type ConnectionStep, refuse, respond, unchanged } from "./replies.ts";
 import {
   auth,
   history,
@@ -229,13 +224,11 @@ function onSubscribed(
       kind: "reply",
       frame: resultFrame(
         requestId,
-        since === undefined
-          ? { subscriptionId: subscription.id, timestamp }
-          : {
-            subscriptionId: subscription.id,
-            timestamp,
-            recovered: replay !== null,
-          },
+        since === undefined ? { subscriptionId: subscription.id, timestamp } : {
+          subscriptionId: subscription.id,
+          timestamp,
+          recovered: replay !== null,
+        },
       ),
     });
   }

@@ -78,7 +78,7 @@ export const DEFAULT_CLAIMS: TokenClaims = {
 };
 
 /** A token signed with {@linkcode TEST_SECRET}; `claims` override the defaults. */
-export function token(claims: Partial<TokenClaims> = {}): Promise<string> {
+export function token(claims: Partial<TokenClaims> = {}): string {
   return mintToken(TEST_SECRET, { ...DEFAULT_CLAIMS, ...claims }, Date.now());
 }
 
