@@ -12,7 +12,7 @@
  */
 
 import type { Recipient } from "../hub/hub.ts";
-import { OutboundMeter } from "../hub/outbound_meter.ts";
+import { type Outbound, OutboundMeter } from "../hub/outbound_meter.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Effect, Input, TimerName } from "../protocol/effects.ts";
@@ -46,7 +46,7 @@ export interface ConnectionOptions {
  * return response;
  * ```
  */
-export class Connection implements Recipient {
+export class Connection implements Recipient, Outbound {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
   readonly #onClosed: (connection: Connection) => void;
@@ -75,11 +75,10 @@ export class Connection implements Recipient {
     this.#state = options.state;
     this.#onClosed = options.onClosed;
     this.#openedAt = services.clock();
-    this.#meter = new OutboundMeter({
-      limit: options.state.limits.outboundBufferBytes,
-      measure: () => socket.bufferedAmount,
-      onCrossing: (bytes) => this.#receive({ kind: "backlog", bytes }),
-    });
+    this.#meter = new OutboundMeter(
+      options.state.limits.outboundBufferBytes,
+      this,
+    );
     socket.binaryType = "arraybuffer";
     // Only two handlers: Deno wraps each in closures that every idle connection keeps.
     socket.onmessage = (event) =>
@@ -122,6 +121,16 @@ export class Connection implements Recipient {
     if (this.#closed) return;
     if (this.#meter.admits(frame.length)) this.#socket.send(frame);
     else this.#services.metrics.dropped.inc();
+  }
+
+  /** Unsent bytes of the socket, for the outbound meter. */
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  /** The outbound meter saw the backlog cross a limit: the reducer decides. */
+  onBacklog(bytes: number): void {
+    this.#receive({ kind: "backlog", bytes });
   }
 
   /**

@@ -86,7 +86,7 @@ export async function publish(
   const { requestId } = effect;
   try {
     const message = await services.engine.publish(effect.message);
-    services.metrics.published.inc({ transport: "websocket" });
+    services.metrics.published.websocket.inc();
     return { kind: "published", requestId, message };
   } catch (error) {
     engineFailed(connectionId, "publish failed", error);

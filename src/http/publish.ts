@@ -47,7 +47,7 @@ export async function handlePublish(
   }
   try {
     const { id, createTime } = await services.engine.publish(message.value);
-    services.metrics.published.inc({ transport: "rest" });
+    services.metrics.published.rest.inc();
     return Response.json({ id, createTime }, { headers });
   } catch (error) {
     return engineFailureResponse("publish", error, headers);

@@ -17,17 +17,18 @@
 
 import { HARD_LIMIT_FACTOR } from "../protocol/outbound.ts";
 
-/** Options of {@linkcode OutboundMeter}. */
-export interface OutboundMeterOptions {
-  /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
-  readonly limit: number;
+/**
+ * The connection a meter watches. Implemented by the connection itself, so
+ * an idle connection carries no closures for it.
+ */
+export interface Outbound {
   /** The socket's unsent bytes right now (`socket.bufferedAmount`). */
-  readonly measure: () => number;
+  readonly bufferedAmount: number;
   /**
    * Told the measured backlog when it goes over the limit, comes back under
    * it, or is over four times the limit.
    */
-  readonly onCrossing: (bytes: number) => void;
+  onBacklog(bytes: number): void;
 }
 
 /**
@@ -37,25 +38,27 @@ export interface OutboundMeterOptions {
  * ```ts
  * import { OutboundMeter } from "./outbound_meter.ts";
  *
- * let buffered = 0;
- * const meter = new OutboundMeter({
- *   limit: 1024,
- *   measure: () => buffered,
- *   onCrossing: (bytes) => console.log(`backlog ${bytes}`),
- * });
- * if (meter.admits(100)) buffered += 100;
+ * const socket = {
+ *   bufferedAmount: 0,
+ *   onBacklog: (bytes: number) => console.log(`backlog ${bytes}`),
+ * };
+ * const meter = new OutboundMeter(1024, socket);
+ * if (meter.admits(100)) socket.bufferedAmount += 100;
  * ```
  */
 export class OutboundMeter {
-  readonly #options: OutboundMeterOptions;
+  /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
+  readonly #limit: number;
+  readonly #outbound: Outbound;
   /** At least the bytes unsent right now (see the module doc). */
   #bound = 0;
   /** Whether the last crossing reported was upwards. */
   #over = false;
   #dropped = 0;
 
-  constructor(options: OutboundMeterOptions) {
-    this.#options = options;
+  constructor(limit: number, outbound: Outbound) {
+    this.#limit = limit;
+    this.#outbound = outbound;
   }
 
   /** Broadcasts dropped so far. */
@@ -68,7 +71,7 @@ export class OutboundMeter {
    * counted as sent); false means it is dropped.
    */
   admits(length: number): boolean {
-    const limit = this.#options.limit;
+    const limit = this.#limit;
     if (this.#bound > limit) {
       if (this.#read(true) > limit) {
         this.#dropped++;
@@ -84,7 +87,7 @@ export class OutboundMeter {
    * that reads none is reported once it is over four times the limit.
    */
   afterReply(length: number): void {
-    const hardLimit = this.#options.limit * HARD_LIMIT_FACTOR;
+    const hardLimit = this.#limit * HARD_LIMIT_FACTOR;
     this.#bound += length * 3;
     if (this.#bound > hardLimit) this.#read(true);
   }
@@ -98,14 +101,14 @@ export class OutboundMeter {
   }
 
   #read(report: boolean): number {
-    const bytes = this.#options.measure();
+    const bytes = this.#outbound.bufferedAmount;
     this.#bound = bytes;
-    const limit = this.#options.limit;
+    const limit = this.#limit;
     const over = bytes > limit;
     const crossed = over !== this.#over;
     this.#over = over;
     if (report && (crossed || bytes > limit * HARD_LIMIT_FACTOR)) {
-      this.#options.onCrossing(bytes);
+      this.#outbound.onBacklog(bytes);
     }
     return bytes;
   }

@@ -9,7 +9,13 @@
 import process from "node:process";
 import type { Engine } from "../engine/engine.ts";
 import type { Hub } from "../hub/hub.ts";
-import { Counter, Histogram, Registry, Sampled } from "./registry.ts";
+import {
+  Counter,
+  type CounterSeries,
+  Histogram,
+  Registry,
+  Sampled,
+} from "./registry.ts";
 
 /** Where scrape-time values come from. */
 export interface MetricSources {
@@ -52,15 +58,17 @@ const LATENCY_BUCKETS = [
  *   historyTtlSeconds: 300,
  * });
  * const metrics = new ServerMetrics({ hub, engine, connections: () => 0 });
- * metrics.published.inc({ transport: "rest" });
+ * metrics.published.rest.inc();
  * console.log(metrics.registry.expose());
  * await engine.close();
  * ```
  */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly published: Counter;
-  readonly dropped: Counter;
+  /** Messages accepted, by transport; series bound once for the publish path. */
+  readonly published: Readonly<Record<"rest" | "websocket", CounterSeries>>;
+  /** Broadcasts dropped for slow consumers; bound once for the fan-out path. */
+  readonly dropped: CounterSeries;
   readonly slowConsumerDisconnects: Counter;
   readonly authFailures: Counter;
   readonly rateLimited: Counter;
@@ -93,12 +101,16 @@ export class ServerMetrics {
         () => sources.hub.channelCount,
       ),
     );
-    this.published = r.add(
+    const published = r.add(
       new Counter(
         "broadcaster_messages_published_total",
         "Messages accepted for publishing, by transport (rest, websocket).",
       ),
     );
+    this.published = {
+      rest: published.series({ transport: "rest" }),
+      websocket: published.series({ transport: "websocket" }),
+    };
     r.add(
       new Sampled(
         "broadcaster_deliveries_total",
@@ -112,7 +124,7 @@ export class ServerMetrics {
         "broadcaster_deliveries_dropped_total",
         "Broadcasts dropped for slow consumers (their seq shows the gap).",
       ),
-    );
+    ).series();
     this.slowConsumerDisconnects = r.add(
       new Counter(
         "broadcaster_slow_consumer_disconnects_total",

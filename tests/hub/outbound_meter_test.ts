@@ -12,13 +12,12 @@ const LIMIT = 1000;
 function meter() {
   const socket = { buffered: 0, reads: 0 };
   const crossings: number[] = [];
-  const outbound = new OutboundMeter({
-    limit: LIMIT,
-    measure: () => {
+  const outbound = new OutboundMeter(LIMIT, {
+    get bufferedAmount() {
       socket.reads++;
       return socket.buffered;
     },
-    onCrossing: (bytes) => crossings.push(bytes),
+    onBacklog: (bytes) => crossings.push(bytes),
   });
   return { outbound, socket, crossings };
 }
