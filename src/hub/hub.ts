@@ -44,7 +44,7 @@ export type ChannelListener = (channel: string, active: boolean) => void;
 
 /**
  * Builds the text of a broadcast frame around its `seq`: `head + seq + tail`
- * is the whole frame, with params in the order
+ * is the whole frame, with params (`BroadcastParams` in `src/protocol/frames.ts`) in the order
  * `id, seq, createTime, channel, event, payload`.
  */
 export function broadcastParts(message: Message): [string, string] {

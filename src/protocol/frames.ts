@@ -37,6 +37,22 @@ export interface NotificationFrame {
   readonly params: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The params of a `broadcast` notification, as the hub writes them (in this
+ * key order, `seq` spliced per recipient) and clients read them.
+ */
+export interface BroadcastParams {
+  /** Opaque, unique cluster-wide. */
+  readonly id: string;
+  /** Per subscription, from 1; a jump means messages were dropped. */
+  readonly seq: number;
+  /** RFC 3339 in UTC with milliseconds. */
+  readonly createTime: string;
+  readonly channel: string;
+  readonly event: string;
+  readonly payload: unknown;
+}
+
 /** Any frame the reducer asks the shell to send. */
 export type ServerFrame =
   | ResultFrame

@@ -1,0 +1,317 @@
+/**
+ * The client's decisions as a pure function: `step(state, event, options)`
+ * returns the next state and the commands the shell carries out. It owns
+ * `seq` and gap detection, recovery with `since`, resets, the reconnect
+ * backoff and what each close code means; the shell (`mod.ts`) only owns the
+ * socket, the timers and the application's callbacks. Randomness (backoff
+ * jitter) comes in with the event, so every decision can be tested without
+ * a socket or a clock.
+ *
+ * @module
+ */
+
+import { CloseCode } from "../protocol/close_codes.ts";
+import type { BroadcastParams } from "../protocol/frames.ts";
+import type {
+  BackoffOptions,
+  ChannelRecord,
+  ClientCommand,
+  ClientEvent,
+  ClientState,
+  ClientStep,
+} from "./events.ts";
+
+/** Close codes after which reconnecting cannot help: the client has a bug (SPEC §3). */
+const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.UnsupportedData,
+  CloseCode.PolicyViolation,
+  CloseCode.MessageTooBig,
+]);
+
+/**
+ * Decides what one event does to the client.
+ *
+ * @example
+ * ```ts
+ * import { step } from "./core.ts";
+ * import { INITIAL_STATE } from "./events.ts";
+ *
+ * const options = { initialBackoffMs: 500, maxBackoffMs: 30_000, healthyAfterMs: 5_000 };
+ * const { commands } = step(INITIAL_STATE, { kind: "closed", code: 1006, jitter: 0.5 }, options);
+ * // [{ kind: "phase", phase: "disconnected" }, { kind: "reconnectIn", delayMs: 250 }]
+ * ```
+ */
+export function step(
+  state: ClientState,
+  event: ClientEvent,
+  options: BackoffOptions,
+): ClientStep {
+  if (state.phase === "closed") return { state, commands: [] };
+  switch (event.kind) {
+    case "opened":
+      return { state, commands: [{ kind: "authenticate" }] };
+    case "authenticated":
+      return onAuthenticated(state, options);
+    case "authFailed":
+      // A failed refresh leaves the connection as it is, until the server
+      // closes it with 4001. A refused token will not get better by
+      // retrying at once: close, and back off.
+      return {
+        state,
+        commands: state.phase === "connected"
+          ? []
+          : [{ kind: "closeSocket", code: CloseCode.Normal }],
+      };
+    case "tokenExpiring":
+      return { state, commands: [{ kind: "authenticate" }] };
+    case "subscribeAsked":
+      return onSubscribeAsked(state, event.channel, event.generation);
+    case "unsubscribeAsked": {
+      if (current(state, event.channel, event.generation) === undefined) {
+        return { state, commands: [] };
+      }
+      const channels = new Map(state.channels);
+      channels.delete(event.channel);
+      return {
+        state: { ...state, channels },
+        commands: state.phase === "connected"
+          ? [{ kind: "unsubscribe", channel: event.channel }]
+          : [],
+      };
+    }
+    case "subscribed":
+      return onSubscribed(state, event);
+    case "subscribeRefused": {
+      if (current(state, event.channel, event.generation) === undefined) {
+        return { state, commands: [] };
+      }
+      const channels = new Map(state.channels);
+      channels.delete(event.channel);
+      const { channel, generation, code, message } = event;
+      return {
+        state: { ...state, channels },
+        commands: [{
+          kind: "ready",
+          channel,
+          generation,
+          error: { code, message },
+        }],
+      };
+    }
+    case "positionLearned": {
+      const record = current(state, event.channel, event.generation);
+      // Only if nothing was delivered meanwhile: what history returns was sent before its answer.
+      if (record === undefined || record.lastId !== undefined) {
+        return { state, commands: [] };
+      }
+      return {
+        state: withRecord(state, event.channel, {
+          ...record,
+          lastId: event.id,
+        }),
+        commands: [],
+      };
+    }
+    case "broadcast":
+      return onBroadcast(state, event.message);
+    case "unsubscribed": {
+      if (!state.channels.has(event.channel)) return { state, commands: [] };
+      const channels = new Map(state.channels);
+      channels.delete(event.channel);
+      return {
+        state: { ...state, channels },
+        commands: [{ kind: "ended", channel: event.channel }],
+      };
+    }
+    case "closed":
+      return onClosed(state, event.code, event.jitter, options);
+    case "healthy":
+      return { state: { ...state, attempt: 0 }, commands: [] };
+    case "reconnectDue":
+      return {
+        state: { ...state, phase: "connecting" },
+        commands: [{ kind: "phase", phase: "connecting" }, { kind: "connect" }],
+      };
+    case "connectFailed":
+      return {
+        state: { ...state, phase: "closed" },
+        commands: [{ kind: "stopTimers" }, { kind: "phase", phase: "closed" }],
+      };
+    case "closeAsked":
+      return {
+        state: { ...state, phase: "closed" },
+        commands: [
+          { kind: "stopTimers" },
+          { kind: "phase", phase: "closed" },
+          { kind: "closeSocket", code: CloseCode.Normal },
+        ],
+      };
+  }
+}
+
+/** The record of `channel` if it is still subscription `generation`. */
+function current(
+  state: ClientState,
+  channel: string,
+  generation: number,
+): ChannelRecord | undefined {
+  const record = state.channels.get(channel);
+  return record?.generation === generation ? record : undefined;
+}
+
+function withRecord(
+  state: ClientState,
+  channel: string,
+  record: ChannelRecord,
+): ClientState {
+  const channels = new Map(state.channels);
+  channels.set(channel, record);
+  return { ...state, channels };
+}
+
+/** (Re)subscribes `record`: with `since` when a message was delivered, so nothing is missed. */
+function resubscribe(
+  channel: string,
+  record: ChannelRecord,
+  unsubscribeFirst: boolean,
+): ClientCommand {
+  return {
+    kind: "subscribe",
+    channel,
+    generation: record.generation,
+    since: record.lastId,
+    unsubscribeFirst,
+  };
+}
+
+function onAuthenticated(
+  state: ClientState,
+  options: BackoffOptions,
+): ClientStep {
+  // A refresh in place (after tokenExpiring) changes nothing.
+  if (state.phase === "connected") return { state, commands: [] };
+  const channels = new Map<string, ChannelRecord>();
+  const commands: ClientCommand[] = [
+    { kind: "phase", phase: "connected" },
+    { kind: "healthyIn", delayMs: options.healthyAfterMs },
+  ];
+  for (const [channel, record] of state.channels) {
+    const waiting = { ...record, live: false };
+    channels.set(channel, waiting);
+    commands.push(resubscribe(channel, waiting, false));
+  }
+  return { state: { ...state, phase: "connected", channels }, commands };
+}
+
+function onSubscribeAsked(
+  state: ClientState,
+  channel: string,
+  generation: number,
+): ClientStep {
+  // Subscribing again replaces the earlier subscription, position included.
+  const record: ChannelRecord = {
+    generation,
+    lastId: undefined,
+    lastSeq: 0,
+    live: false,
+    confirmed: false,
+  };
+  return {
+    state: withRecord(state, channel, record),
+    commands: state.phase === "connected"
+      ? [resubscribe(channel, record, false)]
+      : [],
+  };
+}
+
+function onSubscribed(
+  state: ClientState,
+  event: Extract<ClientEvent, { kind: "subscribed" }>,
+): ClientStep {
+  const { channel, generation } = event;
+  const record = current(state, channel, generation);
+  if (record === undefined) return { state, commands: [] };
+  // Lost: the server could not replay from our position, or we had none to give it.
+  const lost = record.lastId !== undefined
+    ? event.recovered === false
+    : record.confirmed;
+  const commands: ClientCommand[] = [{ kind: "ready", channel, generation }];
+  if (lost) commands.push({ kind: "reset", channel });
+  if (record.lastId === undefined) {
+    commands.push({ kind: "learnPosition", channel, generation });
+  }
+  return {
+    state: withRecord(state, channel, {
+      ...record,
+      lastSeq: 0,
+      live: true,
+      confirmed: true,
+    }),
+    commands,
+  };
+}
+
+/** Delivers in step; a gap means messages were missed: recover them with `since`. */
+function onBroadcast(state: ClientState, message: BroadcastParams): ClientStep {
+  const record = state.channels.get(message.channel);
+  if (record === undefined || !record.live || message.seq <= record.lastSeq) {
+    return { state, commands: [] };
+  }
+  if (message.seq !== record.lastSeq + 1) {
+    const waiting = { ...record, live: false };
+    return {
+      state: withRecord(state, message.channel, waiting),
+      commands: [resubscribe(message.channel, waiting, true)],
+    };
+  }
+  return {
+    state: withRecord(state, message.channel, {
+      ...record,
+      lastSeq: message.seq,
+      lastId: message.id,
+    }),
+    commands: [{ kind: "deliver", message }],
+  };
+}
+
+function onClosed(
+  state: ClientState,
+  code: number,
+  jitter: number,
+  options: BackoffOptions,
+): ClientStep {
+  const channels = new Map<string, ChannelRecord>();
+  for (const [channel, record] of state.channels) {
+    channels.set(channel, { ...record, live: false });
+  }
+  if (FATAL_CLOSE_CODES.has(code)) {
+    return {
+      state: { ...state, phase: "closed", channels },
+      commands: [
+        { kind: "stopTimers" },
+        { kind: "fatal", code },
+        { kind: "phase", phase: "closed" },
+      ],
+    };
+  }
+  // Full jitter: anywhere up to the capped exponential ceiling. After 4001
+  // the client reconnects at once, with a fresh token.
+  const ceiling = Math.min(
+    options.maxBackoffMs,
+    options.initialBackoffMs * 2 ** state.attempt,
+  );
+  const delayMs = code === CloseCode.TokenExpired ? 0 : jitter * ceiling;
+  return {
+    state: {
+      ...state,
+      phase: "disconnected",
+      attempt: state.attempt + 1,
+      channels,
+    },
+    commands: [
+      { kind: "stopTimers" },
+      { kind: "phase", phase: "disconnected" },
+      { kind: "reconnectIn", delayMs },
+    ],
+  };
+}

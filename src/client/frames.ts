@@ -1,0 +1,104 @@
+/**
+ * What the server sends a client, validated: a frame of another shape (or
+ * `null`, or not JSON) is ignored rather than trusted, so no frame can throw
+ * inside the client. Zero dependencies: this runs in browsers.
+ *
+ * @module
+ */
+
+import type { BroadcastParams } from "../protocol/frames.ts";
+
+/** A server frame the client acts on. */
+export type IncomingFrame =
+  | { readonly kind: "broadcast"; readonly message: BroadcastParams }
+  | { readonly kind: "tokenExpiring" }
+  | { readonly kind: "unsubscribed"; readonly channel: string }
+  | {
+    readonly kind: "result";
+    readonly requestId: number;
+    readonly result: Readonly<Record<string, unknown>>;
+  }
+  | {
+    readonly kind: "error";
+    readonly requestId: number | undefined;
+    readonly code: string;
+    readonly message: string;
+  };
+
+type Fields = Readonly<Record<string, unknown>>;
+
+function isRecord(value: unknown): value is Fields {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function broadcastOf(params: unknown): BroadcastParams | null {
+  if (!isRecord(params)) return null;
+  const { id, seq, createTime, channel, event } = params;
+  if (
+    typeof id !== "string" || typeof createTime !== "string" ||
+    typeof channel !== "string" || typeof event !== "string" ||
+    typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1
+  ) {
+    return null;
+  }
+  return { id, seq, createTime, channel, event, payload: params.payload };
+}
+
+function notificationOf(
+  method: unknown,
+  params: unknown,
+): IncomingFrame | null {
+  switch (method) {
+    case "broadcast": {
+      const message = broadcastOf(params);
+      return message === null ? null : { kind: "broadcast", message };
+    }
+    case "tokenExpiring":
+      return { kind: "tokenExpiring" };
+    case "unsubscribed":
+      return isRecord(params) && typeof params.channel === "string"
+        ? { kind: "unsubscribed", channel: params.channel }
+        : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * The frame in `text`, or `null` when it is not one the client knows.
+ *
+ * @example
+ * ```ts
+ * import { parseServerFrame } from "./frames.ts";
+ *
+ * parseServerFrame('{"requestId":1,"result":{"success":true}}');
+ * // { kind: "result", requestId: 1, result: { success: true } }
+ * parseServerFrame("null"); // null
+ * ```
+ */
+export function parseServerFrame(text: string): IncomingFrame | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isRecord(value)) return null;
+  if ("method" in value) return notificationOf(value.method, value.params);
+  const { requestId, result, error } = value;
+  const id = typeof requestId === "number" ? requestId : undefined;
+  if (isRecord(error)) {
+    return {
+      kind: "error",
+      requestId: id,
+      code: typeof error.code === "string" ? error.code : "Internal",
+      message: typeof error.message === "string" ? error.message : "",
+    };
+  }
+  if (id === undefined) return null;
+  return {
+    kind: "result",
+    requestId: id,
+    result: isRecord(result) ? result : {},
+  };
+}

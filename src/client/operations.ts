@@ -1,0 +1,123 @@
+/**
+ * The client's requests that take more than one frame: authenticating with a
+ * fresh token, (re)subscribing, learning a channel's position. Each ends by
+ * handing the event that reports its outcome to `done`, synchronously with
+ * the answer that decided it (see `requests.ts`).
+ *
+ * @module
+ */
+
+import { BroadcasterError } from "./errors.ts";
+import type { ClientCommand, ClientEvent } from "./events.ts";
+import type { Settle } from "./requests.ts";
+
+/** Sends one request on the current connection. */
+export type RequestFn = (
+  method: string,
+  params: unknown,
+  settle: Settle,
+) => void;
+
+/** What an operation came to: the event for the core, and a failure to report. */
+export interface Outcome {
+  readonly event: ClientEvent | null;
+  readonly error?: Error;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * `auth` with a token from `token()`.
+ *
+ * @example
+ * ```ts
+ * import { authenticate } from "./operations.ts";
+ *
+ * authenticate(
+ *   (_method, _params, settle) => settle({ ok: true, result: { success: true } }),
+ *   () => "token",
+ *   (outcome) => console.log(outcome.event), // { kind: "authenticated" }
+ * );
+ * ```
+ */
+export function authenticate(
+  request: RequestFn,
+  token: () => string | Promise<string>,
+  done: (outcome: Outcome) => void,
+): void {
+  const failed = (error: unknown) =>
+    done({ event: { kind: "authFailed" }, error: asError(error) });
+  Promise.resolve().then(token).then(
+    (value) =>
+      request("auth", { token: value }, (answer) => {
+        if (answer.ok) done({ event: { kind: "authenticated" } });
+        else failed(answer.error);
+      }),
+    failed,
+  );
+}
+
+/**
+ * `subscribe`, with `since` when recovering; first `unsubscribe` when
+ * recovering from a gap on a live subscription.
+ */
+export function subscribe(
+  request: RequestFn,
+  command: Extract<ClientCommand, { kind: "subscribe" }>,
+  done: (outcome: Outcome) => void,
+): void {
+  const { channel, generation, since } = command;
+  const params = since === undefined ? { channel } : { channel, since };
+  const send = () =>
+    request("subscribe", params, (answer) => {
+      if (answer.ok) {
+        const { recovered } = answer.result;
+        done({
+          event: {
+            kind: "subscribed",
+            channel,
+            generation,
+            recovered: typeof recovered === "boolean" ? recovered : undefined,
+          },
+        });
+      } else if (answer.error instanceof BroadcasterError) {
+        const { code, message } = answer.error;
+        done({
+          event: {
+            kind: "subscribeRefused",
+            channel,
+            generation,
+            code,
+            message: message.slice(code.length + 2),
+          },
+        });
+      }
+      // Timed out or disconnected: the next connection subscribes again.
+    });
+  // Already gone server-side, perhaps: subscribe again all the same.
+  if (command.unsubscribeFirst) request("unsubscribe", { channel }, send);
+  else send();
+}
+
+/** The newest id in history: everything after it reaches this subscription. */
+export function learnPosition(
+  request: RequestFn,
+  command: Extract<ClientCommand, { kind: "learnPosition" }>,
+  done: (outcome: Outcome) => void,
+): void {
+  const { channel, generation } = command;
+  request("history", { channel, limit: 1 }, (answer) => {
+    // Without history, a reconnect will call onReset instead of recovering.
+    if (!answer.ok) return;
+    const { messages } = answer.result;
+    const newest: unknown = Array.isArray(messages) ? messages[0] : undefined;
+    const id = typeof newest === "object" && newest !== null && "id" in newest
+      ? newest.id
+      : undefined;
+    if (typeof id === "string") {
+      done({ event: { kind: "positionLearned", channel, generation, id } });
+    }
+  });
+}
