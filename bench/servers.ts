@@ -6,6 +6,9 @@
  * @module
  */
 
+import { freePort } from "../tests/support/ports.ts";
+import { RedisServer } from "../tests/support/redis.ts";
+
 /** Which server a run measures. */
 export type ServerKind = "broadcaster" | "floor";
 
@@ -29,26 +32,19 @@ export interface ServerUnderTest extends AsyncDisposable {
   rssBytes(): Promise<number>;
 }
 
-const running = new Set<Deno.ChildProcess>();
+/** How to kill each process still running, broadcaster, floor or Redis. */
+const running = new Set<() => void>();
 
 /** Kills every server still running: on exit, on Ctrl-C, on a deadline. */
 export function killAll(): void {
-  for (const child of running) {
+  for (const kill of running) {
     try {
-      child.kill("SIGKILL");
+      kill();
     } catch {
       // Already gone.
     }
   }
   running.clear();
-}
-
-/** A port nobody listens on right now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** Fails clearly when `port` is taken, instead of letting a server die obscurely. */
@@ -120,7 +116,8 @@ export async function startServerUnderTest(
   const port = freePort();
   assertPortFree(port);
   const child = command(kind, port, env).spawn();
-  running.add(child);
+  const kill = () => child.kill("SIGKILL");
+  running.add(kill);
   const base = `http://127.0.0.1:${port}/broadcaster`;
   const stderr = new Response(child.stderr).text();
   const exited = child.status.then((status) => status);
@@ -131,7 +128,7 @@ export async function startServerUnderTest(
       new Promise<null>((resolve) => setTimeout(() => resolve(null), 100)),
     ]);
     if (done !== null) {
-      running.delete(child);
+      running.delete(kill);
       throw new Error(
         `the ${kind} server exited with ${done.code} before listening:\n${await stderr}`,
       );
@@ -145,7 +142,7 @@ export async function startServerUnderTest(
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      running.delete(child);
+      running.delete(kill);
       throw new Error(`the ${kind} server did not answer /health within 15 s`);
     }
   }
@@ -180,7 +177,7 @@ export async function startServerUnderTest(
       }
       await child.status;
       await stderr;
-      running.delete(child);
+      running.delete(kill);
     },
   };
 }
@@ -194,63 +191,31 @@ export interface RedisUnderTest extends AsyncDisposable {
 
 /** Starts `redis-server` on a free port; fails clearly when it is not installed. */
 export async function startRedis(): Promise<RedisUnderTest> {
-  const port = freePort();
-  const directory = await Deno.makeTempDir({ prefix: "broadcaster-bench-" });
-  let child: Deno.ChildProcess;
+  const redis = new RedisServer();
+  const kill = () => void redis.stop();
+  running.add(kill);
   try {
-    child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        directory,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-  } catch {
-    throw new Error(
-      "redis-server is not installed (apt-get install redis-server)",
-    );
-  }
-  running.add(child);
-  const deadline = Date.now() + 10_000;
-  while (true) {
-    try {
-      const connection = await Deno.connect({ hostname: "127.0.0.1", port });
-      await connection.write(new TextEncoder().encode("PING\r\n"));
-      const buffer = new Uint8Array(16);
-      const read = await connection.read(buffer);
-      connection.close();
-      if (
-        read !== null &&
-        new TextDecoder().decode(buffer.subarray(0, read)).startsWith("+PONG")
-      ) break;
-    } catch {
-      // Not listening yet.
+    await redis.start();
+  } catch (error) {
+    running.delete(kill);
+    await redis[Symbol.asyncDispose]();
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(
+        "redis-server is not installed (apt-get install redis-server)",
+      );
     }
-    if (Date.now() > deadline) {
-      throw new Error("redis-server did not start within 10 s");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    throw error;
   }
+  const pid = redis.pid ?? 0;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: redis.url,
     async cpuSeconds() {
-      const fields = await readStat(child.pid);
+      const fields = await readStat(pid);
       return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
     },
     async [Symbol.asyncDispose]() {
-      child.kill("SIGKILL");
-      await child.status;
-      running.delete(child);
-      await Deno.remove(directory, { recursive: true }).catch(() => {});
+      running.delete(kill);
+      await redis[Symbol.asyncDispose]();
     },
   };
 }

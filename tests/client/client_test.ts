@@ -13,42 +13,42 @@ import {
   type ConnectionState,
   RequestTimeoutError,
 } from "../../src/client/mod.ts";
+import { mintToken } from "../../src/auth/jwt.ts";
+import { Observed } from "../support/observed.ts";
 import { CuttingProxy } from "../support/proxy.ts";
-import { restPublish, serve, token } from "../support/server.ts";
+import {
+  DEFAULT_CLAIMS,
+  restPublish,
+  serve,
+  TEST_SECRET,
+  token,
+} from "../support/server.ts";
 
-/** Resolves when `check` holds after some event; the client has no other hook. */
-function until(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      if (check()) resolve();
-      else if (Date.now() - started > timeoutMs) {
-        reject(new Error(`timed out: ${what}`));
-      } else setTimeout(poll, 5);
-    };
-    poll();
-  });
+/** A WebSocket class that reports every close code its sockets see. */
+function recordingCloses(codes: Observed<number>, origin?: string) {
+  return class extends WebSocket {
+    constructor(url: string | URL) {
+      super(url, origin === undefined ? undefined : { headers: { origin } });
+      this.addEventListener("close", (event) => codes.push(event.code));
+    }
+  };
 }
 
 Deno.test("subscribe, publish, receive, unsubscribe, close: the documented shape", async () => {
   await using fixture = await serve();
-  const states: ConnectionState[] = [];
+  const states = new Observed<ConnectionState>();
   const client = new BroadcasterClient({
     url: fixture.websocketUrl,
     token: () => token(),
-    onStateChange: (state) => states.push(state),
+    onStateChange: states.push,
   });
-  const received: BroadcastMessage[] = [];
-  const sub = client.subscribe("room1", (message) => received.push(message));
+  const received = new Observed<BroadcastMessage>();
+  const sub = client.subscribe("room1", received.push);
   await sub.ready;
   const { id, createTime } = await client.publish("room1", "event", { a: 1 });
   assert.match(createTime, /Z$/);
-  await until(() => received.length === 1, "the message");
-  assert.deepEqual(received[0], {
+  await received.until((values) => values.length === 1, "the message");
+  assert.deepEqual(received.values[0], {
     id,
     seq: 1,
     createTime,
@@ -59,13 +59,13 @@ Deno.test("subscribe, publish, receive, unsubscribe, close: the documented shape
   sub.unsubscribe();
   await client.publish("room1", "event", 2);
   // A later publish on another channel we still hear proves the first unsubscribe took.
-  const other: BroadcastMessage[] = [];
-  await client.subscribe("room2", (message) => other.push(message)).ready;
+  const other = new Observed<BroadcastMessage>();
+  await client.subscribe("room2", other.push).ready;
   await client.publish("room2", "event", 3);
-  await until(() => other.length === 1, "room2 message");
-  assert.equal(received.length, 1);
+  await other.until((values) => values.length === 1, "room2 message");
+  assert.equal(received.values.length, 1);
   await client.close();
-  assert.deepEqual(states, ["connected", "closed"]);
+  assert.deepEqual(states.values, ["connected", "closed"]);
 });
 
 Deno.test("errors are typed: the server's refusals, and closed clients", async () => {
@@ -99,39 +99,41 @@ Deno.test("requests time out with RequestTimeoutError", async () => {
       return response;
     },
   );
-  const errors: Error[] = [];
+  const errors = new Observed<Error>();
   const client = new BroadcasterClient({
     url: `ws://127.0.0.1:${silent.addr.port}/`,
     token: () => "t",
+    // Shortened so the test need not wait the default 10 s.
     requestTimeoutMs: 100,
-    onError: (error) => errors.push(error),
+    onError: errors.push,
   });
-  await until(() => errors.length > 0, "the auth timeout");
-  assert.ok(errors[0] instanceof RequestTimeoutError);
+  await errors.until((values) => values.length > 0, "the auth timeout");
+  assert.ok(errors.values[0] instanceof RequestTimeoutError);
   await client.close();
   await silent.shutdown();
 });
 
 Deno.test("after 1008 (policy) the client stops: no reconnect loop", async () => {
   await using fixture = await serve({ ALLOWED_ORIGINS: "https://app.example" });
-  // Deno's WebSocket sends no Origin, so force one through a header-setting subclass.
-  class WithOrigin extends WebSocket {
-    constructor(url: string | URL) {
-      super(url, { headers: { origin: "https://evil.example" } });
-    }
-  }
+  // Deno's WebSocket sends no Origin, so force one through a subclass.
+  const codes = new Observed<number>();
   const original = globalThis.WebSocket;
-  globalThis.WebSocket = WithOrigin as typeof WebSocket;
+  globalThis.WebSocket = recordingCloses(codes, "https://evil.example");
   let tokens = 0;
-  const errors: Error[] = [];
+  const errors = new Observed<Error>();
+  const states = new Observed<ConnectionState>();
   try {
     const client = new BroadcasterClient({
       url: fixture.websocketUrl,
       token: () => (tokens++, token()),
-      onError: (error) => errors.push(error),
+      onError: errors.push,
+      onStateChange: states.push,
     });
-    await until(() => client.state === "closed", "closed for good");
-    const fatal = errors.find((error) => error instanceof ClientClosedError);
+    await states.until((values) => values.includes("closed"), "closed");
+    assert.deepEqual(codes.values, [1008]);
+    const fatal = errors.values.find((error) =>
+      error instanceof ClientClosedError
+    );
     assert.match(fatal?.message ?? "", /1008/);
     // No reconnect: the one token asked for is the only one.
     assert.equal(tokens, 1);
@@ -141,52 +143,71 @@ Deno.test("after 1008 (policy) the client stops: no reconnect loop", async () =>
   }
 });
 
-Deno.test("after 4001 the client reconnects with a fresh token and keeps its subscriptions", async () => {
-  await using fixture = await serve();
-  const issued: number[] = [];
-  const received: BroadcastMessage[] = [];
-  const client = new BroadcasterClient({
-    url: fixture.websocketUrl,
-    // The first token is already within the leeway's last second; later ones last an hour.
-    token: () => {
-      issued.push(Date.now());
-      return token({ ttlSeconds: issued.length === 1 ? -29 : 3600 });
-    },
-  });
-  client.subscribe("room1", (message) => received.push(message));
-  // The server warns (tokenExpiring: the client refreshes in place) or closes with 4001
-  // (the client reconnects with a new token); either way a second token is asked for.
-  await until(() => issued.length >= 2, "a second token");
-  await until(() => client.state === "connected", "connected again");
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.equal(client.state, "connected", "no 4001 after the refresh");
-  await (await restPublish(fixture.base, { channel: "room1", event: "after" }))
-    .body?.cancel();
-  await until(() => received.length === 1, "a message after the refresh");
-  await client.close();
+Deno.test("after a real 4001 the client reconnects at once with a fresh token and keeps its subscriptions", async () => {
+  // The server's clock is the test's: it jumps past exp + leeway, so the
+  // server closes with 4001 without warning first (a warning would refresh).
+  let offsetMs = 0;
+  const serverNow = () => Date.now() + offsetMs;
+  await using fixture = await serve({}, { clock: serverNow });
+  const codes = new Observed<number>();
+  const original = globalThis.WebSocket;
+  globalThis.WebSocket = recordingCloses(codes);
+  const states = new Observed<ConnectionState>();
+  const received = new Observed<BroadcastMessage>();
+  let tokens = 0;
+  try {
+    const client = new BroadcasterClient({
+      url: fixture.websocketUrl,
+      token:
+        () => (tokens++, mintToken(TEST_SECRET, DEFAULT_CLAIMS, serverNow())),
+      onStateChange: states.push,
+    });
+    await client.subscribe("room1", received.push).ready;
+    offsetMs = (DEFAULT_CLAIMS.ttlSeconds + 31) * 1000;
+    await codes.until((values) => values.includes(4001), "a 4001 close");
+    await states.until(
+      (values) => values.filter((state) => state === "connected").length === 2,
+      "connected again",
+    );
+    // Reconnected (at once: the core test holds the delay to 0), nothing else.
+    assert.deepEqual(states.values, [
+      "connected",
+      "disconnected",
+      "connecting",
+      "connected",
+    ]);
+    assert.equal(tokens, 2);
+    await (await restPublish(fixture.base, {
+      channel: "room1",
+      event: "after",
+    }))
+      .body?.cancel();
+    await received.until((values) => values.length === 1, "a message after");
+    await client.close();
+  } finally {
+    globalThis.WebSocket = original;
+  }
 });
 
 Deno.test("through a link cut every second, 600 messages arrive exactly once, in order", async () => {
-  await using fixture = await serve({ RATE_LIMIT: "100000" });
+  await using fixture = await serve();
   using proxy = new CuttingProxy(Number(new URL(fixture.base).port));
   const url = fixture.websocketUrl.replace(/:\d+\//, `:${proxy.port}/`);
-  const received: number[] = [];
+  const received = new Observed<number>();
   const resets: number[] = [];
   const client = new BroadcasterClient({
     url,
     token: () => token(),
+    // Tuned: with the default backoff a cut every second outgrows history
+    // (issue 12 makes the defaults hold); this test is about recovery itself.
     initialBackoffMs: 50,
     maxBackoffMs: 200,
   });
-  client.subscribe(
+  await client.subscribe(
     "room1",
     (message) => received.push(message.payload as number),
-    {
-      onReset: () => resets.push(received.length),
-    },
-  );
-  await until(() => client.state === "connected", "connected");
-  await new Promise((resolve) => setTimeout(resolve, 100));
+    { onReset: () => resets.push(received.values.length) },
+  ).ready;
   const cutter = setInterval(() => proxy.cutAll(), 1000);
   try {
     for (let i = 0; i < 600; i++) {
@@ -196,15 +217,22 @@ Deno.test("through a link cut every second, 600 messages arrive exactly once, in
         payload: i,
       });
       await response.body?.cancel();
-      // About 100 a second: six seconds of publishing, six cuts.
+      // The publisher's pace, about 100 a second: six seconds, six cuts.
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await until(() => received.length >= 600, "600 messages", 20_000);
+    await received.until(
+      (values) => values.length >= 600,
+      "600 messages",
+      20_000,
+    );
   } finally {
     clearInterval(cutter);
   }
   assert.ok(proxy.cuts >= 4, `the link was cut (${proxy.cuts} connections)`);
   assert.deepEqual(resets, []);
-  assert.deepEqual(received, Array.from({ length: 600 }, (_, i) => i));
+  assert.deepEqual(
+    received.values,
+    Array.from({ length: 600 }, (_, i) => i),
+  );
   await client.close();
 });

@@ -19,7 +19,6 @@ async function twoNodes(redis: RedisServer, env: Record<string, string> = {}) {
   const options = {
     ENGINE: "redis",
     REDIS_URL: redis.url,
-    RATE_LIMIT: "100000",
     ...env,
   };
   return [await serve(options), await serve(options)] as const;

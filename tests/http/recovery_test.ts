@@ -5,11 +5,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
-import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
-
-async function authed(url: string): Promise<TestClient> {
-  return await TestClient.connect(`${url}?token=${await token()}`);
-}
+import { restPublish, serve, TEST_API_KEY } from "../support/server.ts";
 
 async function publishAll(base: string, channel: string, count: number) {
   const ids: string[] = [];
@@ -27,7 +23,7 @@ async function publishAll(base: string, channel: string, count: number) {
 Deno.test("history: the last messages oldest first, over the socket and over REST", async () => {
   await using fixture = await serve({ HISTORY_SIZE: "5" });
   const ids = await publishAll(fixture.base, "room1", 7);
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   const all = await client.ok("history", { channel: "room1" });
   const messages = all.messages as Record<string, unknown>[];
   assert.deepEqual(messages.map((message) => message.id), ids.slice(2));
@@ -76,7 +72,7 @@ Deno.test("REST history: API key required, bad parameters are 400", async () => 
 Deno.test("recovery: messages after since are replayed after the result with seq from 1, then live ones", async () => {
   await using fixture = await serve();
   const ids = await publishAll(fixture.base, "room1", 5);
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   const result = await client.ok("subscribe", {
     channel: "room1",
     since: ids[1],
@@ -96,7 +92,7 @@ Deno.test("recovery: messages after since are replayed after the result with seq
 Deno.test("recovery: since the newest message recovers nothing, and says so truthfully", async () => {
   await using fixture = await serve();
   const ids = await publishAll(fixture.base, "room1", 2);
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   const result = await client.ok("subscribe", {
     channel: "room1",
     since: ids[1],
@@ -112,7 +108,7 @@ Deno.test("recovery: unknown, evicted or expired since is recovered:false and re
     { clock: () => Date.now() + skew },
   );
   const ids = await publishAll(fixture.base, "room1", 5);
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   const evicted = await client.ok("subscribe", {
     channel: "room1",
     since: ids[0],
@@ -147,12 +143,14 @@ Deno.test("recovery: unknown, evicted or expired since is recovered:false and re
 Deno.test("recovery under concurrent publishes: no gap, no duplicate, in order, many times over", async () => {
   await using fixture = await serve({
     HISTORY_SIZE: "10000",
+    // The publisher sends 30 publishes per round, 25 rounds, as fast as it
+    // can: far past the default 100/s, which is not what this test is about.
     RATE_LIMIT: "100000",
   });
   // The witness has been subscribed all along: its stream is the publish order.
-  await using witness = await authed(fixture.websocketUrl);
+  await using witness = await TestClient.authed(fixture.websocketUrl);
   await witness.ok("subscribe", { channel: "room1" });
-  await using publisher = await authed(fixture.websocketUrl);
+  await using publisher = await TestClient.authed(fixture.websocketUrl);
   const seen: string[] = [];
   const nextWitnessed = async () => {
     const id = String((await witness.broadcast()).id);
@@ -184,7 +182,7 @@ Deno.test("recovery under concurrent publishes: no gap, no duplicate, in order, 
             .then((response) => response.body?.cancel()),
       ),
     );
-    await using recovering = await authed(fixture.websocketUrl);
+    await using recovering = await TestClient.authed(fixture.websocketUrl);
     const result = await recovering.ok("subscribe", {
       channel: "room1",
       since,

@@ -8,15 +8,6 @@ import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** A client that has authenticated with a default token. */
-async function authed(url: string, claims = {}): Promise<TestClient> {
-  const client = await TestClient.connect(url);
-  assert.deepEqual(await client.ok("auth", { token: await token(claims) }), {
-    success: true,
-  });
-  return client;
-}
-
 /** Waits for a condition the test cannot get an event for, checking every tick. */
 async function until(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
@@ -59,13 +50,13 @@ Deno.test("BASE_PATH is honoured, including the empty one", async () => {
   assert.equal(new URL(response.url).pathname, "/health");
   assert.equal(response.status, 200);
   await response.body?.cancel();
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   assert.ok(client.socket.readyState === WebSocket.OPEN);
 });
 
 Deno.test("end to end: subscribe over the socket, publish over REST, receive a broadcast", async () => {
   await using fixture = await serve();
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   const subscribed = await client.ok("subscribe", { channel: "room1" });
   assert.equal(typeof subscribed.subscriptionId, "string");
   assert.match(String(subscribed.timestamp), RFC3339_UTC);
@@ -94,11 +85,11 @@ Deno.test("fan-out: every subscriber of a channel gets every message once, in pu
   await using fixture = await serve();
   const clients: TestClient[] = [];
   for (let i = 0; i < 3; i++) {
-    const client = await authed(fixture.websocketUrl);
+    const client = await TestClient.authed(fixture.websocketUrl);
     await client.ok("subscribe", { channel: "room1" });
     clients.push(client);
   }
-  await using bystander = await authed(fixture.websocketUrl);
+  await using bystander = await TestClient.authed(fixture.websocketUrl);
   await bystander.ok("subscribe", { channel: "room2" });
 
   const ids: string[] = [];
@@ -126,7 +117,7 @@ Deno.test("fan-out: every subscriber of a channel gets every message once, in pu
 
 Deno.test("publish over the socket: the publisher, subscribed, receives its own message", async () => {
   await using fixture = await serve();
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   await client.ok("subscribe", { channel: "room1" });
   const id = client.sendRequest("publish", {
     channel: "room1",
@@ -233,7 +224,7 @@ Deno.test("every error of the protocol reaches the client with its code", async 
 
 Deno.test("malformed frames get InvalidArgument and the connection stays usable", async () => {
   await using fixture = await serve();
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   for (const text of ["{not json", "[1,2]", '"text"', '{"id":1,"method":5}']) {
     client.send(text);
     assert.equal((await client.next()).error?.code, "InvalidArgument");
@@ -243,7 +234,7 @@ Deno.test("malformed frames get InvalidArgument and the connection stays usable"
 
 Deno.test("notifications get no success response, but their errors arrive without requestId", async () => {
   await using fixture = await serve();
-  await using client = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
   client.send(
     JSON.stringify({ method: "subscribe", params: { channel: "room1" } }),
   );
@@ -262,8 +253,8 @@ Deno.test("notifications get no success response, but their errors arrive withou
 
 Deno.test("the original's crash sequences leave the server serving everyone", async () => {
   await using fixture = await serve();
-  await using client = await authed(fixture.websocketUrl);
-  await using other = await authed(fixture.websocketUrl);
+  await using client = await TestClient.authed(fixture.websocketUrl);
+  await using other = await TestClient.authed(fixture.websocketUrl);
   await other.ok("subscribe", { channel: "room2" });
   // Unsubscribe from a channel nobody subscribed to: the original panicked.
   assert.equal(
@@ -284,18 +275,18 @@ Deno.test("the original's crash sequences leave the server serving everyone", as
 
 Deno.test("a binary frame closes with 1003; a frame over MAX_MESSAGE_BYTES with 1009", async () => {
   await using fixture = await serve({ MAX_MESSAGE_BYTES: "1024" });
-  await using binary = await authed(fixture.websocketUrl);
+  await using binary = await TestClient.authed(fixture.websocketUrl);
   binary.socket.send(new Uint8Array([1, 2, 3]));
   assert.equal((await binary.closed).code, 1003);
 
-  await using big = await authed(fixture.websocketUrl);
+  await using big = await TestClient.authed(fixture.websocketUrl);
   big.send(
     JSON.stringify({ id: 1, method: "heartbeat", pad: "é".repeat(600) }),
   );
   assert.equal((await big.closed).code, 1009);
 
   // Just under the limit (multi-byte characters counted as bytes) is fine.
-  await using fits = await authed(fixture.websocketUrl);
+  await using fits = await TestClient.authed(fixture.websocketUrl);
   fits.send(
     JSON.stringify({ id: 9, method: "heartbeat", pad: "é".repeat(480) }),
   );
@@ -435,7 +426,7 @@ Deno.test("REST CORS: * by default, configured origins echoed, preflight answere
 
 Deno.test("shutdown closes every socket with 1001 and stops listening", async () => {
   const fixture = await serve();
-  const client = await authed(fixture.websocketUrl);
+  const client = await TestClient.authed(fixture.websocketUrl);
   await fixture.server.shutdown();
   assert.equal((await client.closed).code, 1001);
   await assert.rejects(fetch(`${fixture.base}/health`));

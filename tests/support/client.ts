@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { TokenClaims } from "../../src/auth/jwt.ts";
+import { token } from "./server.ts";
+
 /** A frame the server sent, parsed. */
 export type Frame = Record<string, unknown> & {
   readonly requestId?: number;
@@ -37,6 +40,22 @@ export class TestClient implements AsyncDisposable {
       if (waiter === undefined) this.#frames.push(frame);
       else waiter(frame);
     });
+  }
+
+  /**
+   * Opens a socket to `url` and authenticates with `auth` and a test token
+   * (`claims` override its defaults).
+   */
+  static async authed(
+    url: string,
+    claims: Partial<TokenClaims> = {},
+  ): Promise<TestClient> {
+    const client = await TestClient.connect(url);
+    const result = await client.ok("auth", { token: token(claims) });
+    if (result.success !== true) {
+      throw new Error(`auth failed: ${JSON.stringify(result)}`);
+    }
+    return client;
   }
 
   /** Opens a socket to `url` and waits until it is open. */

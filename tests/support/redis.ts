@@ -7,6 +7,7 @@
  */
 
 import { Redis } from "ioredis";
+import { freePort } from "./ports.ts";
 
 /** True when `redis-server` can run here. Under CI it must: see {@linkcode redisTest}. */
 export const HAS_REDIS = await new Deno.Command("redis-server", {
@@ -31,14 +32,7 @@ export function redisTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** A Redis server for one test. */
+/** A Redis server for one test or bench run: loopback, a free port, no persistence. */
 export class RedisServer implements AsyncDisposable {
   readonly port = freePort();
   readonly url = `redis://127.0.0.1:${this.port}`;
@@ -71,24 +65,40 @@ export class RedisServer implements AsyncDisposable {
       stderr: "null",
     }).spawn();
     const deadline = Date.now() + 10_000;
-    while (true) {
-      const probe = new Redis(this.url, {
-        lazyConnect: true,
-        retryStrategy: () => null,
-      });
-      probe.on("error", () => {});
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch {
-        if (Date.now() > deadline) {
-          throw new Error("redis-server did not start");
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      } finally {
-        probe.disconnect();
+    while (!(await this.#answersPing())) {
+      if (Date.now() > deadline) {
+        throw new Error("redis-server did not start within 10 s");
       }
+      // Nothing announces that it listens: ask again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** The process id while it runs (the bench reads its CPU time). */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  /** True once the server answers `PING` with `+PONG`. */
+  async #answersPing(): Promise<boolean> {
+    try {
+      const connection = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: this.port,
+      });
+      try {
+        await connection.write(new TextEncoder().encode("PING\r\n"));
+        const buffer = new Uint8Array(16);
+        const read = await connection.read(buffer);
+        return read !== null &&
+          new TextDecoder().decode(buffer.subarray(0, read)).startsWith(
+            "+PONG",
+          );
+      } finally {
+        connection.close();
+      }
+    } catch {
+      return false;
     }
   }
 

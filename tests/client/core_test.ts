@@ -1,0 +1,327 @@
+/**
+ * The client's core, driven directly: seq, gaps, recovery, resets, backoff
+ * and close codes, without a socket or a clock.
+ */
+
+import assert from "node:assert/strict";
+import { step } from "../../src/client/core.ts";
+import {
+  type BackoffOptions,
+  type ClientCommand,
+  type ClientEvent,
+  type ClientState,
+  INITIAL_STATE,
+} from "../../src/client/events.ts";
+
+const OPTIONS: BackoffOptions = {
+  initialBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  healthyAfterMs: 5_000,
+};
+
+/** Runs events in order; returns the final state and every command. */
+function run(state: ClientState, ...events: ClientEvent[]) {
+  const commands: ClientCommand[] = [];
+  for (const event of events) {
+    const next = step(state, event, OPTIONS);
+    state = next.state;
+    commands.push(...next.commands);
+  }
+  return { state, commands };
+}
+
+function broadcast(seq: number, id = `${seq}-0`): ClientEvent {
+  return {
+    kind: "broadcast",
+    message: {
+      id,
+      seq,
+      createTime: "2026-01-01T00:00:00.000Z",
+      channel: "room1",
+      event: "e",
+      payload: seq,
+    },
+  };
+}
+
+/** Connected, subscribed to room1 (generation 1), confirmed by the server. */
+function live(): ClientState {
+  return run(
+    INITIAL_STATE,
+    { kind: "opened" },
+    { kind: "authenticated" },
+    { kind: "subscribeAsked", channel: "room1", generation: 1 },
+    {
+      kind: "subscribed",
+      channel: "room1",
+      generation: 1,
+      recovered: undefined,
+    },
+  ).state;
+}
+
+const kinds = (commands: readonly ClientCommand[]) =>
+  commands.map((command) => command.kind);
+
+Deno.test("open → authenticate → connected, with the backoff's health timer", () => {
+  const { state, commands } = run(
+    INITIAL_STATE,
+    { kind: "opened" },
+    { kind: "authenticated" },
+  );
+  assert.equal(state.phase, "connected");
+  assert.deepEqual(commands, [
+    { kind: "authenticate" },
+    { kind: "phase", phase: "connected" },
+    { kind: "healthyIn", delayMs: 5_000 },
+  ]);
+});
+
+Deno.test("a first subscribe: ready, no reset, and the channel's position is learnt", () => {
+  const { commands } = run(
+    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    { kind: "subscribeAsked", channel: "room1", generation: 1 },
+    {
+      kind: "subscribed",
+      channel: "room1",
+      generation: 1,
+      recovered: undefined,
+    },
+  );
+  assert.deepEqual(commands, [
+    {
+      kind: "subscribe",
+      channel: "room1",
+      generation: 1,
+      since: undefined,
+      unsubscribeFirst: false,
+    },
+    { kind: "ready", channel: "room1", generation: 1 },
+    { kind: "learnPosition", channel: "room1", generation: 1 },
+  ]);
+});
+
+Deno.test("in-order messages are delivered once; duplicates are dropped", () => {
+  const { state, commands } = run(
+    live(),
+    broadcast(1),
+    broadcast(2),
+    broadcast(2),
+    broadcast(1),
+  );
+  assert.deepEqual(kinds(commands), ["deliver", "deliver"]);
+  assert.equal(state.channels.get("room1")?.lastId, "2-0");
+});
+
+Deno.test("a seq gap resubscribes with since = the last delivered id, after unsubscribing", () => {
+  const { state, commands } = run(live(), broadcast(1), broadcast(3));
+  assert.deepEqual(commands.at(-1), {
+    kind: "subscribe",
+    channel: "room1",
+    generation: 1,
+    since: "1-0",
+    unsubscribeFirst: true,
+  });
+  // Nothing more is delivered until the server confirms the recovery.
+  assert.deepEqual(run(state, broadcast(4)).commands, []);
+  const recovered = run(
+    state,
+    { kind: "subscribed", channel: "room1", generation: 1, recovered: true },
+    broadcast(1, "2-0"),
+  );
+  assert.deepEqual(kinds(recovered.commands), ["ready", "deliver"]);
+});
+
+Deno.test("recovered: false calls onReset; a reconnect resubscribes with since", () => {
+  const reconnected = run(
+    live(),
+    broadcast(1),
+    { kind: "closed", code: 1006, jitter: 0 },
+    { kind: "reconnectDue" },
+    { kind: "opened" },
+    { kind: "authenticated" },
+  );
+  assert.deepEqual(reconnected.commands.at(-1), {
+    kind: "subscribe",
+    channel: "room1",
+    generation: 1,
+    since: "1-0",
+    unsubscribeFirst: false,
+  });
+  const lost = run(reconnected.state, {
+    kind: "subscribed",
+    channel: "room1",
+    generation: 1,
+    recovered: false,
+  });
+  assert.deepEqual(kinds(lost.commands), ["ready", "reset"]);
+});
+
+Deno.test("a confirmed subscription without a position resets on reconnect", () => {
+  const { commands } = run(
+    live(),
+    { kind: "closed", code: 1006, jitter: 0 },
+    { kind: "reconnectDue" },
+    { kind: "opened" },
+    { kind: "authenticated" },
+    {
+      kind: "subscribed",
+      channel: "room1",
+      generation: 1,
+      recovered: undefined,
+    },
+  );
+  assert.ok(kinds(commands).includes("reset"));
+});
+
+Deno.test("the position learnt counts only while nothing was delivered", () => {
+  const learnt = run(live(), {
+    kind: "positionLearned",
+    channel: "room1",
+    generation: 1,
+    id: "9-0",
+  });
+  assert.equal(learnt.state.channels.get("room1")?.lastId, "9-0");
+  const late = run(live(), broadcast(1), {
+    kind: "positionLearned",
+    channel: "room1",
+    generation: 1,
+    id: "0-0",
+  });
+  assert.equal(late.state.channels.get("room1")?.lastId, "1-0");
+});
+
+Deno.test("backoff: full jitter under a doubling, capped ceiling; health resets it", () => {
+  let state = INITIAL_STATE;
+  const delays: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const next = run(state, { kind: "closed", code: 1006, jitter: 1 }, {
+      kind: "reconnectDue",
+    });
+    state = next.state;
+    const reconnect = next.commands.find((c) => c.kind === "reconnectIn");
+    assert.ok(reconnect?.kind === "reconnectIn");
+    delays.push(reconnect.delayMs);
+  }
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  const healthy = run(state, { kind: "healthy" }, {
+    kind: "closed",
+    code: 1006,
+    jitter: 0.5,
+  });
+  assert.deepEqual(healthy.commands.at(-1), {
+    kind: "reconnectIn",
+    delayMs: 250,
+  });
+});
+
+Deno.test("after 4001 the client reconnects at once (with a fresh token)", () => {
+  const { state, commands } = run(live(), {
+    kind: "closed",
+    code: 4001,
+    jitter: 0.9,
+  });
+  assert.equal(state.phase, "disconnected");
+  assert.deepEqual(commands.at(-1), { kind: "reconnectIn", delayMs: 0 });
+  assert.deepEqual(run(state, { kind: "reconnectDue" }).commands, [
+    { kind: "phase", phase: "connecting" },
+    { kind: "connect" },
+  ]);
+});
+
+Deno.test("after 1003, 1008 and 1009 the client stops: a bug to fix, no reconnect loop", () => {
+  for (const code of [1003, 1008, 1009]) {
+    const { state, commands } = run(live(), {
+      kind: "closed",
+      code,
+      jitter: 0,
+    });
+    assert.equal(state.phase, "closed");
+    assert.deepEqual(commands, [
+      { kind: "stopTimers" },
+      { kind: "fatal", code },
+      { kind: "phase", phase: "closed" },
+    ]);
+    assert.deepEqual(run(state, { kind: "reconnectDue" }).commands, []);
+  }
+});
+
+Deno.test("1001, 1011, 1013 reconnect with backoff", () => {
+  for (const code of [1001, 1011, 1013]) {
+    const { commands } = run(live(), { kind: "closed", code, jitter: 0.5 });
+    assert.deepEqual(commands.at(-1), { kind: "reconnectIn", delayMs: 250 });
+  }
+});
+
+Deno.test("a refused token closes to back off; a failed refresh keeps the connection", () => {
+  const connecting = run(INITIAL_STATE, { kind: "opened" }, {
+    kind: "authFailed",
+  });
+  assert.deepEqual(connecting.commands.at(-1), {
+    kind: "closeSocket",
+    code: 1000,
+  });
+  const refresh = run(live(), { kind: "tokenExpiring" }, {
+    kind: "authFailed",
+  });
+  assert.deepEqual(refresh.commands, [{ kind: "authenticate" }]);
+  assert.equal(refresh.state.phase, "connected");
+});
+
+Deno.test("a refused subscribe ends it; answers of replaced subscriptions are ignored", () => {
+  const refused = run(
+    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    { kind: "subscribeAsked", channel: "room9", generation: 1 },
+    {
+      kind: "subscribeRefused",
+      channel: "room9",
+      generation: 1,
+      code: "PermissionDenied",
+      message: "no",
+    },
+  );
+  assert.equal(refused.state.channels.size, 0);
+  assert.deepEqual(refused.commands.at(-1), {
+    kind: "ready",
+    channel: "room9",
+    generation: 1,
+    error: { code: "PermissionDenied", message: "no" },
+  });
+  const replaced = run(
+    live(),
+    { kind: "subscribeAsked", channel: "room1", generation: 2 },
+    {
+      kind: "subscribed",
+      channel: "room1",
+      generation: 1,
+      recovered: undefined,
+    },
+  );
+  assert.equal(replaced.state.channels.get("room1")?.live, false);
+});
+
+Deno.test("unsubscribe: told to the server while connected; the server's own ends the channel", () => {
+  const asked = run(live(), {
+    kind: "unsubscribeAsked",
+    channel: "room1",
+    generation: 1,
+  });
+  assert.deepEqual(asked.commands, [{ kind: "unsubscribe", channel: "room1" }]);
+  const ended = run(live(), { kind: "unsubscribed", channel: "room1" });
+  assert.deepEqual(ended.commands, [{ kind: "ended", channel: "room1" }]);
+  assert.equal(ended.state.channels.size, 0);
+});
+
+Deno.test("close: timers stop, the socket closes, and nothing happens after", () => {
+  const { state, commands } = run(live(), { kind: "closeAsked" });
+  assert.deepEqual(commands, [
+    { kind: "stopTimers" },
+    { kind: "phase", phase: "closed" },
+    { kind: "closeSocket", code: 1000 },
+  ]);
+  assert.deepEqual(
+    run(state, { kind: "closed", code: 1000, jitter: 0 }, broadcast(1))
+      .commands,
+    [],
+  );
+});

@@ -1,0 +1,65 @@
+/**
+ * Test fixture: values a callback reports (messages, states, errors, close
+ * codes), collected and awaited, so tests wait on events, never on sleeps.
+ *
+ * @module
+ */
+
+/** How long a test waits for an event before it fails. */
+const EVENT_TIMEOUT_MS = 10_000;
+
+interface Waiter<T> {
+  readonly check: (values: readonly T[]) => boolean;
+  readonly resolve: () => void;
+}
+
+/**
+ * Values in the order they were reported.
+ *
+ * @example
+ * ```ts
+ * import { Observed } from "./observed.ts";
+ *
+ * const states = new Observed<string>();
+ * setTimeout(() => states.push("connected"), 10);
+ * await states.until((values) => values.includes("connected"), "connected");
+ * ```
+ */
+export class Observed<T> {
+  readonly values: T[] = [];
+  readonly #waiters = new Set<Waiter<T>>();
+
+  /** Reports a value; wakes every waiter whose condition now holds. */
+  push = (value: T): void => {
+    this.values.push(value);
+    for (const waiter of this.#waiters) {
+      if (waiter.check(this.values)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  };
+
+  /** Resolves once `check` holds of the values; fails after 10 s naming `what`. */
+  until(
+    check: (values: readonly T[]) => boolean,
+    what: string,
+    timeoutMs = EVENT_TIMEOUT_MS,
+  ): Promise<void> {
+    if (check(this.values)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`timed out waiting for ${what}`));
+      }, timeoutMs);
+      const waiter: Waiter<T> = {
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+}
