@@ -26,30 +26,9 @@ function upgradeHeaders(): Record<string, string> {
   };
 }
 
-Deno.test("health answers 200 ok", async () => {
-  await using fixture = await serve();
-  const response = await fetch(`${fixture.base}/health`);
-  assert.equal(response.status, 200);
-  assert.equal(await response.text(), "ok");
-});
-
-Deno.test("unknown routes are a JSON 404; wrong methods a 405", async () => {
-  await using fixture = await serve();
-  const missing = await fetch(`${fixture.base}/nope`);
-  assert.equal(missing.status, 404);
-  assert.equal((await missing.json()).error.code, "NotFound");
-  const wrong = await fetch(`${fixture.base}/publish`);
-  assert.equal(wrong.status, 405);
-  assert.equal(wrong.headers.get("allow"), "POST, OPTIONS");
-  await wrong.body?.cancel();
-});
-
-Deno.test("BASE_PATH is honoured, including the empty one", async () => {
+Deno.test("an empty BASE_PATH serves the socket at /websocket", async () => {
   await using fixture = await serve({ BASE_PATH: "" });
-  const response = await fetch(`${fixture.base}/health`);
-  assert.equal(new URL(response.url).pathname, "/health");
-  assert.equal(response.status, 200);
-  await response.body?.cancel();
+  assert.equal(new URL(fixture.websocketUrl).pathname, "/websocket");
   await using client = await TestClient.authed(fixture.websocketUrl);
   assert.ok(client.socket.readyState === WebSocket.OPEN);
 });
@@ -174,13 +153,6 @@ Deno.test("?token= authenticates at connect; an invalid one is a 401 before the 
     assert.equal(response.status, 401);
     assert.equal((await response.json()).error.code, "Unauthenticated");
   }
-});
-
-Deno.test("a plain GET on the socket path asks for an upgrade", async () => {
-  await using fixture = await serve();
-  const response = await fetch(fixture.websocketUrl.replace(/^ws/, "http"));
-  assert.equal(response.status, 426);
-  await response.body?.cancel();
 });
 
 Deno.test("every error of the protocol reaches the client with its code", async () => {
@@ -308,120 +280,6 @@ Deno.test("a browser origin outside ALLOWED_ORIGINS is closed with 1008", async 
   await new Promise((resolve) => allowed.addEventListener("open", resolve));
   allowed.close();
   await new Promise((resolve) => allowed.addEventListener("close", resolve));
-});
-
-Deno.test("REST publish: API key as Bearer or bare; missing or wrong is 401", async () => {
-  await using fixture = await serve();
-  const body = { channel: "room1", event: "e", payload: null };
-  const status = async (headers: Record<string, string>) => {
-    const response = await fetch(`${fixture.base}/publish`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-    });
-    const json = await response.json();
-    return response.status === 200
-      ? 200
-      : `${response.status} ${json.error.code}`;
-  };
-  assert.equal(await status({ authorization: `Bearer ${TEST_API_KEY}` }), 200);
-  assert.equal(await status({ authorization: TEST_API_KEY }), 200);
-  assert.equal(await status({ authorization: "other-key" }), 200);
-  assert.equal(await status({}), "401 Unauthenticated");
-  assert.equal(
-    await status({ authorization: "Bearer wrong" }),
-    "401 Unauthenticated",
-  );
-  assert.equal(
-    await status({ authorization: "Bearer " }),
-    "401 Unauthenticated",
-  );
-});
-
-Deno.test("REST publish: bad input is a 400 with a clear message, oversized bodies a 413", async () => {
-  await using fixture = await serve({ MAX_MESSAGE_BYTES: "1024" });
-  const answer = async (body: string) => {
-    const response = await restPublish(fixture.base, body);
-    return [response.status, (await response.json()).error?.code];
-  };
-  assert.deepEqual(await answer("{nope"), [400, "InvalidArgument"]);
-  assert.deepEqual(await answer("[]"), [400, "InvalidArgument"]);
-  assert.deepEqual(
-    await answer(JSON.stringify({ channel: "a b", event: "e" })),
-    [400, "InvalidArgument"],
-  );
-  assert.deepEqual(
-    await answer(JSON.stringify({ channel: "room1", event: "" })),
-    [400, "InvalidArgument"],
-  );
-  assert.deepEqual(
-    await answer(
-      JSON.stringify({
-        channel: "room1",
-        event: "e",
-        payload: "x".repeat(2000),
-      }),
-    ),
-    [413, "InvalidArgument"],
-  );
-  // Without Content-Length (streamed), the limit still holds.
-  const stream = new ReadableStream({
-    start(controller) {
-      for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(512));
-      controller.close();
-    },
-  });
-  const streamed = await fetch(`${fixture.base}/publish`, {
-    method: "POST",
-    headers: { authorization: TEST_API_KEY },
-    body: stream,
-  });
-  assert.equal(streamed.status, 413);
-  await streamed.body?.cancel();
-});
-
-Deno.test("REST CORS: * by default, configured origins echoed, preflight answered", async () => {
-  await using open = await serve();
-  const any = await restPublish(open.base, { channel: "room1", event: "e" });
-  assert.equal(any.headers.get("access-control-allow-origin"), "*");
-  await any.body?.cancel();
-  const preflight = await fetch(`${open.base}/publish`, {
-    method: "OPTIONS",
-    headers: {
-      origin: "https://app.example",
-      "access-control-request-method": "POST",
-    },
-  });
-  assert.equal(preflight.status, 204);
-  assert.match(
-    preflight.headers.get("access-control-allow-methods") ?? "",
-    /POST/,
-  );
-  assert.match(
-    preflight.headers.get("access-control-allow-headers") ?? "",
-    /Authorization/,
-  );
-
-  await using closed = await serve({ ALLOWED_ORIGINS: "https://app.example" });
-  const allowed = await restPublish(closed.base, {
-    channel: "room1",
-    event: "e",
-  }, {
-    origin: "https://app.example",
-  });
-  assert.equal(
-    allowed.headers.get("access-control-allow-origin"),
-    "https://app.example",
-  );
-  await allowed.body?.cancel();
-  const foreign = await restPublish(closed.base, {
-    channel: "room1",
-    event: "e",
-  }, {
-    origin: "https://evil.example",
-  });
-  assert.equal(foreign.headers.get("access-control-allow-origin"), null);
-  await foreign.body?.cancel();
 });
 
 Deno.test("shutdown closes every socket with 1001 and stops listening", async () => {

@@ -11,7 +11,9 @@ import {
   type StartOptions,
   startServer,
 } from "../../src/http/server.ts";
+import { createHandler } from "../../src/http/handler.ts";
 import { configureLogging } from "../../src/log.ts";
+import { buildServices, type Services } from "../../src/services.ts";
 
 /** The secret every test server signs with. */
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789";
@@ -66,6 +68,35 @@ export async function serve(
     base,
     websocketUrl,
     [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+/** A request handler with its services, for tests that need no port. */
+export interface TestHandler extends AsyncDisposable {
+  readonly services: Services;
+  /** Answers a request to `path` (under `BASE_PATH`), as the server would. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/**
+ * The request handler of a test config, called directly: routing, CORS,
+ * methods and API keys are tested without a socket (as Fresh tests its app).
+ */
+export async function handler(
+  env: Record<string, string> = {},
+): Promise<TestHandler> {
+  if (!loggingConfigured) {
+    await configureLogging({ encoding: "console", level: "fatal" });
+    loggingConfigured = true;
+  }
+  const config = testConfig(env);
+  const services = await buildServices(config);
+  const handle = createHandler(services);
+  return {
+    services,
+    fetch: (path, init) =>
+      handle(new Request(`http://localhost${config.basePath}${path}`, init)),
+    [Symbol.asyncDispose]: () => services.engine.close(),
   };
 }
 
