@@ -28,23 +28,35 @@ export type EngineConfig =
 
 /** The validated settings every module below `main.ts` receives. */
 export interface Config {
+  /** `PORT`; 0 picks a free one. */
   readonly port: number;
+  /** `HOST`: the address to listen on. */
   readonly host: string;
+  /** `JWT_SECRET`: the HS256 key tokens are signed with. */
   readonly jwtSecret: string;
+  /** `API_KEYS`: the keys REST callers authenticate with. */
   readonly apiKeys: readonly string[];
   /** `""` or a path starting with `/`, without a trailing `/`. */
   readonly basePath: string;
+  /** `LOG_ENCODING`: human-readable lines, or JSON lines. */
   readonly logEncoding: "console" | "json";
+  /** `LOG_LEVEL`. */
   readonly logLevel: LogLevel;
   /** `"*"` for any origin, or the exact origins allowed. */
   readonly allowedOrigins: "*" | readonly string[];
+  /** `MAX_MESSAGE_BYTES`: the largest frame and REST body. */
   readonly maxMessageBytes: number;
+  /** `MAX_SUBSCRIPTIONS` per connection. */
   readonly maxSubscriptions: number;
+  /** `RATE_LIMIT`: requests per second per connection. */
   readonly rateLimit: number;
+  /** `OUTBOUND_BUFFER_BYTES`: unsent bytes past which broadcasts are dropped. */
   readonly outboundBufferBytes: number;
   /** Seconds without a pong before the socket is closed; 0 disables pings. */
   readonly idleTimeoutSeconds: number;
+  /** `HISTORY_SIZE`: messages kept per channel. */
   readonly historySize: number;
+  /** `HISTORY_TTL_SECONDS`: how long they are kept. */
   readonly historyTtlSeconds: number;
   /** Where messages live: this process, or Redis shared by several nodes. */
   readonly engine: EngineConfig;

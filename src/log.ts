@@ -19,9 +19,29 @@ import {
 } from "@logtape/logtape";
 import type { LogLevel } from "./config.ts";
 
+/** Fields of a log line, by name; never a secret or a token. */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/**
+ * The logger of one part of the server, as {@linkcode log} returns it:
+ * messages are templates whose `{name}`s are filled from the fields.
+ */
+export interface PartLogger {
+  /** Detail for developers (`LOG_LEVEL=debug`). */
+  debug(message: string, fields?: LogFields): void;
+  /** What happened: a connection opened, a request answered. */
+  info(message: string, fields?: LogFields): void;
+  /** Something failed that the server survives, e.g. the engine. */
+  warning(message: string, fields?: LogFields): void;
+  /** A bug or a failure an operator must look at. */
+  error(message: string, fields?: LogFields): void;
+}
+
 /** Options of {@linkcode configureLogging}. */
 export interface LoggingOptions {
+  /** `LOG_ENCODING`. */
   readonly encoding: "console" | "json";
+  /** `LOG_LEVEL`: the lowest level written. */
   readonly level: LogLevel;
 }
 
@@ -29,7 +49,7 @@ export interface LoggingOptions {
  * One JSON object per line: `timestamp` (RFC 3339), `level`, `message`, the
  * logger, then every field flat.
  */
-export function jsonLine(record: LogRecord): string {
+function jsonLine(record: LogRecord): string {
   const message = record.message
     .map((part) => typeof part === "string" ? part : JSON.stringify(part))
     .join("");
@@ -96,9 +116,12 @@ export async function flushLogs(): Promise<void> {
  *
  * @example
  * ```ts
+ * import { log } from "./log.ts";
+ *
  * log("http").info("listening on {url}", { url: "http://localhost:8000" });
  * ```
  */
-export function log(part: string): Logger {
-  return getLogger(["broadcaster", part]);
+export function log(part: string): PartLogger {
+  const logger: Logger = getLogger(["broadcaster", part]);
+  return logger;
 }

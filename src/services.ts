@@ -23,13 +23,17 @@ const ENGINE_START_MS = 5_000;
 
 /** Everything the request handler and the connections of one server share. */
 export interface Services {
+  /** The settings everything was built from. */
   readonly config: Config;
   /** Epoch milliseconds. */
   readonly clock: () => number;
+  /** Local fan-out. */
   readonly hub: Hub;
   /** The engine, its publishes timed by the metrics. */
   readonly engine: Engine;
+  /** Every metric of the server. */
   readonly metrics: ServerMetrics;
+  /** Checks tokens (`JWT_SECRET`). */
   readonly verifier: TokenVerifier;
   /** The keys REST publishers and readers authenticate with (`API_KEYS`). */
   readonly apiKeys: ApiKeys;

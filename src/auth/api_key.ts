@@ -52,6 +52,7 @@ export function credentialFromHeader(header: string | null): string | null {
 export class ApiKeys {
   readonly #keys: readonly string[];
 
+  /** The keys `accepts` compares against (`API_KEYS`). */
   constructor(keys: readonly string[]) {
     this.#keys = keys;
   }

@@ -119,8 +119,11 @@ export class TokenVerifier {
 
 /** What a minted token grants. */
 export interface TokenClaims {
+  /** The subject: who the token is for. */
   readonly sub: string;
+  /** The channels the token may use. */
   readonly authorizedChannels: readonly string[];
+  /** `subscribe` and/or `publish`; without it, the token may only subscribe. */
   readonly scope?: readonly string[];
   /** Lifetime in seconds from `now`. */
   readonly ttlSeconds: number;

@@ -26,9 +26,11 @@ export interface ChannelRecord {
 
 /** The client's state. Replaced on every step, never mutated. */
 export interface ClientState {
+  /** Where the client stands. */
   readonly phase: Phase;
   /** Reconnect attempts since the last healthy connection: the backoff's exponent. */
   readonly attempt: number;
+  /** Every channel the application subscribed to, by name. */
   readonly channels: ReadonlyMap<string, ChannelRecord>;
 }
 
@@ -154,7 +156,9 @@ export type ClientCommand =
 
 /** The core's answer. */
 export interface ClientStep {
+  /** The next state. */
   readonly state: ClientState;
+  /** What the shell must do, in order. */
   readonly commands: readonly ClientCommand[];
 }
 

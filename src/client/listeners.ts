@@ -61,6 +61,7 @@ export class Listeners {
   readonly #waiters = new Set<() => void>();
   #generations = 0;
 
+  /** Listeners calling back the application's `onError` and `onStateChange`. */
   constructor(
     callbacks: Pick<BroadcasterClientOptions, "onError" | "onStateChange">,
   ) {

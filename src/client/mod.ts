@@ -18,17 +18,22 @@
  * this module is its shell: the socket, the timers and your callbacks.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { BroadcasterClient } from "./mod.ts";
  *
- * const client = new BroadcasterClient({
- *   url: "ws://127.0.0.1:8000/broadcaster/websocket",
- *   token: () => fetch("/token").then((response) => response.text()),
- * });
- * const sub = client.subscribe("room1", (message) => console.log(message.payload));
- * const { id } = await client.publish("room1", "event", { hello: "world" });
- * sub.unsubscribe();
- * await client.close();
+ * // Needs a server, so the doc test only defines it.
+ * async function chat(token: () => Promise<string>): Promise<void> {
+ *   const client = new BroadcasterClient({
+ *     url: "ws://127.0.0.1:8000/broadcaster/websocket",
+ *     token,
+ *   });
+ *   const sub = client.subscribe("room1", (message) => console.log(message.payload));
+ *   await sub.ready;
+ *   const { id } = await client.publish("room1", "event", { hello: "world" });
+ *   console.log(`published ${id}`);
+ *   sub.unsubscribe();
+ *   await client.close();
+ * }
  * ```
  *
  * @module
@@ -72,14 +77,17 @@ export type {
  * A Broadcaster connection that survives network failures.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { BroadcasterClient } from "./mod.ts";
  *
- * const client = new BroadcasterClient({
- *   url: "ws://127.0.0.1:8000/broadcaster/websocket",
- *   token: () => "<a token from your back-end>",
- * });
- * client.subscribe("room1", (message) => console.log(message.event, message.payload));
+ * function listen(token: string): BroadcasterClient {
+ *   const client = new BroadcasterClient({
+ *     url: "ws://127.0.0.1:8000/broadcaster/websocket",
+ *     token: () => token,
+ *   });
+ *   client.subscribe("room1", (message) => console.log(message.event, message.payload));
+ *   return client;
+ * }
  * ```
  */
 export class BroadcasterClient {
@@ -95,6 +103,7 @@ export class BroadcasterClient {
   #healthyTimer: ReturnType<typeof setTimeout> | undefined;
   #closedForGood: Error | undefined;
 
+  /** Starts connecting at once; see {@linkcode BroadcasterClientOptions}. */
   constructor(options: BroadcasterClientOptions) {
     this.#options = options;
     this.#backoff = {

@@ -20,7 +20,9 @@ export type RequestFn = (
 
 /** What an operation came to: the event for the core, and a failure to report. */
 export interface Outcome {
+  /** The event for the core, or `null` when there is nothing to tell it. */
   readonly event: ClientEvent | null;
+  /** A failure the application should hear of (`onError`). */
   readonly error?: Error;
 }
 

@@ -44,6 +44,7 @@ export interface SubscribeOptions {
 
 /** A subscription; `unsubscribe()` ends it. */
 export interface Subscription {
+  /** The channel subscribed to. */
   readonly channel: string;
   /**
    * Resolves when the server first confirms the subscription (messages
@@ -51,5 +52,6 @@ export interface Subscription {
    * {@linkcode BroadcasterError} if it refuses.
    */
   readonly ready: Promise<void>;
+  /** Ends the subscription; harmless when it already ended. */
   unsubscribe(): void;
 }

@@ -12,8 +12,11 @@
 
 /** What the page is prefilled with (the dev server's token and key). */
 export interface ConsoleSettings {
+  /** `BASE_PATH`, which the page's URLs start with. */
   readonly basePath: string;
+  /** A token to prefill (the dev server's). */
   readonly token?: string;
+  /** An API key to prefill (the dev server's). */
   readonly apiKey?: string;
 }
 

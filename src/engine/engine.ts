@@ -13,6 +13,7 @@ import type { Message, NewMessage } from "../protocol/message.ts";
 
 /** Thrown by an engine that cannot accept a publish right now (e.g. Redis unreachable). */
 export class EngineUnavailableError extends Error {
+  /** Always `EngineUnavailableError`. */
   override readonly name = "EngineUnavailableError";
 }
 

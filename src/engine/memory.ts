@@ -57,6 +57,7 @@ export class MemoryEngine implements Engine {
   #counter = 0;
   #closed = false;
 
+  /** An engine delivering to `options.deliver`; its history sweep runs unref'd. */
   constructor(options: MemoryEngineOptions) {
     this.#deliver = options.deliver;
     this.#clock = options.clock ?? Date.now;

@@ -172,7 +172,9 @@ export interface RedisEngineOptions {
   readonly url: string;
   /** Receives every message of the channels this node listens to: the hub. */
   readonly deliver: Deliver;
+  /** `HISTORY_SIZE`: entries kept per channel stream. */
   readonly historySize: number;
+  /** `HISTORY_TTL_SECONDS`: how long entries are kept. */
   readonly historyTtlSeconds: number;
 }
 
@@ -181,9 +183,20 @@ export interface RedisEngineOptions {
  *
  * @example
  * ```ts
- * const engine = new RedisEngine({
- *   url: "redis://127.0.0.1:6379", deliver: (m) => hub.deliver(m), historySize: 100, historyTtlSeconds: 300,
- * });
+ * import { Hub } from "../hub/hub.ts";
+ * import { RedisEngine } from "./redis.ts";
+ *
+ * // Needs a Redis server, so the doc test only defines it.
+ * async function startOnRedis(hub: Hub): Promise<RedisEngine> {
+ *   const engine = new RedisEngine({
+ *     url: "redis://127.0.0.1:6379",
+ *     deliver: (message) => hub.deliver(message),
+ *     historySize: 100,
+ *     historyTtlSeconds: 300,
+ *   });
+ *   await engine.start(5_000);
+ *   return engine;
+ * }
  * ```
  */
 export class RedisEngine implements Engine {
@@ -196,6 +209,7 @@ export class RedisEngine implements Engine {
   #subscriberWasReady = false;
   #closed = false;
 
+  /** Connects (lazily, with backoff) to `options.url`; `start` waits for it. */
   constructor(options: RedisEngineOptions) {
     this.#deliver = options.deliver;
     this.#maxLength = String(options.historySize);

@@ -21,7 +21,9 @@ export function clientScript(): Response {
 
 /** What the console page is prefilled with (the dev server's token and key). */
 export interface ConsolePrefill {
+  /** A token to prefill. */
   readonly token?: string;
+  /** An API key to prefill. */
   readonly apiKey?: string;
 }
 

@@ -5,18 +5,21 @@
  * @module
  */
 
-/** The outcome of {@linkcode readBody}. */
+/** The outcome of {@linkcode readBody}: the text, or `ok: false` when it is over the limit. */
 export type BodyResult =
   | { readonly ok: true; readonly text: string }
-  | { readonly ok: false; readonly tooLarge: true };
+  | { readonly ok: false };
 
 /**
  * Reads `request`'s body as UTF-8 text, giving up past `limit` bytes.
  *
  * @example
  * ```ts
+ * import { readBody } from "./body.ts";
+ *
+ * const request = new Request("http://localhost/", { method: "POST", body: "hello" });
  * const body = await readBody(request, 65536);
- * if (!body.ok) return new Response(null, { status: 413 });
+ * console.log(body.ok ? body.text : "413"); // "hello"
  * ```
  */
 export async function readBody(
@@ -25,7 +28,7 @@ export async function readBody(
 ): Promise<BodyResult> {
   const length = request.headers.get("content-length");
   if (length !== null) {
-    if (Number(length) > limit) return { ok: false, tooLarge: true };
+    if (Number(length) > limit) return { ok: false };
     // A declared length within the limit is all the server reads: the native path is safe.
     return { ok: true, text: await request.text() };
   }
@@ -39,7 +42,7 @@ export async function readBody(
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel();
-      return { ok: false, tooLarge: true };
+      return { ok: false };
     }
     chunks.push(value);
   }

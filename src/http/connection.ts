@@ -40,10 +40,19 @@ export interface ConnectionOptions {
  * Runs one WebSocket: feeds its frames to the reducer and performs the effects.
  *
  * @example
- * ```ts ignore
- * const { socket, response } = Deno.upgradeWebSocket(request);
- * new Connection(socket, services, { state, remote: "127.0.0.1", onClosed: () => {} });
- * return response;
+ * ```ts
+ * import type { ConnectionState } from "../protocol/state.ts";
+ * import { Connection, type ConnectionServices } from "./connection.ts";
+ *
+ * function serveSocket(
+ *   request: Request,
+ *   services: ConnectionServices,
+ *   state: ConnectionState,
+ * ): Response {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   new Connection(socket, services, { state, remote: "127.0.0.1", onClosed: () => {} });
+ *   return response;
+ * }
  * ```
  */
 export class Connection implements Recipient, Outbound {
@@ -65,6 +74,7 @@ export class Connection implements Recipient, Outbound {
   #draining = false;
   #closed = false;
 
+  /** Takes over `socket`: its frames go to the reducer from now on. */
   constructor(
     socket: WebSocket,
     services: ConnectionServices,

@@ -12,23 +12,24 @@ import { type Engine, failureOf } from "../engine/engine.ts";
 import type { Hub, Recipient } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
-import type { Effect, Input } from "../protocol/effects.ts";
+import type { EffectOf, Input } from "../protocol/effects.ts";
 import type { Message } from "../protocol/message.ts";
 
 const logger = log("connection");
 
 /** What the core effects run against. */
 export interface CoreServices {
+  /** Local fan-out. */
   readonly hub: Hub;
+  /** Where messages are published, kept and read. */
   readonly engine: Engine;
+  /** Checks the tokens of `auth`. */
   readonly verifier: TokenVerifier;
   /** Epoch milliseconds. */
   readonly clock: () => number;
+  /** What the effects count. */
   readonly metrics: ServerMetrics;
 }
-
-/** An effect of one kind. */
-type EffectOf<K extends Effect["kind"]> = Extract<Effect, { kind: K }>;
 
 /** Verifies a token (synchronously); a refusal is counted and logged (never the token). */
 export function verifyToken(

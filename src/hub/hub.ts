@@ -27,7 +27,9 @@ export interface Recipient {
 
 /** A subscription as the hub tracks it; opaque outside this module but for reading. */
 export interface HubEntry {
+  /** The subscription, as the reducer created it. */
   readonly subscription: Subscription;
+  /** The connection its frames go to. */
   readonly recipient: Recipient;
   /** The `seq` of the last message counted for this subscription. */
   readonly seq: number;

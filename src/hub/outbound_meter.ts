@@ -56,6 +56,7 @@ export class OutboundMeter {
   #over = false;
   #dropped = 0;
 
+  /** A meter dropping broadcasts past `limit` unsent bytes of `outbound`. */
   constructor(limit: number, outbound: Outbound) {
     this.#limit = limit;
     this.#outbound = outbound;

@@ -31,6 +31,7 @@ export class MeasuredEngine implements Engine {
   readonly #engine: Engine;
   readonly #latency: Histogram;
 
+  /** Wraps `engine`; publish durations go to `latency`. */
   constructor(engine: Engine, latency: Histogram) {
     this.#engine = engine;
     this.#latency = latency;

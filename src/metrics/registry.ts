@@ -32,8 +32,10 @@ function number(value: number): string {
 }
 
 /** Anything the registry can expose. */
-interface Metric {
+export interface Metric {
+  /** The metric's name, e.g. `broadcaster_connections`. */
   readonly name: string;
+  /** The metric in the text exposition format: HELP, TYPE and its samples. */
   expose(): string;
 }
 
@@ -47,6 +49,7 @@ export interface CounterSeries {
 export class Counter implements Metric {
   readonly #values = new Map<string, [Labels, number]>();
 
+  /** A counter exposed as `name`, described by `help`. */
   constructor(readonly name: string, readonly help: string) {}
 
   /** Adds `amount` (1) to the series of `labels`. */
@@ -77,6 +80,7 @@ export class Counter implements Metric {
     return entry;
   }
 
+  /** The counter in the text exposition format. */
   expose(): string {
     const lines = [
       `# HELP ${this.name} ${this.help}`,
@@ -92,6 +96,7 @@ export class Counter implements Metric {
 
 /** A value read when scraped: `type` says whether it may go down. */
 export class Sampled implements Metric {
+  /** A metric read by `read` at every scrape. */
   constructor(
     readonly name: string,
     readonly help: string,
@@ -99,6 +104,7 @@ export class Sampled implements Metric {
     readonly read: () => number,
   ) {}
 
+  /** The value in the text exposition format. */
   expose(): string {
     return [
       `# HELP ${this.name} ${this.help}`,
@@ -114,6 +120,7 @@ export class Histogram implements Metric {
   #sum = 0;
   #count = 0;
 
+  /** A histogram with the given upper bounds (`le`), ascending. */
   constructor(
     readonly name: string,
     readonly help: string,
@@ -134,6 +141,7 @@ export class Histogram implements Metric {
     }
   }
 
+  /** The histogram in the text exposition format. */
   expose(): string {
     const lines = [
       `# HELP ${this.name} ${this.help}`,

@@ -19,7 +19,9 @@ import {
 
 /** Where scrape-time values come from. */
 export interface MetricSources {
+  /** Subscriptions and channels of this node. */
   readonly hub: Hub;
+  /** Whether the engine is up. */
   readonly engine: Engine;
   /** Open WebSocket connections. */
   readonly connections: () => number;
@@ -64,17 +66,22 @@ const LATENCY_BUCKETS = [
  * ```
  */
 export class ServerMetrics {
+  /** Every metric, as `/metrics` exposes them. */
   readonly registry = new Registry();
   /** Messages accepted, by transport; series bound once for the publish path. */
   readonly published: Readonly<Record<"rest" | "websocket", CounterSeries>>;
   /** Broadcasts dropped for slow consumers; bound once for the fan-out path. */
   readonly dropped: CounterSeries;
+  /** Connections closed with 1013. */
   readonly slowConsumerDisconnects: Counter;
+  /** Tokens refused, by reason. */
   readonly authFailures: Counter;
+  /** Requests refused by the per-connection rate limit. */
   readonly rateLimited: Counter;
   /** Seconds from accepting a publish to the engine having it (and the local fan-out done). */
   readonly publishLatency: Histogram;
 
+  /** Registers every metric, reading scrape-time values from `sources`. */
   constructor(sources: MetricSources) {
     const r = this.registry;
     r.add(

@@ -25,6 +25,7 @@ export interface Authentication {
   readonly subject: string;
   /** The token's `authorizedChannels`: exact channel names. */
   readonly channels: ReadonlySet<string>;
+  /** What the token allows: `subscribe` and/or `publish`. */
   readonly scopes: ReadonlySet<Scope>;
   /** The token's `exp`, in epoch milliseconds. */
   readonly expiresAt: number;

@@ -137,8 +137,13 @@ export type Effect =
     readonly counter: "rateLimited" | "slowConsumerDisconnects";
   };
 
+/** The effect of kind `K`, e.g. `EffectOf<"publish">`. */
+export type EffectOf<K extends Effect["kind"]> = Extract<Effect, { kind: K }>;
+
 /** The reducer's answer: the next state and the effects to run, in order. */
 export interface Step<S> {
+  /** The next state. */
   readonly state: S;
+  /** The effects to run, in order. */
   readonly effects: readonly Effect[];
 }

@@ -25,7 +25,9 @@ export type ErrorCode = typeof ERROR_CODES[number];
 
 /** An error as sent to clients: a code and a human-readable message, never a stack trace. */
 export interface ProtocolError {
+  /** The error's code, as the wire spells it. */
   readonly code: ErrorCode;
+  /** What went wrong, for a human; never a stack trace. */
   readonly message: string;
 }
 

@@ -12,7 +12,9 @@ import type { ProtocolError } from "./errors.ts";
 
 /** A successful response to a request that had an `id`. */
 export interface ResultFrame {
+  /** The `id` of the request answered. */
   readonly requestId: number;
+  /** The method's result. */
   readonly result: Readonly<Record<string, unknown>>;
 }
 
@@ -21,19 +23,25 @@ export interface ResultFrame {
  * payloads are spliced in as they were stored, never parsed again).
  */
 export interface RawResultFrame {
+  /** The `id` of the request answered. */
   readonly requestId: number;
+  /** The method's result as JSON text. */
   readonly resultJson: string;
 }
 
 /** An error; `requestId` is absent when the request was a notification or had no usable id. */
 export interface ErrorFrame {
+  /** The `id` of the request answered, if it had one. */
   readonly requestId?: number;
+  /** What went wrong. */
   readonly error: ProtocolError;
 }
 
 /** A server-initiated notification such as `unsubscribed` (broadcasts are built by the hub). */
 export interface NotificationFrame {
+  /** The notification, e.g. `unsubscribed`. */
   readonly method: string;
+  /** Its parameters. */
   readonly params: Readonly<Record<string, unknown>>;
 }
 
@@ -48,8 +56,11 @@ export interface BroadcastParams {
   readonly seq: number;
   /** RFC 3339 in UTC with milliseconds. */
   readonly createTime: string;
+  /** The channel it was published to. */
   readonly channel: string;
+  /** The publisher's event name. */
   readonly event: string;
+  /** The publisher's payload, any JSON value. */
   readonly payload: unknown;
 }
 

@@ -9,7 +9,9 @@
 
 /** A message a publisher asked for, before the engine gave it an id. */
 export interface NewMessage {
+  /** The channel it is published to. */
   readonly channel: string;
+  /** The publisher's event name. */
   readonly event: string;
   /** The payload as JSON text, serialised once at validation. */
   readonly payloadJson: string;

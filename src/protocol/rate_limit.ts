@@ -16,6 +16,7 @@ export interface RateState {
   readonly updatedAt: number;
   /** Requests refused since `windowStart`. */
   readonly refusals: number;
+  /** When (epoch ms) the current abuse window began. */
   readonly windowStart: number;
 }
 

@@ -16,7 +16,9 @@ import { fail, ok, type Result } from "./errors.ts";
 export interface RequestEnvelope {
   /** The client's id, or `undefined` for a notification (no id, `0` or `null`). */
   readonly requestId: number | undefined;
+  /** The method asked for. */
   readonly method: string;
+  /** Its params, not yet validated. */
   readonly params: unknown;
 }
 
@@ -82,33 +84,62 @@ export function decodeFrame(text: string): DecodedFrame {
 
 const channelField = z.string({ error: "must be a string" });
 
+/** One problem a schema found: where, and what. */
+export interface ParamsIssue {
+  /** The path of the field within params, e.g. `["channel"]`. */
+  readonly path: readonly PropertyKey[];
+  /** What is wrong with it. */
+  readonly message: string;
+}
+
+/** A schema of one method's params, validating into `T` (the zod schemas below). */
+export interface ParamsSchema<T> {
+  /** Validates `value`: its data, or every problem found. */
+  safeParse(
+    value: unknown,
+  ):
+    | { readonly success: true; readonly data: T }
+    | {
+      readonly success: false;
+      readonly error: { readonly issues: readonly ParamsIssue[] };
+    };
+}
+
 /** Params of `auth`. */
-export const AuthParams = z.object({
+export const AuthParams: ParamsSchema<{ token: string }> = z.object({
   token: z.string({ error: "must be a string" }).min(1, "must not be empty"),
 });
 
 /** Params of `subscribe`. */
-export const SubscribeParams = z.object({
+export const SubscribeParams: ParamsSchema<
+  { channel: string; since?: string | undefined }
+> = z.object({
   channel: channelField,
   since: z.string({ error: "must be a string" }).min(1, "must not be empty")
     .optional(),
 });
 
 /** Params of `unsubscribe`. */
-export const UnsubscribeParams = z.object({ channel: channelField });
+export const UnsubscribeParams: ParamsSchema<{ channel: string }> = z.object(
+  { channel: channelField },
+);
 
 /**
  * Params of `publish` (and the body of REST `/publish`). A missing `payload`
  * is `null`, as the original's decoder left it.
  */
-export const PublishParams = z.object({
+export const PublishParams: ParamsSchema<
+  { channel: string; event: string; payload: unknown }
+> = z.object({
   channel: channelField,
   event: z.string({ error: "must be a string" }).min(1, "must not be empty"),
   payload: z.unknown().optional().transform((payload) => payload ?? null),
 });
 
 /** Params of `history`. */
-export const HistoryParams = z.object({
+export const HistoryParams: ParamsSchema<
+  { channel: string; limit?: number | undefined }
+> = z.object({
   channel: channelField,
   limit: z.int({ error: "must be an integer" }).positive("must be positive")
     .optional(),
@@ -119,7 +150,7 @@ export const HistoryParams = z.object({
  * `InvalidArgument` naming the field, e.g. `params.channel: must be a string`.
  */
 export function decodeParams<T>(
-  schema: z.ZodType<T>,
+  schema: ParamsSchema<T>,
   params: unknown,
 ): Result<T> {
   if (!isRecord(params)) {

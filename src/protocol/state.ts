@@ -26,6 +26,7 @@ export interface Limits {
 export interface Subscription {
   /** Unique per subscription: the connection id and a per-connection counter. */
   readonly id: string;
+  /** The channel subscribed to. */
   readonly channel: string;
 }
 
@@ -33,7 +34,9 @@ export interface Subscription {
 export interface ConnectionState {
   /** Unique per connection; prefixes subscription ids. */
   readonly connectionId: string;
+  /** The limits it is held to. */
   readonly limits: Limits;
+  /** Its credentials, once authenticated. */
   readonly auth: Authentication | null;
   /** Subscriptions by channel name: the one record of what this connection holds. */
   readonly subscriptions: ReadonlyMap<string, Subscription>;
@@ -49,7 +52,9 @@ export interface ConnectionState {
 
 /** Options of {@linkcode initialState}. */
 export interface InitialStateOptions {
+  /** Unique per connection; prefixes subscription ids. */
   readonly connectionId: string;
+  /** The limits it is held to. */
   readonly limits: Limits;
   /** Credentials from a `?token=` on the upgrade URL, if any. */
   readonly auth?: Authentication | null;
