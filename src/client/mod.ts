@@ -73,23 +73,7 @@ export type {
   Subscription,
 };
 
-/**
- * A Broadcaster connection that survives network failures.
- *
- * @example
- * ```ts
- * import { BroadcasterClient } from "./mod.ts";
- *
- * function listen(token: string): BroadcasterClient {
- *   const client = new BroadcasterClient({
- *     url: "ws://127.0.0.1:8000/broadcaster/websocket",
- *     token: () => token,
- *   });
- *   client.subscribe("room1", (message) => console.log(message.event, message.payload));
- *   return client;
- * }
- * ```
- */
+/** A Broadcaster connection that survives network failures (see the module doc). */
 export class BroadcasterClient {
   readonly #options: BroadcasterClientOptions;
   readonly #backoff: BackoffOptions;

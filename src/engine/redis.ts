@@ -19,138 +19,29 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
-import {
-  formatTimestamp,
-  type Message,
-  type NewMessage,
-} from "../protocol/message.ts";
+import type { Message, NewMessage } from "../protocol/message.ts";
 import { type Deliver, type Engine, EngineUnavailableError } from "./engine.ts";
+import {
+  compareIds,
+  historyScript,
+  liveMessage,
+  messageOf,
+  messageOfEntry,
+  positionKey,
+  publishScript,
+  sinceScript,
+  type StreamEntry,
+  streamKey,
+  topic,
+} from "./redis_streams.ts";
+import { connect, retryDelay } from "./redis_connections.ts";
 
 const logger = log("redis");
 
-/** Every key and pub/sub channel starts with this. */
-const PREFIX = "broadcaster";
-
-/** Longest wait for one command before it fails: a hung Redis must not hang publishers. */
-const COMMAND_TIMEOUT_MS = 5_000;
-
 /** How often a catch-up is tried before the gap is left to show in `seq`. */
 const CATCH_UP_ATTEMPTS = 10;
-
-/** Reconnection backoff: 100 ms doubling up to 3 s, with jitter. */
-function retryDelay(attempt: number): number {
-  const capped = Math.min(3_000, 100 * 2 ** Math.min(attempt, 10));
-  return Math.round(capped / 2 + Math.random() * (capped / 2));
-}
-
-// The channel in {braces}: a hash tag, so a channel's keys share one slot on Redis Cluster.
-const streamKey = (channel: string) => `${PREFIX}:{${channel}}:stream`;
-const positionKey = (channel: string) => `${PREFIX}:{${channel}}:position`;
-const topic = (channel: string) => `${PREFIX}:live:${channel}`;
-const TOPIC_PREFIX = `${PREFIX}:live:`;
-
-/** Redis's clock in ms, inside a script. */
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-/**
- * KEYS: stream, position. ARGV: maxlen, ttl ms, topic, body.
- * Returns {id, position}. Publishes `<id> <position> <body>`.
- */
-const PUBLISH_SCRIPT = `${NOW}
-local n = redis.call('INCR', KEYS[2])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'n', n, 'b', ARGV[4])
-redis.call('XTRIM', KEYS[1], 'MINID', now - tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], id .. ' ' .. n .. ' ' .. ARGV[4])
-return {id, n}`;
-
-/**
- * KEYS: stream. ARGV: since id, ttl ms. The entries after `since`, or false
- * when `since` is not in the stream any more, or has expired: checked and
- * read in one step, so nothing can be trimmed in between.
- */
-const SINCE_SCRIPT = `${NOW}
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return false end
-local ms = tonumber(string.match(ARGV[1], '^(%d+)'))
-if ms == nil or ms <= now - tonumber(ARGV[2]) then return false end
-return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')`;
-
-/** KEYS: stream. ARGV: count, ttl ms. The newest unexpired entries, newest first. */
-const HISTORY_SCRIPT = `${NOW}
-return redis.call('XREVRANGE', KEYS[1], '+', tostring(now - tonumber(ARGV[2]) + 1), 'COUNT', ARGV[1])`;
-
-/** A Lua script, run by its SHA1 so the text crosses the network only when Redis lacks it. */
-class Script {
-  readonly source: string;
-  readonly sha: string;
-
-  constructor(source: string) {
-    this.source = source;
-    this.sha = createHash("sha1").update(source).digest("hex");
-  }
-
-  /** EVALSHA, falling back to EVAL after a Redis restart or failover (NOSCRIPT). */
-  async run(
-    redis: Redis,
-    keys: readonly string[],
-    args: readonly string[],
-  ): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) {
-        throw error;
-      }
-      return await redis.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
-
-const publishScript = new Script(PUBLISH_SCRIPT);
-const sinceScript = new Script(SINCE_SCRIPT);
-const historyScript = new Script(HISTORY_SCRIPT);
-
-/** A stream entry as Redis returns it: id and flat field list. */
-type StreamEntry = [string, string[]];
-
-/** Stream ids compare as (ms, sequence) pairs. */
-function compareIds(a: string, b: string): number {
-  const [aMs = 0, aSeq = 0] = a.split("-").map(Number);
-  const [bMs = 0, bSeq = 0] = b.split("-").map(Number);
-  return aMs - bMs || aSeq - bSeq;
-}
-
-function messageOf(
-  channel: string,
-  id: string,
-  position: number,
-  body: string,
-): Message {
-  const [event, payloadJson] = JSON.parse(body) as [string, string];
-  return {
-    id,
-    channel,
-    event,
-    payloadJson,
-    createTime: formatTimestamp(Number(id.split("-")[0])),
-    position,
-  };
-}
-
-function messageOfEntry(channel: string, [id, fields]: StreamEntry): Message {
-  let position = 0;
-  let body = '["",""]';
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === "n") position = Number(fields[i + 1]);
-    if (fields[i] === "b") body = fields[i + 1] ?? body;
-  }
-  return messageOf(channel, id, position, body);
-}
 
 /** What this node knows of one channel it listens to. */
 interface Listening {
@@ -214,42 +105,7 @@ export class RedisEngine implements Engine {
     this.#deliver = options.deliver;
     this.#maxLength = String(options.historySize);
     this.#ttlMs = String(options.historyTtlSeconds * 1000);
-    const common = {
-      retryStrategy: retryDelay,
-      // Fail at once while disconnected, and never resend a publish that may have run.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-    };
-    this.#commands = new Redis(options.url, {
-      ...common,
-      connectionName: "broadcaster",
-    });
-    this.#subscriber = new Redis(options.url, {
-      ...common,
-      // Subscriptions are re-established after a reconnect, then caught up (see #onSubscriberReady).
-      autoResubscribe: true,
-      commandTimeout: undefined,
-      connectionName: "broadcaster-live",
-    });
-    for (
-      const [role, connection] of [["commands", this.#commands], [
-        "live",
-        this.#subscriber,
-      ]] as const
-    ) {
-      connection.on("error", (error: Error) => {
-        logger.warning("redis {role} connection: {error}", {
-          role,
-          error: error.message,
-        });
-      });
-      connection.on(
-        "ready",
-        () => logger.info("redis {role} connection ready", { role }),
-      );
-    }
+    [this.#commands, this.#subscriber] = connect(options.url);
     this.#subscriber.on("ready", () => this.#onSubscriberReady());
     this.#subscriber.on(
       "message",
@@ -384,18 +240,10 @@ export class RedisEngine implements Engine {
   }
 
   #onLive(topicName: string, text: string): void {
-    if (!topicName.startsWith(TOPIC_PREFIX)) return;
-    const channel = topicName.slice(TOPIC_PREFIX.length);
-    const listening = this.#channels.get(channel);
+    const message = liveMessage(topicName, text);
+    if (message === null) return;
+    const listening = this.#channels.get(message.channel);
     if (listening === undefined) return;
-    const firstSpace = text.indexOf(" ");
-    const secondSpace = text.indexOf(" ", firstSpace + 1);
-    const message = messageOf(
-      channel,
-      text.slice(0, firstSpace),
-      Number(text.slice(firstSpace + 1, secondSpace)),
-      text.slice(secondSpace + 1),
-    );
     if (listening.held !== null) listening.held.push(message);
     else this.#deliverOnce(listening, message);
   }

@@ -32,8 +32,12 @@ export interface ConnectionOptions {
   readonly state: ConnectionState;
   /** Where the client connects from, for the logs. */
   readonly remote: string;
-  /** Called once, when the socket has closed. */
-  readonly onClosed: (connection: Connection) => void;
+  /**
+   * The server's open connections: this one is in it until it closes. A
+   * shared set rather than a callback, which would cost every idle
+   * connection a closure.
+   */
+  readonly connections: Set<Connection>;
 }
 
 /**
@@ -50,7 +54,11 @@ export interface ConnectionOptions {
  *   state: ConnectionState,
  * ): Response {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
- *   new Connection(socket, services, { state, remote: "127.0.0.1", onClosed: () => {} });
+ *   new Connection(socket, services, {
+ *     state,
+ *     remote: "127.0.0.1",
+ *     connections: new Set(),
+ *   });
  *   return response;
  * }
  * ```
@@ -58,7 +66,7 @@ export interface ConnectionOptions {
 export class Connection implements Recipient, Outbound {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
-  readonly #onClosed: (connection: Connection) => void;
+  readonly #connections: Set<Connection>;
   /**
    * When each timer is due (epoch ms). Checked by the server's one ticker
    * ({@linkcode Connection.tick}), not by a `setTimeout` per connection: two
@@ -83,7 +91,8 @@ export class Connection implements Recipient, Outbound {
     this.#socket = socket;
     this.#services = services;
     this.#state = options.state;
-    this.#onClosed = options.onClosed;
+    this.#connections = options.connections;
+    this.#connections.add(this);
     this.#openedAt = services.clock();
     this.#meter = new OutboundMeter(
       options.state.limits.outboundBufferBytes,
@@ -291,6 +300,6 @@ export class Connection implements Recipient, Outbound {
         dropped: this.#meter.dropped,
       },
     );
-    this.#onClosed(this);
+    this.#connections.delete(this);
   }
 }

@@ -14,11 +14,23 @@ import type { Services } from "../services.ts";
 import { Connection } from "./connection.ts";
 import { errorResponse, originAllowed } from "./responses.ts";
 
-/** A short random id for a connection: 16 hex digits. */
+/** Random per process, so ids of different nodes do not collide. */
+const ID_PREFIX = crypto.randomUUID().slice(0, 8);
+let connectionsOpened = 0;
+
+/**
+ * A short id for a connection, unique per process and (by its random
+ * prefix) across nodes: 8 hex digits, a dash, a counter in base 36.
+ *
+ * @example
+ * ```ts
+ * import { newConnectionId } from "./websocket.ts";
+ *
+ * newConnectionId(); // e.g. "3f9c2a1b-1"
+ * ```
+ */
 export function newConnectionId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0"))
-    .join("");
+  return `${ID_PREFIX}-${(++connectionsOpened).toString(36)}`;
 }
 
 /** Upgrades `request` to a WebSocket run by a {@linkcode Connection}. */
@@ -58,15 +70,14 @@ export function handleUpgrade(
       socket.close(CloseCode.PolicyViolation, "origin not allowed");
     return response;
   }
-  const connection = new Connection(socket, services, {
+  new Connection(socket, services, {
     state: initialState({
       connectionId: newConnectionId(),
       limits: services.limits,
       auth,
     }),
     remote,
-    onClosed: (closed) => services.connections.delete(closed),
+    connections: services.connections,
   });
-  services.connections.add(connection);
   return response;
 }

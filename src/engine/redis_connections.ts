@@ -1,0 +1,72 @@
+/**
+ * The Redis engine's two connections: one for commands, one for pub/sub.
+ * Both fail at once while disconnected (no offline queue, no silent resend)
+ * and reconnect on their own with capped, jittered backoff.
+ *
+ * @module
+ */
+
+import { Redis } from "ioredis";
+import { log } from "../log.ts";
+
+const logger = log("redis");
+
+/** Longest wait for one command before it fails: a hung Redis must not hang publishers. */
+const COMMAND_TIMEOUT_MS = 5_000;
+
+/**
+ * Reconnection backoff: 100 ms doubling up to 3 s, with jitter.
+ *
+ * @example
+ * ```ts
+ * import { retryDelay } from "./redis_connections.ts";
+ *
+ * retryDelay(0); // 50 to 100 ms
+ * retryDelay(10); // 1.5 to 3 s
+ * ```
+ */
+export function retryDelay(attempt: number): number {
+  const capped = Math.min(3_000, 100 * 2 ** Math.min(attempt, 10));
+  return Math.round(capped / 2 + Math.random() * (capped / 2));
+}
+
+/**
+ * The command and pub/sub connections to `url`, logging their state. They
+ * connect in the background; `status === "ready"` tells when they can serve.
+ */
+export function connect(url: string): [commands: Redis, subscriber: Redis] {
+  const common = {
+    retryStrategy: retryDelay,
+    // Fail at once while disconnected, and never resend a publish that may have run.
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+  };
+  const commands = new Redis(url, { ...common, connectionName: "broadcaster" });
+  const subscriber = new Redis(url, {
+    ...common,
+    // Subscriptions are re-established after a reconnect, then caught up by the engine.
+    autoResubscribe: true,
+    commandTimeout: undefined,
+    connectionName: "broadcaster-live",
+  });
+  for (
+    const [role, connection] of [
+      ["commands", commands],
+      ["live", subscriber],
+    ] as const
+  ) {
+    connection.on("error", (error: Error) => {
+      logger.warning("redis {role} connection: {error}", {
+        role,
+        error: error.message,
+      });
+    });
+    connection.on(
+      "ready",
+      () => logger.info("redis {role} connection ready", { role }),
+    );
+  }
+  return [commands, subscriber];
+}
