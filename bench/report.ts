@@ -45,7 +45,8 @@ export const TARGETS: readonly Target[] = [
     limit: 1.3,
   },
   {
-    label: "CPU per delivery (many channels: a WebSocket publish to one subscriber)",
+    label:
+      "CPU per delivery (many channels: a WebSocket publish to one subscriber)",
     scenario: "manyChannels",
     metric: "cpuPerDeliveryUs",
     kind: "ratio",

@@ -35,6 +35,8 @@ export interface PartLogger {
   warning(message: string, fields?: LogFields): void;
   /** A bug or a failure an operator must look at. */
   error(message: string, fields?: LogFields): void;
+  /** Whether `level` is written: skip building fields nobody reads. */
+  isEnabledFor(level: "debug" | "info" | "warning" | "error"): boolean;
 }
 
 /** Options of {@linkcode configureLogging}. */

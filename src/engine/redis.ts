@@ -22,40 +22,28 @@
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
 import type { Message, NewMessage } from "../protocol/message.ts";
-import { type Deliver, type Engine, EngineUnavailableError } from "./engine.ts";
+import type { Deliver, Engine } from "./engine.ts";
 import {
-  compareIds,
+  deliverOnce,
   historyScript,
+  type Listening,
   liveMessage,
   messageOf,
   messageOfEntry,
   positionKey,
   publishScript,
+  releaseHeld,
   sinceScript,
   type StreamEntry,
   streamKey,
   topic,
 } from "./redis_streams.ts";
-import { connect, retryDelay } from "./redis_connections.ts";
+import { connect, retryDelay, unavailableUnless } from "./redis_connections.ts";
 
 const logger = log("redis");
 
 /** How often a catch-up is tried before the gap is left to show in `seq`. */
 const CATCH_UP_ATTEMPTS = 10;
-
-/** What this node knows of one channel it listens to. */
-interface Listening {
-  /** Resolves once listening has been attempted; never rejects (see {@linkcode RedisEngine.listen}). */
-  ready: Promise<void>;
-  /** Whether the SUBSCRIBE took; if not, the next reconnect does it. */
-  subscribed: boolean;
-  /** The last id delivered to the hub (or the stream's end when listening began). */
-  lastId: string | undefined;
-  /** When listening began (epoch ms): where a catch-up starts if `lastId` is unknown. */
-  readonly since: number;
-  /** Live messages held back while the channel catches up from the stream. */
-  held: Message[] | null;
-}
 
 /** Options of {@linkcode RedisEngine}. */
 export interface RedisEngineOptions {
@@ -130,29 +118,31 @@ export class RedisEngine implements Engine {
 
   async publish(message: NewMessage): Promise<Message> {
     const body = JSON.stringify([message.event, message.payloadJson]);
-    const [id, position] = await this.#run(() =>
-      publishScript.run(this.#commands, [
-        streamKey(message.channel),
-        positionKey(message.channel),
-      ], [
-        this.#maxLength,
-        this.#ttlMs,
-        topic(message.channel),
-        body,
-      ]) as Promise<[string, number]>
+    const [id, position] = await this.#command(
+      () =>
+        publishScript.run(this.#commands, [
+          streamKey(message.channel),
+          positionKey(message.channel),
+        ], [
+          this.#maxLength,
+          this.#ttlMs,
+          topic(message.channel),
+          body,
+        ]) as Promise<[string, number]>,
     );
     return messageOf(message.channel, id, position, body);
   }
 
   async history(channel: string, limit: number): Promise<readonly Message[]> {
     if (limit <= 0) return [];
-    const entries = await this.#run(() =>
-      historyScript.run(this.#commands, [streamKey(channel)], [
-        String(limit),
-        this.#ttlMs,
-      ]) as Promise<
-        StreamEntry[]
-      >
+    const entries = await this.#command(
+      () =>
+        historyScript.run(this.#commands, [streamKey(channel)], [
+          String(limit),
+          this.#ttlMs,
+        ]) as Promise<
+          StreamEntry[]
+        >,
     );
     return entries.reverse().map((entry) => messageOfEntry(channel, entry));
   }
@@ -162,13 +152,14 @@ export class RedisEngine implements Engine {
     since: string,
   ): Promise<readonly Message[] | null> {
     if (!/^\d+-\d+$/.test(since)) return null;
-    const entries = await this.#run(() =>
-      sinceScript.run(this.#commands, [streamKey(channel)], [
-        since,
-        this.#ttlMs,
-      ]) as Promise<
-        StreamEntry[] | null
-      >
+    const entries = await this.#command(
+      () =>
+        sinceScript.run(this.#commands, [streamKey(channel)], [
+          since,
+          this.#ttlMs,
+        ]) as Promise<
+          StreamEntry[] | null
+        >,
     );
     return entries === null
       ? null
@@ -217,19 +208,22 @@ export class RedisEngine implements Engine {
    */
   async #startListening(channel: string, listening: Listening): Promise<void> {
     try {
-      const [newest] = await this.#run(() =>
-        this.#commands.xrevrange(
-          streamKey(channel),
-          "+",
-          "-",
-          "COUNT",
-          1,
-        ) as Promise<
-          StreamEntry[]
-        >
+      const [newest] = await this.#command(
+        () =>
+          this.#commands.xrevrange(
+            streamKey(channel),
+            "+",
+            "-",
+            "COUNT",
+            1,
+          ) as Promise<
+            StreamEntry[]
+          >,
       );
       listening.lastId ??= newest?.[0] ?? "0-0";
-      await this.#run(() => this.#subscriber.subscribe(topic(channel)));
+      await this.#command(
+        () => this.#subscriber.subscribe(topic(channel)),
+      );
       listening.subscribed = true;
     } catch (error) {
       logger.warning("listening to {channel} waits for redis: {error}", {
@@ -245,17 +239,7 @@ export class RedisEngine implements Engine {
     const listening = this.#channels.get(message.channel);
     if (listening === undefined) return;
     if (listening.held !== null) listening.held.push(message);
-    else this.#deliverOnce(listening, message);
-  }
-
-  /** Delivers in id order, each message once, whichever way it came. */
-  #deliverOnce(listening: Listening, message: Message): void {
-    if (
-      listening.lastId !== undefined &&
-      compareIds(message.id, listening.lastId) <= 0
-    ) return;
-    listening.lastId = message.id;
-    this.#deliver(message);
+    else deliverOnce(listening, message, this.#deliver);
   }
 
   /** After a reconnect of the pub/sub connection: subscribe what is missing, catch every channel up. */
@@ -282,18 +266,25 @@ export class RedisEngine implements Engine {
         if (this.#closed || this.#channels.get(channel) !== listening) return;
         try {
           // Acknowledged only once live messages flow again (ioredis resubscribes without waiting).
-          await this.#run(() => this.#subscriber.subscribe(topic(channel)));
+          await this.#command(
+            () => this.#subscriber.subscribe(topic(channel)),
+          );
           listening.subscribed = true;
           const start = listening.lastId === undefined
             ? `${listening.since}-0`
             : `(${listening.lastId}`;
-          const entries = await this.#run(() =>
-            this.#commands.xrange(streamKey(channel), start, "+") as Promise<
-              StreamEntry[]
-            >
+          const entries = await this.#command(
+            () =>
+              this.#commands.xrange(streamKey(channel), start, "+") as Promise<
+                StreamEntry[]
+              >,
           );
           for (const entry of entries) {
-            this.#deliverOnce(listening, messageOfEntry(channel, entry));
+            deliverOnce(
+              listening,
+              messageOfEntry(channel, entry),
+              this.#deliver,
+            );
           }
           logger.info("caught {channel} up: {count} messages from the stream", {
             channel,
@@ -312,24 +303,13 @@ export class RedisEngine implements Engine {
         }
       }
     } finally {
-      const held = listening.held ?? [];
-      listening.held = null;
       // What the stream could not give back shows as a jump in position: a seq gap.
-      for (const message of held) this.#deliverOnce(listening, message);
+      releaseHeld(listening, this.#deliver);
     }
   }
 
   /** Runs a command; any failure is the engine being unavailable. */
-  async #run<T>(command: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new EngineUnavailableError("engine closed");
-    try {
-      return await command();
-    } catch (error) {
-      throw new EngineUnavailableError(
-        `redis unavailable: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      );
-    }
+  #command<T>(command: () => Promise<T>): Promise<T> {
+    return unavailableUnless(this.#closed, command);
   }
 }

@@ -1,13 +1,14 @@
 /**
- * The Redis engine's two connections: one for commands, one for pub/sub.
- * Both fail at once while disconnected (no offline queue, no silent resend)
- * and reconnect on their own with capped, jittered backoff.
+ * The Redis engine's connections: one for commands, one for pub/sub, with a
+ * timeout per command, capped and jittered backoff between reconnection
+ * attempts, and every failure reported as the engine being unavailable.
  *
  * @module
  */
 
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
+import { EngineUnavailableError } from "./engine.ts";
 
 const logger = log("redis");
 
@@ -31,8 +32,31 @@ export function retryDelay(attempt: number): number {
 }
 
 /**
+ * Runs a Redis command; any failure, or a closed engine, is the engine being
+ * unavailable (`EngineUnavailableError`): 503 over REST, never a bug.
+ */
+export async function unavailableUnless<T>(
+  closed: boolean,
+  command: () => Promise<T>,
+): Promise<T> {
+  if (closed) throw new EngineUnavailableError("engine closed");
+  try {
+    return await command();
+  } catch (error) {
+    throw new EngineUnavailableError(
+      `redis unavailable: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+  }
+}
+
+/**
  * The command and pub/sub connections to `url`, logging their state. They
  * connect in the background; `status === "ready"` tells when they can serve.
+ * Both fail at once while disconnected (no offline queue, no silent resend).
+ *
+ * @internal The Redis engine's own: its types are ioredis's.
  */
 export function connect(url: string): [commands: Redis, subscriber: Redis] {
   const common = {

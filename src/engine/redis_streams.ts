@@ -6,7 +6,6 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import { formatTimestamp, type Message } from "../protocol/message.ts";
 
 /** Every key and pub/sub channel starts with this. */
@@ -14,12 +13,13 @@ export const PREFIX = "broadcaster";
 
 // The channel in {braces}: a hash tag, so a channel's keys share one slot on Redis Cluster.
 /** The stream holding a channel's history. */
-export const streamKey = (channel: string) => `${PREFIX}:{${channel}}:stream`;
+export const streamKey = (channel: string): string =>
+  `${PREFIX}:{${channel}}:stream`;
 /** The counter numbering a channel's messages. */
-export const positionKey = (channel: string) =>
+export const positionKey = (channel: string): string =>
   `${PREFIX}:{${channel}}:position`;
 /** The pub/sub channel a channel's messages travel on. */
-export const topic = (channel: string) => `${PREFIX}:live:${channel}`;
+export const topic = (channel: string): string => `${PREFIX}:live:${channel}`;
 /** What every pub/sub channel of ours starts with. */
 export const TOPIC_PREFIX = `${PREFIX}:live:`;
 
@@ -55,6 +55,22 @@ return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')`;
 const HISTORY_SCRIPT = `${NOW}
 return redis.call('XREVRANGE', KEYS[1], '+', tostring(now - tonumber(ARGV[2]) + 1), 'COUNT', ARGV[1])`;
 
+/** What a script runs on: a Redis connection (ioredis's, structurally). */
+export interface ScriptHost {
+  /** Runs a cached script by its SHA1. */
+  evalsha(
+    sha: string,
+    keyCount: number,
+    ...keysAndArgs: string[]
+  ): Promise<unknown>;
+  /** Runs a script's text. */
+  eval(
+    source: string,
+    keyCount: number,
+    ...keysAndArgs: string[]
+  ): Promise<unknown>;
+}
+
 /** A Lua script, run by its SHA1 so the text crosses the network only when Redis lacks it. */
 export class Script {
   /** The Lua text. */
@@ -70,7 +86,7 @@ export class Script {
 
   /** EVALSHA, falling back to EVAL after a Redis restart or failover (NOSCRIPT). */
   async run(
-    redis: Redis,
+    redis: ScriptHost,
     keys: readonly string[],
     args: readonly string[],
   ): Promise<unknown> {
@@ -148,4 +164,45 @@ export function liveMessage(topicName: string, text: string): Message | null {
     Number(text.slice(firstSpace + 1, secondSpace)),
     text.slice(secondSpace + 1),
   );
+}
+
+/** What this node knows of one channel it listens to. */
+export interface Listening {
+  /** Resolves once listening has been attempted; never rejects (see `RedisEngine.listen`). */
+  ready: Promise<void>;
+  /** Whether the SUBSCRIBE took; if not, the next reconnect does it. */
+  subscribed: boolean;
+  /** The last id delivered to the hub (or the stream's end when listening began). */
+  lastId: string | undefined;
+  /** When listening began (epoch ms): where a catch-up starts if `lastId` is unknown. */
+  readonly since: number;
+  /** Live messages held back while the channel catches up from the stream. */
+  held: Message[] | null;
+}
+
+/**
+ * Delivers `message` to the hub unless it is not after the last one
+ * delivered: live and caught-up messages meet in id order, each once.
+ */
+export function deliverOnce(
+  listening: Listening,
+  message: Message,
+  deliver: (message: Message) => void,
+): void {
+  if (
+    listening.lastId !== undefined &&
+    compareIds(message.id, listening.lastId) <= 0
+  ) return;
+  listening.lastId = message.id;
+  deliver(message);
+}
+
+/** Ends a catch-up: what was held back is delivered (a missed message shows as a jump in position). */
+export function releaseHeld(
+  listening: Listening,
+  deliver: (message: Message) => void,
+): void {
+  const held = listening.held ?? [];
+  listening.held = null;
+  for (const message of held) deliverOnce(listening, message, deliver);
 }

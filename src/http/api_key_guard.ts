@@ -5,7 +5,7 @@
  */
 
 import { type ApiKeys, credentialFromHeader } from "../auth/api_key.ts";
-import { errorResponse } from "./responses.ts";
+import { errorResponse, type HeaderList } from "./responses.ts";
 
 /**
  * `null` when `request` carries one of the API keys; otherwise the 401 to
@@ -14,7 +14,7 @@ import { errorResponse } from "./responses.ts";
 export function refuseWithoutApiKey(
   request: Request,
   apiKeys: ApiKeys,
-  headers: Headers,
+  headers: HeaderList,
 ): Response | null {
   const credential = credentialFromHeader(request.headers.get("authorization"));
   if (credential === null) {

@@ -5,13 +5,10 @@
  * @module
  */
 
-/** The outcome of {@linkcode readBody}: the text, or `ok: false` when it is over the limit. */
-export type BodyResult =
-  | { readonly ok: true; readonly text: string }
-  | { readonly ok: false };
-
 /**
- * Reads `request`'s body as UTF-8 text, giving up past `limit` bytes.
+ * Reads `request`'s body as UTF-8 text; `null` past `limit` bytes. Not an
+ * async function: with a declared length (the common case) it hands on
+ * `request.text()` itself, one promise fewer on every REST publish.
  *
  * @example
  * ```ts
@@ -19,30 +16,38 @@ export type BodyResult =
  *
  * const request = new Request("http://localhost/", { method: "POST", body: "hello" });
  * const body = await readBody(request, 65536);
- * console.log(body.ok ? body.text : "413"); // "hello"
+ * console.log(body ?? "413"); // "hello"
  * ```
  */
-export async function readBody(
+export function readBody(
   request: Request,
   limit: number,
-): Promise<BodyResult> {
+): Promise<string | null> {
   const length = request.headers.get("content-length");
   if (length !== null) {
-    if (Number(length) > limit) return { ok: false };
+    if (Number(length) > limit) return Promise.resolve(null);
     // A declared length within the limit is all the server reads: the native path is safe.
-    return { ok: true, text: await request.text() };
+    return request.text();
   }
-  if (request.body === null) return { ok: true, text: "" };
+  if (request.body === null) return Promise.resolve("");
+  return readStream(request.body, limit);
+}
+
+/** Reads a body of undeclared length, cancelling it once it passes `limit` bytes. */
+async function readStream(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<string | null> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
+  const reader = body.getReader();
   while (true) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel();
-      return { ok: false };
+      return null;
     }
     chunks.push(value);
   }
@@ -52,5 +57,5 @@ export async function readBody(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return { ok: true, text: new TextDecoder().decode(bytes) };
+  return new TextDecoder().decode(bytes);
 }

@@ -16,7 +16,12 @@ import {
 } from "./assets.ts";
 import { handleHistory } from "./history.ts";
 import { handlePublish } from "./publish.ts";
-import { corsHeaders, errorResponse, preflight } from "./responses.ts";
+import {
+  corsHeaders,
+  errorResponse,
+  type HeaderList,
+  preflight,
+} from "./responses.ts";
 import { handleUpgrade } from "./websocket.ts";
 
 const logger = log("http");
@@ -73,7 +78,7 @@ export function createHandler(
   function rest(
     request: Request,
     allowed: "GET" | "POST",
-    handle: (cors: Headers) => Promise<Response>,
+    handle: (cors: HeaderList) => Promise<Response>,
   ): Promise<Response> | Response {
     const cors = corsHeaders(
       config.allowedOrigins,
@@ -121,7 +126,7 @@ export function createHandler(
         if (method !== "GET") return notAllowed("GET");
         const refused = services.metricsToken === null
           ? null
-          : refuseWithoutApiKey(request, services.metricsToken, new Headers());
+          : refuseWithoutApiKey(request, services.metricsToken, []);
         return refused ?? new Response(services.metrics.registry.expose(), {
           headers: {
             "content-type": "text/plain; version=0.0.4; charset=utf-8",
@@ -139,7 +144,8 @@ export function createHandler(
   return async (request, info) => {
     // Parsed once: routing and the log line both need the path.
     const { pathname } = new URL(request.url);
-    const started = performance.now();
+    // Timed only when the line is written: LOG_LEVEL=warning costs nothing here.
+    const started = logger.isEnabledFor("info") ? performance.now() : null;
     let status = 500;
     try {
       const response = await route(request, pathname, info);
@@ -150,7 +156,7 @@ export function createHandler(
       return errorResponse("Internal", "internal error");
     } finally {
       // Upgrades are logged by their connection. The path only: a query may hold a token.
-      if (status !== 101) {
+      if (started !== null && status !== 101) {
         logger.info("{method} {path} {status} {durationMs} ms", {
           method: request.method,
           path: pathname,
@@ -187,6 +193,6 @@ function notFound(): Response {
 function notAllowed(allow: string): Response {
   return errorResponse("InvalidArgument", "method not allowed", {
     status: 405,
-    headers: { allow },
+    headers: [["allow", allow]],
   });
 }

@@ -11,13 +11,18 @@ import { messagesJson } from "../protocol/message.ts";
 import { invalidChannel } from "../protocol/publication.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { engineFailureResponse, errorResponse } from "./responses.ts";
+import {
+  engineFailureResponse,
+  errorResponse,
+  type HeaderList,
+  withHeaders,
+} from "./responses.ts";
 
 /** Answers one REST history request: `200 {"messages":[...]}` or a JSON error. */
 export async function handleHistory(
   request: Request,
   services: Services,
-  headers: Headers,
+  headers: HeaderList,
 ): Promise<Response> {
   const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
   if (refused !== null) return refused;
@@ -46,8 +51,10 @@ export async function handleHistory(
       channel,
       historyLimit(limit, services.config.historySize),
     );
-    headers.set("content-type", "application/json");
-    return new Response(messagesJson(messages), { headers });
+    return withHeaders(new Response(messagesJson(messages)), [
+      ["content-type", "application/json"],
+      ...headers,
+    ]);
   } catch (error) {
     return engineFailureResponse("history", error, headers);
   }

@@ -11,7 +11,12 @@ import { newMessageFrom } from "../protocol/publication.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
 import { readBody } from "./body.ts";
-import { engineFailureResponse, errorResponse } from "./responses.ts";
+import {
+  engineFailureResponse,
+  errorResponse,
+  type HeaderList,
+  withHeaders,
+} from "./responses.ts";
 
 /**
  * Answers one REST publish: `200 {"id","createTime"}` or a JSON error.
@@ -20,14 +25,14 @@ import { engineFailureResponse, errorResponse } from "./responses.ts";
 export async function handlePublish(
   request: Request,
   services: Services,
-  headers: Headers,
+  headers: HeaderList,
 ): Promise<Response> {
   const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
   if (refused !== null) return refused;
   // Largest body accepted, in bytes (`MAX_MESSAGE_BYTES`); over it: 413.
   const limit = services.config.maxMessageBytes;
   const body = await readBody(request, limit);
-  if (!body.ok) {
+  if (body === null) {
     return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
       status: 413,
       headers,
@@ -35,7 +40,7 @@ export async function handlePublish(
   }
   let params: unknown;
   try {
-    params = JSON.parse(body.text);
+    params = JSON.parse(body);
   } catch {
     return errorResponse("InvalidArgument", "malformed JSON", { headers });
   }
@@ -48,7 +53,7 @@ export async function handlePublish(
   try {
     const { id, createTime } = await services.engine.publish(message.value);
     services.metrics.published.rest.inc();
-    return Response.json({ id, createTime }, { headers });
+    return withHeaders(Response.json({ id, createTime }), headers);
   } catch (error) {
     return engineFailureResponse("publish", error, headers);
   }

@@ -92,20 +92,21 @@ export async function startServer(
   }, TICK_MS);
   Deno.unrefTimer(ticker);
   const inFlight = new InFlight();
+  const leave = () => inFlight.leave();
   let draining = false;
 
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
     onListen: () => {},
-  }, async (request, info) => {
+  }, (request, info) => {
     if (draining) return refuseWhileDraining(request, config.basePath);
     inFlight.enter();
-    try {
-      return await handler(request, info);
-    } finally {
-      inFlight.leave();
-    }
+    // The handler never rejects (it answers 500 instead); `then`, not an
+    // async wrapper, keeps one promise off every request.
+    const answer = handler(request, info);
+    answer.then(leave, leave);
+    return answer;
   });
 
   const address = server.addr;
@@ -153,7 +154,7 @@ function refuseWhileDraining(request: Request, basePath: string): Response {
   }
   return errorResponse("Internal", "server shutting down", {
     status: 503,
-    headers: { connection: "close" },
+    headers: [["connection", "close"]],
   });
 }
 

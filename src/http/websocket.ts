@@ -41,7 +41,7 @@ export function handleUpgrade(
 ): Response {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
-      headers: { upgrade: "websocket" },
+      headers: [["upgrade", "websocket"]],
       status: 426,
     });
   }

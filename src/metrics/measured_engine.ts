@@ -38,11 +38,13 @@ export class MeasuredEngine implements Engine {
   }
 
   /** Publishes through the wrapped engine and observes how long it took. */
-  async publish(message: NewMessage): Promise<Message> {
+  publish(message: NewMessage): Promise<Message> {
     const started = performance.now();
-    const accepted = await this.#engine.publish(message);
-    this.#latency.observe((performance.now() - started) / 1000);
-    return accepted;
+    // One `then`, not an async function: this is on every publish's path.
+    return this.#engine.publish(message).then((accepted) => {
+      this.#latency.observe((performance.now() - started) / 1000);
+      return accepted;
+    });
   }
 
   /** As the wrapped engine's. */

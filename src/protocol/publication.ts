@@ -52,11 +52,32 @@ export function utf8ByteLength(text: string): number {
 }
 
 /**
+ * The fields of well-formed publish params, or `null` for anything else.
+ * Every publish takes this path; only a malformed one goes through the
+ * schema (`PublishParams`), which accepts exactly the same and explains why
+ * not. Their agreement is tested.
+ */
+function wellFormed(
+  params: unknown,
+): { channel: string; event: string; payload: unknown } | null {
+  if (typeof params !== "object" || params === null || Array.isArray(params)) {
+    return null;
+  }
+  const { channel, event, payload } = params as Record<string, unknown>;
+  if (typeof channel !== "string" || typeof event !== "string") return null;
+  if (event === "") return null;
+  // A missing payload is `null`, as the schema makes it.
+  return { channel, event, payload: payload ?? null };
+}
+
+/**
  * Validates publish params into a {@linkcode NewMessage}: shape, channel name,
  * then size. The payload is serialised here, once, for every later use.
  *
  * @example
  * ```ts
+ * import { newMessageFrom } from "./publication.ts";
+ *
  * const result = newMessageFrom({ channel: "room1", event: "hi", payload: 1 }, 65536);
  * ```
  */
@@ -64,9 +85,16 @@ export function newMessageFrom(
   params: unknown,
   maxPayloadBytes: number,
 ): Result<NewMessage> {
-  const decoded = decodeParams(PublishParams, params);
-  if (!decoded.ok) return decoded;
-  const { channel, event, payload } = decoded.value;
+  const fields = wellFormed(params);
+  let channel: string, event: string, payload: unknown;
+  if (fields !== null) {
+    ({ channel, event, payload } = fields);
+  } else {
+    // The schema names what is wrong.
+    const decoded = decodeParams(PublishParams, params);
+    if (!decoded.ok) return decoded;
+    ({ channel, event, payload } = decoded.value);
+  }
   if (!isValidChannelName(channel)) {
     return { ok: false, error: invalidChannel(channel) };
   }
