@@ -112,11 +112,13 @@ export class Connection implements Recipient, Outbound {
         // Deno reports 0 when the peer vanished without a close frame.
         event.code === 0 ? CloseCode.AbnormalClosure : event.code,
       );
-    logger.info("connection {connectionId} opened from {remote}", {
-      connectionId: this.id,
-      remote: options.remote,
-      authenticated: this.#state.auth !== null,
-    });
+    if (logger.isEnabledFor("info")) {
+      logger.info("connection {connectionId} opened from {remote}", {
+        connectionId: this.id,
+        remote: options.remote,
+        authenticated: this.#state.auth !== null,
+      });
+    }
     // `opened` may send (tokenExpiring), so it waits for the socket to be
     // open; a once-listener is released after it fires, unlike `onopen`.
     socket.addEventListener(
@@ -227,9 +229,12 @@ export class Connection implements Recipient, Outbound {
     );
     this.#state = state;
     for (const effect of effects) {
-      // Awaited even when synchronous: a close in the same tick as the replies
-      // before it overtakes them in Deno, and the client sees 1006, not the code.
-      const next = await this.#perform(effect);
+      if (this.#closed) return;
+      // A close in the same tick as the replies before it overtakes them in
+      // Deno, and the client sees 1006, not the code: yield once first.
+      if (effect.kind === "close") await null;
+      const outcome = this.#perform(effect);
+      const next = outcome instanceof Promise ? await outcome : outcome;
       if (next !== undefined) await this.#step(next);
     }
   }
@@ -290,6 +295,8 @@ export class Connection implements Recipient, Outbound {
     this.#state = state;
     // Only `unsubscribe`: synchronous, and nothing is sent any more.
     for (const effect of effects) void this.#perform(effect);
+    this.#connections.delete(this);
+    if (!logger.isEnabledFor("info")) return;
     logger.info(
       "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions, {dropped} broadcasts dropped",
       {
@@ -300,6 +307,5 @@ export class Connection implements Recipient, Outbound {
         dropped: this.#meter.dropped,
       },
     );
-    this.#connections.delete(this);
   }
 }

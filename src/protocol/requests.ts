@@ -196,7 +196,8 @@ export function publish(
 ): ConnectionStep {
   const message = newMessageFrom(params, state.limits.maxMessageBytes);
   if (!message.ok) return refuse(state, requestId, message.error);
-  const permitted = permit(state.auth, "publish", message.value.channel);
+  // The channel name is checked already, with the message.
+  const permitted = authorize(state.auth, "publish", message.value.channel);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
   return {
     state,
@@ -216,6 +217,15 @@ function permit(
   if (!isValidChannelName(channel)) {
     return { ok: false, error: invalidChannel(channel) };
   }
+  return authorize(auth, scope, channel);
+}
+
+/** {@linkcode permit} for a channel name already known to be valid. */
+function authorize(
+  auth: Authentication | null,
+  scope: "subscribe" | "publish",
+  channel: string,
+): Result<Authentication> {
   if (auth === null) {
     return fail("Unauthenticated", "not authenticated: send auth first");
   }
