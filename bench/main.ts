@@ -61,6 +61,7 @@ const USAGE = `deno task bench [flags]
   --payload-bytes <n>      payload size (${DEFAULT_SIZES.payloadBytes})
   --connections <n>        many-channels and idle connections (${DEFAULT_SIZES.connections})
   --channel-rate <n>       many-channels publishes per second (${DEFAULT_SIZES.channelRate})
+  --channel-duration <s>   seconds of many-channels publishing (${DEFAULT_SIZES.channelDuration})
   --setups <n>             connection setups in all (${DEFAULT_SIZES.setups})
   --setup-parallel <n>     connection setups at once (${DEFAULT_SIZES.setupParallel})
   --rest-concurrency <n>   concurrent REST publishers (${DEFAULT_SIZES.restConcurrency})
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
       "payload-bytes": { type: "string" },
       connections: { type: "string" },
       "channel-rate": { type: "string" },
+      "channel-duration": { type: "string" },
       setups: { type: "string" },
       "setup-parallel": { type: "string" },
       "rest-concurrency": { type: "string" },
@@ -151,6 +153,11 @@ async function main(): Promise<number> {
       "channel-rate",
       values["channel-rate"],
       DEFAULT_SIZES.channelRate,
+    ),
+    channelDuration: positive(
+      "channel-duration",
+      values["channel-duration"],
+      DEFAULT_SIZES.channelDuration,
     ),
     setups: positive("setups", values.setups, DEFAULT_SIZES.setups),
     setupParallel: positive(

@@ -25,10 +25,15 @@ export interface MemoryEngineOptions {
   readonly clock?: () => number;
 }
 
-/** A message in history, with when it was accepted (epoch ms) for expiry. */
-interface Stored {
-  readonly message: Message;
-  readonly acceptedAt: number;
+/**
+ * A channel's history, oldest first: the messages, and when each was
+ * accepted (epoch ms) for expiry, side by side. No wrapper object per
+ * message: history is most of what a busy node retains, and every retained
+ * object is work for the garbage collector.
+ */
+interface ChannelHistory {
+  readonly messages: Message[];
+  readonly times: number[];
 }
 
 /**
@@ -51,7 +56,7 @@ export class MemoryEngine implements Engine {
   readonly #historySize: number;
   readonly #ttlMs: number;
   /** Per channel, oldest first; a channel with nothing left is deleted. */
-  readonly #history = new Map<string, Stored[]>();
+  readonly #history = new Map<string, ChannelHistory>();
   readonly #sweeper: ReturnType<typeof setInterval>;
   #lastMilliseconds = 0;
   #counter = 0;
@@ -97,18 +102,18 @@ export class MemoryEngine implements Engine {
   }
 
   history(channel: string, limit: number): Promise<readonly Message[]> {
-    const stored = this.#live(channel);
+    const messages = this.#live(channel);
     return Promise.resolve(
-      stored.slice(Math.max(0, stored.length - limit)).map((s) => s.message),
+      messages.slice(Math.max(0, messages.length - limit)),
     );
   }
 
   since(channel: string, since: string): Promise<readonly Message[] | null> {
-    const stored = this.#live(channel);
+    const messages = this.#live(channel);
     // From the newest: a client recovering is usually only a few messages behind.
-    for (let i = stored.length - 1; i >= 0; i--) {
-      if (stored[i]?.message.id === since) {
-        return Promise.resolve(stored.slice(i + 1).map((s) => s.message));
+    for (let i = messages.length - 1; i >= 0; i--) {
+      if (messages[i]?.id === since) {
+        return Promise.resolve(messages.slice(i + 1));
       }
     }
     return Promise.resolve(null);
@@ -134,29 +139,35 @@ export class MemoryEngine implements Engine {
 
   #remember(message: Message, now: number): void {
     if (this.#historySize === 0) return;
-    let stored = this.#history.get(message.channel);
-    if (stored === undefined) {
-      stored = [];
-      this.#history.set(message.channel, stored);
+    let history = this.#history.get(message.channel);
+    if (history === undefined) {
+      history = { messages: [], times: [] };
+      this.#history.set(message.channel, history);
     }
-    stored.push({ message, acceptedAt: now });
-    if (stored.length > this.#historySize) stored.shift();
+    history.messages.push(message);
+    history.times.push(now);
+    if (history.messages.length > this.#historySize) {
+      history.messages.shift();
+      history.times.shift();
+    }
   }
 
   /** The channel's history without expired messages (which are dropped for good). */
-  #live(channel: string): readonly Stored[] {
-    const stored = this.#history.get(channel);
-    if (stored === undefined) return [];
+  #live(channel: string): readonly Message[] {
+    const history = this.#history.get(channel);
+    if (history === undefined) return [];
+    const { messages, times } = history;
     const cutoff = this.#clock() - this.#ttlMs;
     let expired = 0;
-    while (
-      expired < stored.length && (stored[expired]?.acceptedAt ?? 0) <= cutoff
-    ) {
+    while (expired < times.length && (times[expired] ?? 0) <= cutoff) {
       expired++;
     }
-    if (expired > 0) stored.splice(0, expired);
-    if (stored.length === 0) this.#history.delete(channel);
-    return stored;
+    if (expired > 0) {
+      messages.splice(0, expired);
+      times.splice(0, expired);
+    }
+    if (messages.length === 0) this.#history.delete(channel);
+    return messages;
   }
 
   #sweep(): void {

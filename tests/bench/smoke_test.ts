@@ -29,6 +29,7 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
       "--duration=1",
       "--connections=20",
       "--channel-rate=20",
+      "--channel-duration=1",
       "--setups=10",
       "--setup-parallel=5",
       "--rest-concurrency=2",
