@@ -13,6 +13,7 @@ import type { Hub, Recipient } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { EffectOf, Input } from "../protocol/effects.ts";
+import type { EngineOperation } from "../protocol/engine_failure.ts";
 import type { Message } from "../protocol/message.ts";
 
 const logger = log("connection");
@@ -73,7 +74,10 @@ export async function subscribe(
     }
   } catch (error) {
     // Without history the client must reload its state: it is told `recovered: false`.
-    engineFailed(recipient.id, "subscribe degraded", error);
+    logger.warning("connection {connectionId}: subscribe degraded: {error}", {
+      connectionId: recipient.id,
+      error: String(error),
+    });
   }
   return { kind: "subscribed", subscription, requestId, since, replay };
 }
@@ -90,8 +94,7 @@ export async function publish(
     services.metrics.published.websocket.inc();
     return { kind: "published", requestId, message };
   } catch (error) {
-    engineFailed(connectionId, "publish failed", error);
-    return { kind: "publishFailed", requestId, failure: failureOf(error) };
+    return engineFailed(connectionId, "publish", requestId, error);
   }
 }
 
@@ -109,15 +112,26 @@ export async function history(
     );
     return { kind: "historyRead", requestId, messages };
   } catch (error) {
-    engineFailed(connectionId, "history failed", error);
-    return { kind: "historyFailed", requestId, failure: failureOf(error) };
+    return engineFailed(connectionId, "history", requestId, error);
   }
 }
 
-function engineFailed(connectionId: string, what: string, error: unknown) {
-  logger.warning("connection {connectionId}: {what}: {error}", {
+/** The engine failed `operation`: the cause goes to the log, its class to the reducer. */
+function engineFailed(
+  connectionId: string,
+  operation: EngineOperation,
+  requestId: number | undefined,
+  error: unknown,
+): Input {
+  logger.warning("connection {connectionId}: {operation} failed: {error}", {
     connectionId,
-    what,
+    operation,
     error: String(error),
   });
+  return {
+    kind: "engineFailed",
+    operation,
+    requestId,
+    failure: failureOf(error),
+  };
 }

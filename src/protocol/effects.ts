@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { EngineFailure } from "./engine_failure.ts";
+import type { EngineFailure, EngineOperation } from "./engine_failure.ts";
 import type { Message, NewMessage } from "./message.ts";
 import type { ServerFrame } from "./frames.ts";
 import type { Subscription } from "./state.ts";
@@ -57,9 +57,10 @@ export type Input =
     readonly requestId: number | undefined;
     readonly message: Message;
   }
-  /** The engine refused a `publish` effect's message. */
+  /** The engine failed a `publish` or `history` effect (unavailable, or another failure). */
   | {
-    readonly kind: "publishFailed";
+    readonly kind: "engineFailed";
+    readonly operation: EngineOperation;
     readonly requestId: number | undefined;
     readonly failure: EngineFailure;
   }
@@ -68,12 +69,6 @@ export type Input =
     readonly kind: "historyRead";
     readonly requestId: number;
     readonly messages: readonly Message[];
-  }
-  /** The engine could not answer a `history` effect. */
-  | {
-    readonly kind: "historyFailed";
-    readonly requestId: number;
-    readonly failure: EngineFailure;
   }
   /**
    * The socket's unsent bytes: measured when the shell's outbound meter
@@ -112,13 +107,13 @@ export type Effect =
   }
   /** Remove a subscription from the hub. */
   | { readonly kind: "unsubscribe"; readonly subscription: Subscription }
-  /** Hand a message to the engine, then feed `published` or `publishFailed` back. */
+  /** Hand a message to the engine, then feed `published` or `engineFailed` back. */
   | {
     readonly kind: "publish";
     readonly message: NewMessage;
     readonly requestId: number | undefined;
   }
-  /** Read the channel's last `limit` messages, then feed `historyRead` or `historyFailed` back. */
+  /** Read the channel's last `limit` messages, then feed `historyRead` or `engineFailed` back. */
   | {
     readonly kind: "history";
     readonly channel: string;

@@ -89,11 +89,11 @@ export function reduce(
         id: input.message.id,
         createTime: input.message.createTime,
       });
-    case "publishFailed":
+    case "engineFailed":
       return refuse(
         state,
         input.requestId,
-        engineError("publish", input.failure),
+        engineError(input.operation, input.failure),
       );
     case "historyRead":
       return {
@@ -106,12 +106,6 @@ export function reduce(
           },
         }],
       };
-    case "historyFailed":
-      return refuse(
-        state,
-        input.requestId,
-        engineError("history", input.failure),
-      );
     case "backlog":
       return onBacklog(state, input.bytes, now);
     case "closed":

@@ -133,9 +133,10 @@ Deno.test("published: the id and createTime; a notification gets nothing", () =>
   assert.deepEqual(silent.effects, []);
 });
 
-Deno.test("publishFailed and historyFailed: Internal, saying whether to retry", () => {
+Deno.test("engineFailed (publish, history): Internal, saying whether to retry", () => {
   const unavailable = reduce(authenticated(), {
-    kind: "publishFailed",
+    kind: "engineFailed",
+    operation: "publish",
     requestId: 1,
     failure: "unavailable",
   }, NOW).effects;
@@ -152,7 +153,8 @@ Deno.test("publishFailed and historyFailed: Internal, saying whether to retry", 
   });
   // A notification publish that failed is still told: nothing is lost silently.
   const notified = reduce(authenticated(), {
-    kind: "publishFailed",
+    kind: "engineFailed",
+    operation: "publish",
     requestId: undefined,
     failure: "failed",
   }, NOW).effects;
@@ -163,7 +165,8 @@ Deno.test("publishFailed and historyFailed: Internal, saying whether to retry", 
     },
   }]);
   const history = reduce(authenticated(), {
-    kind: "historyFailed",
+    kind: "engineFailed",
+    operation: "history",
     requestId: 1,
     failure: "unavailable",
   }, NOW).effects;
