@@ -111,7 +111,9 @@ export class TokenVerifier {
   /**
    * fast-jwt fixes the clock when a verifier is made; one per second keeps
    * `now` ours without building a verifier per token. Times are compared in
-   * whole seconds, as JWT's are (and as jose did).
+   * whole seconds, as JWT's are: a token is expired from the second `exp` +
+   * leeway on (fast-jwt accepts `now <= exp + leeway` in milliseconds, so its
+   * clock is set 1 ms into the second).
    */
   #verifierAt(now: number): (token: string) => unknown {
     const second = Math.floor(now / 1000);
@@ -124,7 +126,7 @@ export class TokenVerifier {
         // Without "aud" here, fast-jwt accepts a token that has none.
         requiredClaims: ["exp", "aud"],
         clockTolerance: LEEWAY_MS,
-        clockTimestamp: second * 1000,
+        clockTimestamp: second * 1000 + 1,
         cache: false,
       });
     }

@@ -208,7 +208,9 @@ function onSubscribeAsked(
   channel: string,
   generation: number,
 ): ClientStep {
-  // Subscribing again replaces the earlier subscription, position included.
+  // Subscribing again replaces the earlier subscription, position included;
+  // the server's is ended first, or it would answer AlreadyExists.
+  const replacing = state.channels.has(channel);
   const record: ChannelRecord = {
     generation,
     lastId: undefined,
@@ -219,7 +221,7 @@ function onSubscribeAsked(
   return {
     state: withRecord(state, channel, record),
     commands: state.phase === "connected"
-      ? [resubscribe(channel, record, false)]
+      ? [resubscribe(channel, record, replacing)]
       : [],
   };
 }

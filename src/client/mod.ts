@@ -151,16 +151,20 @@ export class BroadcasterClient {
   /** Closes for good: no reconnect, no timer left behind. */
   close(): Promise<void> {
     this.#closedForGood ??= new ClientClosedError("client closed");
-    this.#requests.failAll(this.#closedForGood);
+    // Detached first: nothing that settles below may act on this socket.
     const socket = this.#socket;
-    const closed = socket === undefined ||
-        socket.readyState === WebSocket.CLOSED
-      ? Promise.resolve()
-      : new Promise<void>((resolve) =>
+    this.#socket = undefined;
+    let closed = Promise.resolve();
+    if (socket !== undefined && socket.readyState !== WebSocket.CLOSED) {
+      closed = new Promise<void>((resolve) =>
         socket.addEventListener("close", () => resolve(), { once: true })
       );
+      // Closed here, not by a command: close() may be called from a
+      // callback, while the core's commands wait their turn.
+      if (socket.readyState !== WebSocket.CLOSING) socket.close(1000);
+    }
     this.#dispatch({ kind: "closeAsked" });
-    this.#socket = undefined;
+    this.#requests.failAll(this.#closedForGood);
     return closed;
   }
 
@@ -191,7 +195,10 @@ export class BroadcasterClient {
       case "authenticate":
         return operations.authenticate(request, this.#options.token, done);
       case "subscribe":
-        return operations.subscribe(request, command, done);
+        return operations.subscribe(request, command, done, () => {
+          const record = this.#core.channels.get(command.channel);
+          return record?.generation === command.generation;
+        });
       case "unsubscribe":
         return this.#request(
           "unsubscribe",

@@ -63,12 +63,15 @@ export function authenticate(
 
 /**
  * `subscribe`, with `since` when recovering; first `unsubscribe` when
- * recovering from a gap on a live subscription.
+ * recovering from a gap on a live subscription, and then only if the
+ * application still wants it (`wanted`): else the server would keep a
+ * subscription nobody tracks.
  */
 export function subscribe(
   request: RequestFn,
   command: Extract<ClientCommand, { kind: "subscribe" }>,
   done: (outcome: Outcome) => void,
+  wanted: () => boolean,
 ): void {
   const { channel, generation, since } = command;
   const params = since === undefined ? { channel } : { channel, since };
@@ -98,9 +101,11 @@ export function subscribe(
       }
       // Timed out or disconnected: the next connection subscribes again.
     });
+  if (!command.unsubscribeFirst) return send();
   // Already gone server-side, perhaps: subscribe again all the same.
-  if (command.unsubscribeFirst) request("unsubscribe", { channel }, send);
-  else send();
+  request("unsubscribe", { channel }, () => {
+    if (wanted()) send();
+  });
 }
 
 /** The newest id in history: everything after it reaches this subscription. */

@@ -18,6 +18,7 @@ import { CloseCode } from "../protocol/close_codes.ts";
 import type { Effect, Input, TimerName } from "../protocol/effects.ts";
 import { encodeFrame } from "../protocol/frames.ts";
 import { reduce } from "../protocol/reducer.ts";
+import { isOversized } from "../protocol/size.ts";
 import type { ConnectionState } from "../protocol/state.ts";
 import * as core from "./core_effects.ts";
 
@@ -100,12 +101,7 @@ export class Connection implements Recipient, Outbound {
     );
     socket.binaryType = "arraybuffer";
     // Only two handlers: Deno wraps each in closures that every idle connection keeps.
-    socket.onmessage = (event) =>
-      this.#receive(
-        typeof event.data === "string"
-          ? { kind: "frame", text: event.data }
-          : { kind: "binaryFrame" },
-      );
+    socket.onmessage = (event) => this.#receive(this.#inputOf(event.data));
     // Deno may fire `close` twice, or (after we closed) never: see #release.
     socket.onclose = (event) =>
       this.#release(
@@ -195,9 +191,22 @@ export class Connection implements Recipient, Outbound {
     else this.#slowConsumerAt = at;
   }
 
+  /** What a frame is for the reducer; an oversized one's text is not kept. */
+  #inputOf(data: unknown): Input {
+    if (typeof data !== "string") return { kind: "binaryFrame" };
+    return isOversized(data, this.#state.limits.maxMessageBytes)
+      ? { kind: "oversizedFrame" }
+      : { kind: "frame", text: data };
+  }
+
   #receive(input: Input): void {
     if (this.#closed) return;
-    this.#inbox.push(input);
+    // Only the newest backlog reading matters while one waits its turn.
+    if (input.kind === "backlog" && this.#inbox.at(-1)?.kind === "backlog") {
+      this.#inbox[this.#inbox.length - 1] = input;
+    } else {
+      this.#inbox.push(input);
+    }
     if (!this.#draining) void this.#drain();
   }
 

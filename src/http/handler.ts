@@ -87,7 +87,9 @@ export function createHandler(
     if (request.method === "OPTIONS") {
       return preflight(cors, `${allowed}, OPTIONS`);
     }
-    if (request.method !== allowed) return notAllowed(`${allowed}, OPTIONS`);
+    if (request.method !== allowed) {
+      return notAllowed(`${allowed}, OPTIONS`, cors);
+    }
     return handle(cors);
   }
 
@@ -153,7 +155,12 @@ export function createHandler(
       return response;
     } catch (error) {
       logger.error("request failed: {error}", { error });
-      return errorResponse("Internal", "internal error");
+      return errorResponse("Internal", "internal error", {
+        headers: corsHeaders(
+          config.allowedOrigins,
+          request.headers.get("origin"),
+        ),
+      });
     } finally {
       // Upgrades are logged by their connection. The path only: a query may hold a token.
       if (started !== null && status !== 101) {
@@ -190,9 +197,9 @@ function notFound(): Response {
   return errorResponse("NotFound", "no such route");
 }
 
-function notAllowed(allow: string): Response {
+function notAllowed(allow: string, cors: HeaderList = []): Response {
   return errorResponse("InvalidArgument", "method not allowed", {
     status: 405,
-    headers: [["allow", allow]],
+    headers: [["allow", allow], ...cors],
   });
 }

@@ -13,7 +13,7 @@ import { buildServices } from "../services.ts";
 import type { ConsolePrefill } from "./assets.ts";
 import { createHandler, health } from "./handler.ts";
 import { InFlight } from "./in_flight.ts";
-import { errorResponse } from "./responses.ts";
+import { corsHeaders, errorResponse } from "./responses.ts";
 
 const logger = log("http");
 
@@ -100,7 +100,7 @@ export async function startServer(
     hostname: config.host,
     onListen: () => {},
   }, (request, info) => {
-    if (draining) return refuseWhileDraining(request, config.basePath);
+    if (draining) return refuseWhileDraining(request, config);
     inFlight.enter();
     // The handler never rejects (it answers 500 instead); `then`, not an
     // async wrapper, keeps one promise off every request.
@@ -147,14 +147,20 @@ export async function startServer(
   };
 }
 
-/** While draining: `/health` says so (load balancers move on), everything else gets 503. */
-function refuseWhileDraining(request: Request, basePath: string): Response {
-  if (new URL(request.url).pathname === `${basePath}/health`) {
+/**
+ * While draining: `/health` says so (load balancers move on), everything else
+ * gets 503, with CORS so a browser can read why.
+ */
+function refuseWhileDraining(request: Request, config: Config): Response {
+  if (new URL(request.url).pathname === `${config.basePath}/health`) {
     return health("shutting down");
   }
   return errorResponse("Internal", "server shutting down", {
     status: 503,
-    headers: [["connection", "close"]],
+    headers: [
+      ["connection", "close"],
+      ...corsHeaders(config.allowedOrigins, request.headers.get("origin")),
+    ],
   });
 }
 

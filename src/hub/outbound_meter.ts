@@ -25,8 +25,8 @@ export interface Outbound {
   /** The socket's unsent bytes right now (`socket.bufferedAmount`). */
   readonly bufferedAmount: number;
   /**
-   * Told the measured backlog when it goes over the limit, comes back under
-   * it, or is over four times the limit.
+   * Told the measured backlog when it goes over the limit or over four times
+   * it, or comes back under either: once per crossing.
    */
   onBacklog(bytes: number): void;
 }
@@ -52,8 +52,9 @@ export class OutboundMeter {
   readonly #outbound: Outbound;
   /** At least the bytes unsent right now (see the module doc). */
   #bound = 0;
-  /** Whether the last crossing reported was upwards. */
+  /** Where the last reading stood: over the limit, and over four times it. */
   #over = false;
+  #hard = false;
   #dropped = 0;
 
   /** A meter dropping broadcasts past `limit` unsent bytes of `outbound`. */
@@ -106,11 +107,13 @@ export class OutboundMeter {
     this.#bound = bytes;
     const limit = this.#limit;
     const over = bytes > limit;
-    const crossed = over !== this.#over;
+    const hard = bytes > limit * HARD_LIMIT_FACTOR;
+    // Each crossing is reported once: a client over the limit for long does
+    // not queue a reading per dropped broadcast.
+    const crossed = over !== this.#over || hard !== this.#hard;
     this.#over = over;
-    if (report && (crossed || bytes > limit * HARD_LIMIT_FACTOR)) {
-      this.#outbound.onBacklog(bytes);
-    }
+    this.#hard = hard;
+    if (report && crossed) this.#outbound.onBacklog(bytes);
     return bytes;
   }
 }

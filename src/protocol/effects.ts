@@ -29,6 +29,8 @@ export type Input =
   | { readonly kind: "opened" }
   /** A text frame from the client. */
   | { readonly kind: "frame"; readonly text: string }
+  /** A text frame over `MAX_MESSAGE_BYTES`: the shell does not keep its text. */
+  | { readonly kind: "oversizedFrame" }
   /** A binary frame from the client: the protocol is text-only. */
   | { readonly kind: "binaryFrame" }
   /** A timer set by a `timer` effect went off. */

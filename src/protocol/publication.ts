@@ -9,6 +9,7 @@ import { isValidChannelName } from "./channel.ts";
 import { fail, ok, type ProtocolError, type Result } from "./errors.ts";
 import type { NewMessage } from "./message.ts";
 import { decodeParams, PublishParams } from "./schema.ts";
+import { utf8ByteLength } from "./size.ts";
 
 /** Longest excerpt of client input quoted back in an error message. */
 const QUOTE_LIMIT = 64;
@@ -27,28 +28,6 @@ export function invalidChannel(channel: string): ProtocolError {
     code: "InvalidArgument",
     message: `invalid channel name ${quote(channel)}`,
   };
-}
-
-/**
- * The number of bytes `text` takes in UTF-8, without encoding it.
- *
- * @example
- * ```ts
- * utf8ByteLength("é"); // 2
- * ```
- */
-export function utf8ByteLength(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4; // a surrogate pair is one 4-byte code point
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /**

@@ -16,7 +16,7 @@ import { engineError } from "./engine_failure.ts";
 import { resultFrame } from "./frames.ts";
 import { formatTimestamp, messagesJson } from "./message.ts";
 import { onBacklog, onSlowConsumerTimer } from "./outbound.ts";
-import { quote, utf8ByteLength } from "./publication.ts";
+import { quote } from "./publication.ts";
 import { admit } from "./rate_limit.ts";
 import { type ConnectionStep, refuse, respond, unchanged } from "./replies.ts";
 import {
@@ -70,6 +70,12 @@ export function reduce(
       };
     case "frame":
       return onFrame(state, input.text, now);
+    case "oversizedFrame":
+      return close(
+        state,
+        CloseCode.MessageTooBig,
+        `frame over ${state.limits.maxMessageBytes} bytes`,
+      );
     case "binaryFrame":
       return close(
         state,
@@ -124,18 +130,6 @@ function onFrame(
   text: string,
   now: number,
 ): ConnectionStep {
-  const limit = previous.limits.maxMessageBytes;
-  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × length: count only when it could matter.
-  if (
-    text.length > limit ||
-    (text.length * 3 > limit && utf8ByteLength(text) > limit)
-  ) {
-    return close(
-      previous,
-      CloseCode.MessageTooBig,
-      `frame over ${limit} bytes`,
-    );
-  }
   const decoded = decodeFrame(text);
   // Every frame spends from the budget, malformed ones included.
   const { state: rate, admission } = admit(

@@ -114,7 +114,17 @@ Deno.test("exp is required", async () => {
   );
 });
 
-Deno.test("exp has a 30 s leeway, and not more", async () => {
+Deno.test("exp has a 30 s leeway, and not more, in whole seconds", async () => {
+  assert.equal(await reasonFor(sign({ ...good, exp: NOW_S - 29 })), null);
+  assert.equal(
+    await reasonFor(sign({ ...good, exp: NOW_S - 30 })),
+    "token expired",
+  );
+  // Later within the same second: the same answer.
+  assert.equal(
+    await reasonFor(sign({ ...good, exp: NOW_S - 29 }), NOW + 999),
+    null,
+  );
   const token = await sign({ ...good, exp: NOW_S - 20 });
   assert.equal(await reasonFor(token), null);
   assert.equal(

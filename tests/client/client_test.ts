@@ -14,7 +14,7 @@ import {
   RequestTimeoutError,
 } from "../../src/client/mod.ts";
 import { mintToken } from "../../src/auth/jwt.ts";
-import { Observed } from "../support/observed.ts";
+import { Observed, settlesWithin } from "../support/observed.ts";
 import { CuttingProxy } from "../support/proxy.ts";
 import {
   DEFAULT_CLAIMS,
@@ -66,6 +66,45 @@ Deno.test("subscribe, publish, receive, unsubscribe, close: the documented shape
   assert.equal(received.values.length, 1);
   await client.close();
   assert.deepEqual(states.values, ["connected", "closed"]);
+});
+
+Deno.test("close() from inside a callback closes the socket and resolves", async () => {
+  await using fixture = await serve();
+  const codes = new Observed<number>();
+  const original = globalThis.WebSocket;
+  globalThis.WebSocket = recordingCloses(codes);
+  try {
+    const client = new BroadcasterClient({
+      url: fixture.websocketUrl,
+      token: () => token(),
+    });
+    const closing = new Observed<Promise<void>>();
+    await client.subscribe("room1", () => closing.push(client.close())).ready;
+    await (await restPublish(fixture.base, { channel: "room1", event: "bye" }))
+      .body?.cancel();
+    await closing.until((values) => values.length === 1, "the callback");
+    await settlesWithin(closing.values[0] ?? Promise.resolve(), "close()");
+    assert.deepEqual(codes.values, [1000]);
+    assert.equal(client.state, "closed");
+  } finally {
+    globalThis.WebSocket = original;
+  }
+});
+
+Deno.test("subscribing twice to a channel replaces the handler", async () => {
+  await using fixture = await serve();
+  const client = new BroadcasterClient({
+    url: fixture.websocketUrl,
+    token: () => token(),
+  });
+  const first = new Observed<BroadcastMessage>();
+  const second = new Observed<BroadcastMessage>();
+  await client.subscribe("room1", first.push).ready;
+  await client.subscribe("room1", second.push).ready;
+  await client.publish("room1", "e", 1);
+  await second.until((values) => values.length === 1, "the message");
+  assert.equal(first.values.length, 0);
+  await client.close();
 });
 
 Deno.test("errors are typed: the server's refusals, and closed clients", async () => {

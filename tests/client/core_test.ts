@@ -300,6 +300,22 @@ Deno.test("a refused subscribe ends it; answers of replaced subscriptions are ig
   assert.equal(replaced.state.channels.get("room1")?.live, false);
 });
 
+Deno.test("subscribing again to a channel replaces the subscription: the server's ends first", () => {
+  const { state, commands } = run(live(), {
+    kind: "subscribeAsked",
+    channel: "room1",
+    generation: 2,
+  });
+  assert.deepEqual(commands, [{
+    kind: "subscribe",
+    channel: "room1",
+    generation: 2,
+    since: undefined,
+    unsubscribeFirst: true,
+  }]);
+  assert.equal(state.channels.get("room1")?.generation, 2);
+});
+
 Deno.test("unsubscribe: told to the server while connected; the server's own ends the channel", () => {
   const asked = run(live(), {
     kind: "unsubscribeAsked",

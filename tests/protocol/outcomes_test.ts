@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import type { Input } from "../../src/protocol/effects.ts";
 import type { Message } from "../../src/protocol/message.ts";
 import { reduce } from "../../src/protocol/reducer.ts";
+import { isOversized } from "../../src/protocol/size.ts";
 import type { Subscription } from "../../src/protocol/state.ts";
 import {
   authenticated,
-  errorAnswering,
   errorOf,
   frame,
   fresh,
@@ -200,30 +200,17 @@ Deno.test("a binary frame closes with 1003", () => {
 
 Deno.test("a frame over MAX_MESSAGE_BYTES closes with 1009, counted in UTF-8 bytes", () => {
   const limit = LIMITS.maxMessageBytes;
-  const close = {
+  assert.ok(isOversized("x".repeat(limit + 1), limit));
+  // Fewer UTF-16 units than the limit, more UTF-8 bytes.
+  assert.ok(isOversized("é".repeat(limit / 2 + 1), limit));
+  assert.ok(!isOversized("x".repeat(limit), limit));
+  assert.ok(!isOversized("é".repeat(limit / 2), limit));
+  const { effects } = reduce(fresh(), { kind: "oversizedFrame" }, NOW);
+  assert.deepEqual(effects, [{
     kind: "close",
     code: 1009,
     reason: `frame over ${limit} bytes`,
-  };
-  const ascii = reduce(
-    fresh(),
-    { kind: "frame", text: "x".repeat(limit + 1) },
-    NOW,
-  );
-  assert.deepEqual(ascii.effects, [close]);
-  // Fewer UTF-16 units than the limit, more UTF-8 bytes.
-  const wide = reduce(fresh(), {
-    kind: "frame",
-    text: "é".repeat(limit / 2 + 1),
-  }, NOW);
-  assert.deepEqual(wide.effects, [close]);
-  // At the limit exactly: an ordinary malformed frame, answered.
-  const within = reduce(
-    fresh(),
-    { kind: "frame", text: "x".repeat(limit) },
-    NOW,
-  );
-  assert.equal(errorAnswering(within.effects, undefined), "InvalidArgument");
+  }]);
 });
 
 Deno.test("closed: every subscription leaves the hub, and nothing happens after", () => {

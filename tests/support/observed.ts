@@ -63,3 +63,35 @@ export class Observed<T> {
     });
   }
 }
+
+/**
+ * `promise`, or a failure naming `what` if it has not settled within
+ * `timeoutMs`: a test that waits on an event must not hang for ever.
+ *
+ * @example
+ * ```ts
+ * import { settlesWithin } from "./observed.ts";
+ *
+ * await settlesWithin(Promise.resolve(1), "a resolved promise");
+ * ```
+ */
+export async function settlesWithin<T>(
+  promise: Promise<T>,
+  what: string,
+  timeoutMs = EVENT_TIMEOUT_MS,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${what}`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
