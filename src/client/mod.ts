@@ -3,16 +3,9 @@
  * doing so across flaky networks, so the application sees every message
  * exactly once and in order. Zero dependencies; browsers, Deno, Node ≥ 22.
  *
- * - Connects and authenticates on its own, asking `token()` on every connect
- *   and when the server warns the token is expiring (refreshed in place).
- * - Reconnects with exponential backoff and full jitter, capped; the backoff
- *   resets once a connection has stayed healthy.
- * - Resubscribes every channel with `since` = the last id it delivered, and
- *   recovers the same way when it sees a `seq` gap; when the server cannot
- *   recover (`recovered: false`) it calls the subscription's `onReset`.
- * - Follows the close codes: no reconnect loop after 1003, 1008, 1009 (a bug
- *   to fix); a fresh token after 4001.
- * - Requests time out with typed errors; `close()` leaves no timer behind.
+ * It reconnects with backoff, resubscribes with `since` and recovers `seq`
+ * gaps, calls `onReset` when the server cannot replay, refreshes its token
+ * when warned, and follows the close codes (README, Client SDK).
  *
  * Every decision is made by a pure core (`core.ts`), tested without sockets;
  * this module is its shell: the socket, the timers and your callbacks.
@@ -52,10 +45,11 @@ import {
   type ClientState,
   INITIAL_STATE,
 } from "./events.ts";
-import { parseServerFrame } from "./frames.ts";
+import type { IncomingFrame } from "./frames.ts";
 import { Listeners } from "./listeners.ts";
 import * as operations from "./operations.ts";
 import { Requests, type Settle } from "./requests.ts";
+import { Transport } from "./transport.ts";
 import type {
   BroadcasterClientOptions,
   BroadcastMessage,
@@ -82,7 +76,7 @@ export class BroadcasterClient {
   readonly #queue: ClientEvent[] = [];
   #core: ClientState = INITIAL_STATE;
   #dispatching = false;
-  #socket: WebSocket | undefined;
+  #transport: Transport | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #healthyTimer: ReturnType<typeof setTimeout> | undefined;
   #closedForGood: Error | undefined;
@@ -152,17 +146,11 @@ export class BroadcasterClient {
   close(): Promise<void> {
     this.#closedForGood ??= new ClientClosedError("client closed");
     // Detached first: nothing that settles below may act on this socket.
-    const socket = this.#socket;
-    this.#socket = undefined;
-    let closed = Promise.resolve();
-    if (socket !== undefined && socket.readyState !== WebSocket.CLOSED) {
-      closed = new Promise<void>((resolve) =>
-        socket.addEventListener("close", () => resolve(), { once: true })
-      );
-      // Closed here, not by a command: close() may be called from a
-      // callback, while the core's commands wait their turn.
-      if (socket.readyState !== WebSocket.CLOSING) socket.close(1000);
-    }
+    const transport = this.#transport;
+    this.#transport = undefined;
+    // Closed here, not by a command: close() may be called from a callback,
+    // while the core's commands wait their turn.
+    const closed = transport?.close(1000) ?? Promise.resolve();
     this.#dispatch({ kind: "closeAsked" });
     this.#requests.failAll(this.#closedForGood);
     return closed;
@@ -188,7 +176,7 @@ export class BroadcasterClient {
   #run(command: ClientCommand): void {
     const request: operations.RequestFn = (method, params, settle) =>
       this.#request(method, params, settle);
-    const done = this.#outcomeOn(this.#socket);
+    const done = this.#outcomeOn(this.#transport);
     switch (command.kind) {
       case "connect":
         return this.#connect();
@@ -233,13 +221,8 @@ export class BroadcasterClient {
         clearTimeout(this.#reconnectTimer);
         clearTimeout(this.#healthyTimer);
         return;
-      case "closeSocket": {
-        const socket = this.#socket;
-        if (socket !== undefined && socket.readyState <= WebSocket.OPEN) {
-          socket.close(command.code);
-        }
-        return;
-      }
+      case "closeSocket":
+        return void this.#transport?.close(command.code);
       case "fatal":
         return this.#stop(
           new ClientClosedError(
@@ -269,53 +252,45 @@ export class BroadcasterClient {
 
   #connect(): void {
     if (this.#closedForGood !== undefined) return;
-    let socket: WebSocket;
     try {
-      socket = new WebSocket(this.#options.url);
+      const transport: Transport = new Transport(this.#options.url, {
+        opened: () => this.#on(transport, { kind: "opened" }),
+        frame: (frame) => this.#onFrame(transport, frame),
+        closed: (code) => {
+          if (transport !== this.#transport) return;
+          this.#transport = undefined;
+          this.#requests.failAll(new Error(`connection closed (${code})`));
+          this.#dispatch({ kind: "closed", code, jitter: Math.random() });
+        },
+      });
+      this.#transport = transport;
     } catch (error) {
       this.#stop(error instanceof Error ? error : new Error(String(error)));
       this.#dispatch({ kind: "connectFailed" });
-      return;
     }
-    this.#socket = socket;
-    socket.onopen = () => this.#on(socket, { kind: "opened" });
-    socket.onmessage = (event) => this.#onFrame(socket, String(event.data));
-    socket.onclose = (event) => {
-      if (socket !== this.#socket) return;
-      this.#socket = undefined;
-      this.#requests.failAll(new Error(`connection closed (${event.code})`));
-      this.#dispatch({
-        kind: "closed",
-        code: event.code,
-        jitter: Math.random(),
-      });
-    };
-    socket.onerror = () => {};
   }
 
   /**
-   * Where an operation on `socket` reports its outcome: dispatched if that
-   * socket is still the current one, a failure's reason reported.
+   * Where an operation on `transport` reports its outcome: dispatched if it
+   * is still the current one, a failure's reason reported.
    */
   #outcomeOn(
-    socket: WebSocket | undefined,
+    transport: Transport | undefined,
   ): (outcome: operations.Outcome) => void {
     return ({ event, error }) => {
-      if (socket === undefined || socket !== this.#socket) return;
+      if (transport === undefined || transport !== this.#transport) return;
       if (error !== undefined) this.#listeners.report(error);
       if (event !== null) this.#dispatch(event);
     };
   }
 
-  /** Dispatches `event` if it comes from the current socket. */
-  #on(socket: WebSocket | undefined, event: ClientEvent): void {
-    if (socket !== undefined && socket === this.#socket) this.#dispatch(event);
+  /** Dispatches `event` if it comes from the current transport. */
+  #on(transport: Transport, event: ClientEvent): void {
+    if (transport === this.#transport) this.#dispatch(event);
   }
 
-  #onFrame(socket: WebSocket, text: string): void {
-    if (socket !== this.#socket) return;
-    const frame = parseServerFrame(text);
-    if (frame === null) return;
+  #onFrame(transport: Transport, frame: IncomingFrame): void {
+    if (transport !== this.#transport) return;
     switch (frame.kind) {
       case "result":
       case "error":
@@ -330,14 +305,14 @@ export class BroadcasterClient {
   }
 
   #request(method: string, params: unknown, settle: Settle): void {
-    const socket = this.#socket;
-    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+    const transport = this.#transport;
+    if (transport === undefined || !transport.open) {
       settle({
         ok: false,
         error: this.#closedForGood ?? new Error("not connected"),
       });
       return;
     }
-    this.#requests.send((text) => socket.send(text), method, params, settle);
+    this.#requests.send((text) => transport.send(text), method, params, settle);
   }
 }
