@@ -25,41 +25,63 @@ function broadcast(id: string, seq: number, payload: number): string {
   });
 }
 
-Deno.test("a seq gap makes the client resubscribe with since and deliver what it missed", async () => {
-  const requests: Record<string, unknown>[] = [];
-  let subscribes = 0;
-  const peer = Deno.serve(
+/** A request frame, and how the scripted peer answers or sends. */
+interface Exchange {
+  readonly frame:
+    & { readonly id: number; readonly method: string }
+    & Record<
+      string,
+      unknown
+    >;
+  reply(result: unknown): void;
+  send(text: string): void;
+}
+
+/**
+ * A peer that speaks the protocol from a script: `auth` and `history` are
+ * answered for it, every other request goes to `script`.
+ */
+function scriptedPeer(
+  script: (exchange: Exchange) => void | Promise<void>,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },
     (request) => {
       const { socket, response } = Deno.upgradeWebSocket(request);
-      socket.onmessage = (event) => {
+      socket.onmessage = async (event) => {
         const frame = JSON.parse(event.data);
-        requests.push(frame);
         const reply = (result: unknown) =>
           socket.send(JSON.stringify({ requestId: frame.id, result }));
-        switch (frame.method) {
-          case "auth":
-            return reply({ success: true });
-          case "history":
-            return reply({ messages: [] });
-          case "unsubscribe":
-            return reply({ success: true });
-          case "subscribe":
-            subscribes++;
-            if (subscribes === 1) {
-              reply({ subscriptionId: "s1", timestamp: "t" });
-              socket.send(broadcast("1-0", 1, 1));
-              socket.send(broadcast("3-0", 3, 3)); // 2-0 was lost
-            } else {
-              reply({ subscriptionId: "s2", timestamp: "t", recovered: true });
-              socket.send(broadcast("2-0", 1, 2));
-              socket.send(broadcast("3-0", 2, 3));
-            }
-        }
+        if (frame.method === "auth") return reply({ success: true });
+        if (frame.method === "history") return reply({ messages: [] });
+        await script({ frame, reply, send: (text) => socket.send(text) });
       };
       return response;
     },
   );
+}
+
+Deno.test("a seq gap makes the client resubscribe with since and deliver what it missed", async () => {
+  const requests: Record<string, unknown>[] = [];
+  let subscribes = 0;
+  const peer = scriptedPeer(({ frame, reply, send }) => {
+    requests.push(frame);
+    switch (frame.method) {
+      case "unsubscribe":
+        return reply({ success: true });
+      case "subscribe":
+        subscribes++;
+        if (subscribes === 1) {
+          reply({ subscriptionId: "s1", timestamp: "t" });
+          send(broadcast("1-0", 1, 1));
+          send(broadcast("3-0", 3, 3)); // 2-0 was lost
+        } else {
+          reply({ subscriptionId: "s2", timestamp: "t", recovered: true });
+          send(broadcast("2-0", 1, 2));
+          send(broadcast("3-0", 2, 3));
+        }
+    }
+  });
   const received: BroadcastMessage[] = [];
   const client = new BroadcasterClient({
     url: `ws://127.0.0.1:${peer.addr.port}/`,
@@ -86,35 +108,21 @@ Deno.test("a subscription ended while its gap recovery is under way is not subsc
   const unsubscribed = new Promise<void>((resolve) => {
     answerUnsubscribe = resolve;
   });
-  const peer = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      socket.onmessage = async (event) => {
-        const frame = JSON.parse(event.data);
-        methods.push(frame.method);
-        const reply = (result: unknown) =>
-          socket.send(JSON.stringify({ requestId: frame.id, result }));
-        switch (frame.method) {
-          case "auth":
-            return reply({ success: true });
-          case "history":
-            return reply({ messages: [] });
-          case "subscribe":
-            reply({ subscriptionId: "s1", timestamp: "t" });
-            socket.send(broadcast("1-0", 1, 1));
-            socket.send(broadcast("3-0", 3, 3)); // a gap: recovery starts
-            return;
-          case "unsubscribe":
-            // The recovery's unsubscribe is answered only once the
-            // application has ended the subscription meanwhile.
-            await unsubscribed;
-            return reply({ success: true });
-        }
-      };
-      return response;
-    },
-  );
+  const peer = scriptedPeer(async ({ frame, reply, send }) => {
+    methods.push(frame.method);
+    switch (frame.method) {
+      case "subscribe":
+        reply({ subscriptionId: "s1", timestamp: "t" });
+        send(broadcast("1-0", 1, 1));
+        send(broadcast("3-0", 3, 3)); // a gap: recovery starts
+        return;
+      case "unsubscribe":
+        // The recovery's unsubscribe is answered only once the
+        // application has ended the subscription meanwhile.
+        await unsubscribed;
+        return reply({ success: true });
+    }
+  });
   const client = new BroadcasterClient({
     url: `ws://127.0.0.1:${peer.addr.port}/`,
     token: () => "t",
