@@ -41,7 +41,7 @@ export function credentialFromHeader(header: string | null): string | null {
 }
 
 /**
- * The configured API keys, held as digests.
+ * The configured API keys, each compared in constant time.
  *
  * @example
  * ```ts

@@ -92,7 +92,9 @@ export class MemoryEngine implements Engine {
       this.#counter++;
     }
     const accepted: Message = {
-      ...message,
+      channel: message.channel,
+      event: message.event,
+      payloadJson: message.payloadJson,
       id: `${this.#lastMilliseconds}-${this.#counter}`,
       createTime: formatTimestamp(now),
     };

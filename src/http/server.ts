@@ -11,7 +11,7 @@ import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import { buildServices } from "../services.ts";
 import type { ConsolePrefill } from "./assets.ts";
-import { createHandler, health } from "./handler.ts";
+import { createHandler, health, pathOf } from "./handler.ts";
 import { InFlight } from "./in_flight.ts";
 import { corsHeaders, errorResponse } from "./responses.ts";
 
@@ -78,11 +78,12 @@ export async function startServer(
     config,
     options.clock === undefined ? {} : { clock: options.clock },
   );
+  const inFlight = new InFlight();
   const handler = createHandler(
     services,
     options.consolePrefill === undefined
-      ? {}
-      : { consolePrefill: options.consolePrefill },
+      ? { inFlight }
+      : { inFlight, consolePrefill: options.consolePrefill },
   );
   const { connections, clock, engine } = services;
   // One ticker for every connection's timers, instead of timers per connection.
@@ -91,23 +92,17 @@ export async function startServer(
     for (const connection of connections) connection.tick(now);
   }, TICK_MS);
   Deno.unrefTimer(ticker);
-  const inFlight = new InFlight();
-  const leave = () => inFlight.leave();
   let draining = false;
 
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    onListen: () => {},
-  }, (request, info) => {
-    if (draining) return refuseWhileDraining(request, config);
-    inFlight.enter();
-    // The handler never rejects (it answers 500 instead); `then`, not an
-    // async wrapper, keeps one promise off every request.
-    const answer = handler(request, info);
-    answer.then(leave, leave);
-    return answer;
-  });
+  const server = Deno.serve(
+    {
+      port: config.port,
+      hostname: config.host,
+      onListen: () => {},
+    },
+    (request, info) =>
+      draining ? refuseWhileDraining(request, config) : handler(request, info),
+  );
 
   const address = server.addr;
   const host = address.hostname.includes(":")
@@ -152,7 +147,7 @@ export async function startServer(
  * gets 503, with CORS so a browser can read why.
  */
 function refuseWhileDraining(request: Request, config: Config): Response {
-  if (new URL(request.url).pathname === `${config.basePath}/health`) {
+  if (pathOf(request.url) === `${config.basePath}/health`) {
     return health("shutting down");
   }
   return errorResponse("Internal", "server shutting down", {

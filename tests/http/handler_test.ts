@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { pathOf } from "../../src/http/handler.ts";
 import { handler, TEST_API_KEY } from "../support/server.ts";
 
 const KEY = { authorization: `Bearer ${TEST_API_KEY}` };
@@ -14,6 +15,22 @@ function publish(
 ): RequestInit {
   return { method: "POST", headers, body };
 }
+
+Deno.test("the path of a request URL: no query, no fragment; what URL would give", () => {
+  for (
+    const url of [
+      "http://127.0.0.1:8000/broadcaster/publish",
+      "http://127.0.0.1:8000/broadcaster/history?channel=a&limit=1",
+      "http://[::1]:8000/a/b?x#y",
+      "http://example.com/a#frag?not-a-query",
+      "http://example.com/",
+      "https://example.com/broad%63aster/publish",
+    ]
+  ) {
+    assert.equal(pathOf(url), new URL(url).pathname, url);
+  }
+  assert.equal(pathOf("http://example.com"), "/");
+});
 
 Deno.test("health answers 200 ok", async () => {
   await using app = await handler();
