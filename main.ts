@@ -10,7 +10,7 @@
 
 import { parseArgs } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
-import { parseConfig } from "./src/config.ts";
+import { type Config, parseConfig } from "./src/config.ts";
 import { DEV_ENVIRONMENT, devBanner, devToken } from "./src/dev.ts";
 import { startServer } from "./src/http/server.ts";
 import { configureLogging, flushLogs, log } from "./src/log.ts";
@@ -29,16 +29,46 @@ required. See README.md for every setting.
   --version      the version
 `;
 
+/** Why the server could not start, in one line for the operator. */
+function startFailure(error: unknown, config: Config): string {
+  const where = `${config.host}:${config.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `port ${config.port} on ${config.host} is already in use (set PORT)`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `cannot listen on ${where}: no such address on this machine (set HOST, e.g. 0.0.0.0 or 127.0.0.1)`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/lookup/i.test(message)) {
+    return `cannot listen on ${where}: HOST does not resolve (set HOST to an address or a resolvable name)`;
+  }
+  return `cannot start: ${message}`;
+}
+
+/** The flags, or `null` (after printing why and the usage) for unknown ones. */
+function flags(args: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...args],
+      options: {
+        dev: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "v", default: false },
+        healthcheck: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    console.error(
+      `broadcaster: ${error instanceof Error ? error.message : error}\n`,
+    );
+    console.error(USAGE);
+    return null;
+  }
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      dev: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-      version: { type: "boolean", short: "v", default: false },
-      healthcheck: { type: "boolean", default: false },
-    },
-  });
+  const values = flags(Deno.args);
+  if (values === null) return 2;
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -73,13 +103,10 @@ async function main(): Promise<number> {
       },
     });
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      console.error(
-        `broadcaster: port ${config.port} on ${config.host} is already in use (set PORT)`,
-      );
-      return 1;
-    }
-    throw error;
+    // One clear line and a failed exit, so a supervisor (systemd) restarts or alerts.
+    console.error(`broadcaster: ${startFailure(error, config)}`);
+    await flushLogs();
+    return 1;
   }
   if (token !== undefined) console.log(devBanner(config, server.url, token));
 

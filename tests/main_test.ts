@@ -33,6 +33,49 @@ Deno.test("invalid configuration: every problem listed, exit 1, secrets not echo
   assert.ok(!text.includes("key-value-123"));
 });
 
+Deno.test("an address the server cannot listen on: one clear line, exit 1", async () => {
+  const base = { JWT_SECRET: TEST_SECRET, API_KEYS: TEST_API_KEY, PORT: "0" };
+  for (
+    const [host, reason] of [
+      // TEST-NET-1 (RFC 5737): never an address of this machine.
+      ["192.0.2.1", /no such address on this machine/],
+      ["not-a-host.invalid", /HOST does not resolve/],
+    ] as const
+  ) {
+    const output = await mainCommand({ ...base, HOST: host }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.match(stderr, reason);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  }
+});
+
+Deno.test("unknown flags: the usage text and exit 2", async () => {
+  const output = await mainCommand({}, ["--bogus"]).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 2);
+  assert.match(stderr, /Unknown option '--bogus'/);
+  assert.match(stderr, /Usage: broadcaster/);
+  assert.ok(!stderr.includes("Uncaught"));
+});
+
+Deno.test("--help and --version need no permissions at all", async () => {
+  for (const flag of ["--help", "--version"]) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", new URL("../main.ts", import.meta.url).pathname, flag],
+      env: { NO_COLOR: "1" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(
+      output.code,
+      0,
+      `${flag}: ${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+});
+
 Deno.test("--help and --version answer without configuration", async () => {
   const help = await mainCommand({}, ["--help"]).output();
   assert.equal(help.code, 0);
