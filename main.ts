@@ -81,6 +81,7 @@ async function main(): Promise<number> {
   const environment = Deno.env.toObject();
   const parsed = parseConfig(
     values.dev ? { ...DEV_ENVIRONMENT, ...environment } : environment,
+    { development: values.dev },
   );
   if (!parsed.ok) {
     console.error("broadcaster: invalid configuration:");
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     level: config.logLevel,
   });
   keepRunningOnStrayErrors();
+  for (const warning of parsed.warnings) log("config").warning(warning);
   const token = values.dev ? devToken(config) : undefined;
   let server;
   try {

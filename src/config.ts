@@ -83,6 +83,7 @@ export const DEFAULTS = {
   HISTORY_TTL_SECONDS: "300",
   ENGINE: "memory",
   CONSOLE: "true",
+  ALLOW_WEAK_JWT_SECRET: "false",
 } as const;
 
 function integer(name: string, min: number, max: number) {
@@ -157,6 +158,9 @@ const schema = z.object({
     error: 'CONSOLE must be "true" or "false"',
   }).transform((value) => value === "true"),
   METRICS_TOKEN: z.string().optional(),
+  ALLOW_WEAK_JWT_SECRET: z.enum(["true", "false"], {
+    error: 'ALLOW_WEAK_JWT_SECRET must be "true" or "false"',
+  }).transform((value) => value === "true"),
   REDIS_URL: z.string()
     .refine(
       (url) => /^rediss?:\/\//.test(url) && URL.canParse(url),
@@ -174,10 +178,63 @@ function engineConfig(
   return url === undefined ? null : { kind: "redis", url };
 }
 
-/** The outcome of {@linkcode parseConfig}: settings, or every problem found. */
+/**
+ * The outcome of {@linkcode parseConfig}: settings (and warnings to log at
+ * every start), or every problem found.
+ */
 export type ConfigResult =
-  | { readonly ok: true; readonly config: Config }
+  | {
+    readonly ok: true;
+    readonly config: Config;
+    readonly warnings: readonly string[];
+  }
   | { readonly ok: false; readonly problems: readonly string[] };
+
+/** Options of {@linkcode parseConfig}. */
+export interface ParseOptions {
+  /** Accept a short `JWT_SECRET` without a word (`--dev`: nothing is at stake). */
+  readonly development?: boolean;
+}
+
+/** RFC 7518 §3.2: an HS256 key at least as long as the hash output. */
+export const MIN_JWT_SECRET_BYTES = 32;
+
+/** API keys shorter than this are warned about (not refused: publishers must keep working). */
+export const MIN_API_KEY_LENGTH = 16;
+
+const STRONG_SECRET_HINT = "make one with: openssl rand -base64 32";
+
+/** A short secret refused, or allowed with a warning; short API keys warned about. */
+function secretStrength(
+  secret: string,
+  apiKeys: readonly string[],
+  allowWeak: boolean,
+  options: ParseOptions,
+): { problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const bytes = new TextEncoder().encode(secret).length;
+  if (bytes < MIN_JWT_SECRET_BYTES && options.development !== true) {
+    if (allowWeak) {
+      warnings.push(
+        `JWT_SECRET is ${bytes} bytes, under ${MIN_JWT_SECRET_BYTES} (allowed by ALLOW_WEAK_JWT_SECRET=true); ${STRONG_SECRET_HINT}`,
+      );
+    } else {
+      problems.push(
+        `JWT_SECRET must be at least ${MIN_JWT_SECRET_BYTES} bytes (RFC 7518 §3.2), it is ${bytes}; ${STRONG_SECRET_HINT} (ALLOW_WEAK_JWT_SECRET=true starts with a shorter one, for a deployment moving over from the Go server)`,
+      );
+    }
+  }
+  const short = apiKeys.filter((key) => key.length < MIN_API_KEY_LENGTH).length;
+  if (short > 0) {
+    warnings.push(
+      `${short} of the API_KEYS ${
+        short === 1 ? "is" : "are"
+      } shorter than ${MIN_API_KEY_LENGTH} characters: easy to guess; ${STRONG_SECRET_HINT}`,
+    );
+  }
+  return { problems, warnings };
+}
 
 /**
  * Validates an environment into {@linkcode Config}. Unset and empty variables
@@ -185,12 +242,18 @@ export type ConfigResult =
  *
  * @example
  * ```ts
- * const result = parseConfig({ JWT_SECRET: "s", API_KEYS: "k1,k2" });
+ * import { parseConfig } from "./config.ts";
+ *
+ * const result = parseConfig({
+ *   JWT_SECRET: "0123456789abcdef0123456789abcdef",
+ *   API_KEYS: "publisher-key-0123",
+ * });
  * if (result.ok) console.log(result.config.port); // 8000
  * ```
  */
 export function parseConfig(
   env: Readonly<Record<string, string | undefined>>,
+  options: ParseOptions = {},
 ): ConfigResult {
   const input: Record<string, string | undefined> = {};
   for (const name of Object.keys(schema.shape)) {
@@ -207,6 +270,15 @@ export function parseConfig(
   if (input.ENGINE === "redis" && input.REDIS_URL === undefined) {
     problems.push("REDIS_URL is required when ENGINE=redis");
   }
+  // From the raw values: a weak secret is listed with every other problem.
+  const secret = input.JWT_SECRET ?? "";
+  const strength = secretStrength(
+    secret,
+    list(input.API_KEYS ?? ""),
+    input.ALLOW_WEAK_JWT_SECRET === "true",
+    secret === "" ? { development: true } : options,
+  );
+  problems.push(...strength.problems);
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const values = parsed.data;
   const engine = engineConfig(values.ENGINE, values.REDIS_URL);
@@ -233,5 +305,6 @@ export function parseConfig(
       console: values.CONSOLE,
       metricsToken: values.METRICS_TOKEN,
     },
+    warnings: strength.warnings,
   };
 }

@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config.ts";
 
-const REQUIRED = { JWT_SECRET: "s3cr3t-value", API_KEYS: "k1" };
+const REQUIRED = {
+  JWT_SECRET: "s3cr3t-value-s3cr3t-value-s3cr3t-value",
+  API_KEYS: "publisher-key-0001",
+};
 
 Deno.test("defaults match the original and the spec", () => {
   const result = parseConfig(REQUIRED);
@@ -11,8 +14,8 @@ Deno.test("defaults match the original and the spec", () => {
   assert.deepEqual(result.config, {
     port: 8000,
     host: "0.0.0.0",
-    jwtSecret: "s3cr3t-value",
-    apiKeys: ["k1"],
+    jwtSecret: REQUIRED.JWT_SECRET,
+    apiKeys: [REQUIRED.API_KEYS],
     basePath: "/broadcaster",
     logEncoding: "console",
     logLevel: "info",
@@ -119,4 +122,53 @@ Deno.test("ENGINE=redis needs a redis:// or rediss:// REDIS_URL, listed with the
     kind: "redis",
     url: "rediss://:secret@redis.example:6380/0",
   });
+});
+
+Deno.test("a JWT_SECRET under 32 bytes is refused, naming the command that makes one", () => {
+  const weak = parseConfig({ ...REQUIRED, JWT_SECRET: "x", PORT: "nope" });
+  assert.ok(!weak.ok);
+  // Listed with the other problems, never quoting the value.
+  assert.equal(weak.problems.length, 2);
+  assert.match(
+    weak.problems.join("\n"),
+    /JWT_SECRET must be at least 32 bytes/,
+  );
+  assert.match(weak.problems.join("\n"), /openssl rand -base64 32/);
+  // Bytes, not characters: 11 × "é" is 22 bytes.
+  assert.ok(!parseConfig({ ...REQUIRED, JWT_SECRET: "é".repeat(11) }).ok);
+  assert.ok(parseConfig({ ...REQUIRED, JWT_SECRET: "é".repeat(16) }).ok);
+});
+
+Deno.test("ALLOW_WEAK_JWT_SECRET=true starts with a short secret, with a warning; --dev needs neither", () => {
+  const allowed = parseConfig({
+    ...REQUIRED,
+    JWT_SECRET: "short-go-secret",
+    ALLOW_WEAK_JWT_SECRET: "true",
+  });
+  assert.ok(allowed.ok);
+  assert.equal(allowed.warnings.length, 1);
+  assert.match(allowed.warnings[0] ?? "", /ALLOW_WEAK_JWT_SECRET=true/);
+  assert.ok(!(allowed.warnings[0] ?? "").includes("short-go-secret"));
+  const dev = parseConfig({ ...REQUIRED, JWT_SECRET: "x" }, {
+    development: true,
+  });
+  assert.ok(dev.ok);
+  assert.deepEqual(dev.warnings, []);
+});
+
+Deno.test("API keys under 16 characters are warned about, not refused", () => {
+  const result = parseConfig({
+    ...REQUIRED,
+    API_KEYS: "k1,publisher-key-0002",
+  });
+  assert.ok(result.ok);
+  assert.equal(result.warnings.length, 1);
+  assert.match(
+    result.warnings[0] ?? "",
+    /1 of the API_KEYS is shorter than 16/,
+  );
+  assert.ok(!(result.warnings[0] ?? "").includes("k1"));
+  const strong = parseConfig(REQUIRED);
+  assert.ok(strong.ok);
+  assert.deepEqual(strong.warnings, []);
 });

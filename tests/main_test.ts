@@ -50,6 +50,28 @@ Deno.test("an address the server cannot listen on: one clear line, exit 1", asyn
   }
 });
 
+Deno.test("a weak JWT_SECRET: refused, or with ALLOW_WEAK_JWT_SECRET=true a warning at start", async () => {
+  const refused = await mainCommand({
+    JWT_SECRET: "short-go-secret",
+    API_KEYS: TEST_API_KEY,
+  }).output();
+  assert.equal(refused.code, 1);
+  assert.match(
+    new TextDecoder().decode(refused.stderr),
+    /JWT_SECRET must be at least 32 bytes.*openssl rand -base64 32/,
+  );
+  await using allowed = await spawnServer({
+    JWT_SECRET: "short-go-secret",
+    ALLOW_WEAK_JWT_SECRET: "true",
+  });
+  const warning = allowed.stdout.lines.find((line) =>
+    line.includes("ALLOW_WEAK_JWT_SECRET")
+  );
+  assert.ok(warning !== undefined, allowed.stdout.lines.join("\n"));
+  assert.equal(JSON.parse(warning).level, "warning");
+  assert.ok(!warning.includes("short-go-secret"));
+});
+
 Deno.test("unknown flags: the usage text and exit 2", async () => {
   const output = await mainCommand({}, ["--bogus"]).output();
   const stderr = new TextDecoder().decode(output.stderr);
