@@ -12,6 +12,10 @@
 import { parseArgs } from "node:util";
 import { mintToken } from "../auth/jwt.ts";
 import { DEV_ENVIRONMENT } from "../dev.ts";
+import { isValidChannelName } from "../protocol/channel.ts";
+
+/** The scopes the server knows. */
+const SCOPES = ["subscribe", "publish"];
 
 const USAGE = `Mints a Broadcaster token (HS256) signed with JWT_SECRET.
 
@@ -30,12 +34,47 @@ function split(value: string): string[] {
   );
 }
 
+/**
+ * `--ttl -5` as `--ttl=-5`: parseArgs takes `-5` for a flag, and the answer
+ * must be the same as for `--ttl abc`.
+ */
+function negativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    const next = args[i + 1];
+    if (arg === "--ttl" && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
+/** What the server would not accept in a token it is asked to mint. */
+function warnings(channels: readonly string[], scopes: readonly string[]) {
+  return [
+    ...channels.filter((channel) => !isValidChannelName(channel)).map((
+      channel,
+    ) =>
+      `channel ${
+        JSON.stringify(channel)
+      } is not a valid channel name: the server refuses to subscribe or publish to it`
+    ),
+    ...scopes.filter((scope) => !SCOPES.includes(scope)).map((scope) =>
+      `scope ${JSON.stringify(scope)} is unknown (known: ${
+        SCOPES.join(", ")
+      }): the server ignores it`
+    ),
+  ];
+}
+
 /** Runs the command with `args`; returns the exit code. */
 export function run(args: readonly string[]): number {
   let values;
   try {
     ({ values } = parseArgs({
-      args: [...args],
+      args: negativeValues(args),
       options: {
         sub: { type: "string" },
         channels: { type: "string" },
@@ -75,11 +114,15 @@ export function run(args: readonly string[]): number {
     console.error(USAGE);
     return 2;
   }
+  const scope = split(values.scope);
+  for (const warning of warnings(channels, scope)) {
+    console.error(`token: warning: ${warning}`);
+  }
   console.log(
     mintToken(secret, {
       sub: values.sub,
       authorizedChannels: channels,
-      scope: split(values.scope),
+      scope,
       ttlSeconds: ttl,
     }, Date.now()),
   );

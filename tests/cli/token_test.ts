@@ -46,3 +46,37 @@ Deno.test("refuses to run without JWT_SECRET or required flags, naming each", as
     assert.ok(stderr.includes(problem), problem);
   }
 });
+
+Deno.test("--ttl -5 gets the same clear message as --ttl abc", async () => {
+  for (const ttl of ["-5", "abc", "0"]) {
+    const output = await mint(["--sub", "a", "--channels", "c", "--ttl", ttl], {
+      JWT_SECRET: SECRET,
+    });
+    assert.equal(output.code, 2, ttl);
+    assert.match(
+      new TextDecoder().decode(output.stderr),
+      /--ttl must be a positive whole number of seconds/,
+      ttl,
+    );
+  }
+});
+
+Deno.test("warns when the token would not work: invalid channel names, unknown scopes", async () => {
+  const output = await mint([
+    "--sub",
+    "alice",
+    "--channels",
+    "room1,a b",
+    "--scope",
+    "subscribe,admin",
+  ], { JWT_SECRET: SECRET });
+  assert.equal(output.code, 0);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.match(stderr, /channel "a b" is not a valid channel name/);
+  assert.match(stderr, /scope "admin" is unknown/);
+  assert.ok(!stderr.includes("room1"));
+  const clean = await mint(["--sub", "alice", "--channels", "room1"], {
+    JWT_SECRET: SECRET,
+  });
+  assert.equal(new TextDecoder().decode(clean.stderr), "");
+});
