@@ -105,7 +105,7 @@ export function createHandler(
       return preflight(cors, `${allowed}, OPTIONS`);
     }
     if (request.method !== allowed) {
-      return notAllowed(`${allowed}, OPTIONS`, cors);
+      return notAllowed(request.method, `${allowed}, OPTIONS`, cors);
     }
     return handle(request, services, cors);
   }
@@ -119,22 +119,22 @@ export function createHandler(
     const readOnly = method === "GET" || method === "HEAD";
     switch (pathname) {
       case paths.websocket:
-        if (method !== "GET") return notAllowed("GET");
+        if (method !== "GET") return notAllowed(method, "GET");
         return handleUpgrade(request, remoteOf(info), services);
       case paths.publish:
         return rest(request, "POST", handlePublish);
       case paths.history:
         return rest(request, "GET", handleHistory);
       case paths.client:
-        return readOnly ? clientScript() : notAllowed("GET");
+        return readOnly ? clientScript() : notAllowed(method, "GET");
       case base:
         // "/broadcaster" → "/broadcaster/", so the page's relative "./client.js" resolves.
-        if (consolePage === null) return notFound();
+        if (consolePage === null) return notFound(pathname, base);
         return Response.redirect(new URL(`${base}/`, request.url), 308);
       case paths.console:
-        return consolePage === null ? notFound() : consolePage();
+        return consolePage === null ? notFound(pathname, base) : consolePage();
       case paths.metrics: {
-        if (method !== "GET") return notAllowed("GET");
+        if (method !== "GET") return notAllowed(method, "GET");
         const refused = services.metricsToken === null
           ? null
           : refuseWithoutApiKey(request, services.metricsToken, []);
@@ -145,10 +145,10 @@ export function createHandler(
         });
       }
       case paths.health:
-        if (!readOnly) return notAllowed("GET");
+        if (!readOnly) return notAllowed(method, "GET");
         return health(services.engine.healthy ? null : "engine unavailable");
       default:
-        return notFound();
+        return notFound(pathname, base);
     }
   }
 
@@ -230,13 +230,26 @@ export function health(problem: string | null): Response {
     : new Response(problem, { status: 503, headers });
 }
 
-function notFound(): Response {
+/** 404; outside `BASE_PATH`, saying where the server lives. */
+function notFound(pathname: string, base: string): Response {
+  if (base !== "" && pathname !== base && !pathname.startsWith(`${base}/`)) {
+    return errorResponse(
+      "NotFound",
+      `no such route: Broadcaster serves under ${base}/ (BASE_PATH), e.g. ${base}/health`,
+    );
+  }
   return errorResponse("NotFound", "no such route");
 }
 
-function notAllowed(allow: string, cors: HeaderList = []): Response {
-  return errorResponse("InvalidArgument", "method not allowed", {
-    status: 405,
-    headers: [["allow", allow], ...cors],
-  });
+/** 405, naming the methods the route answers. */
+function notAllowed(
+  method: string,
+  allow: string,
+  cors: HeaderList = [],
+): Response {
+  return errorResponse(
+    "MethodNotAllowed",
+    `${method} is not allowed here; use ${allow.replace(", ", " or ")}`,
+    { headers: [["allow", allow], ...cors] },
+  );
 }

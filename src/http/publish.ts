@@ -44,7 +44,7 @@ export async function handlePublish(
   } catch {
     return errorResponse("InvalidArgument", "malformed JSON", { headers });
   }
-  const message = newMessageFrom(params, limit);
+  const message = newMessageFrom(params, limit, "body");
   if (!message.ok) {
     return errorResponse(message.error.code, message.error.message, {
       headers,

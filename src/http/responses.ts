@@ -49,17 +49,21 @@ export function withHeaders(response: Response, headers: HeaderList): Response {
  * ```
  */
 export function errorResponse(
-  code: ErrorCode,
+  code: RestErrorCode,
   message: string,
   options: { readonly status?: number; readonly headers?: HeaderList } = {},
 ): Response {
   return withHeaders(
     Response.json({ error: { code, message } }, {
-      status: options.status ?? HTTP_STATUS[code],
+      status: options.status ??
+        (code === "MethodNotAllowed" ? 405 : HTTP_STATUS[code]),
     }),
     options.headers ?? [],
   );
 }
+
+/** Error codes of REST answers: the protocol's, and 405's own. */
+export type RestErrorCode = ErrorCode | "MethodNotAllowed";
 
 /**
  * The answer to a REST request the engine failed: the same error the

@@ -8,7 +8,7 @@
 import { isValidChannelName } from "./channel.ts";
 import { fail, ok, type ProtocolError, type Result } from "./errors.ts";
 import type { NewMessage } from "./message.ts";
-import { decodeParams, PublishParams } from "./schema.ts";
+import { decodeParams, type ParamsSource, PublishParams } from "./schema.ts";
 import { utf8ByteLength } from "./size.ts";
 
 /** Longest excerpt of client input quoted back in an error message. */
@@ -63,6 +63,7 @@ function wellFormed(
 export function newMessageFrom(
   params: unknown,
   maxPayloadBytes: number,
+  source: ParamsSource = "params",
 ): Result<NewMessage> {
   const fields = wellFormed(params);
   let channel: string, event: string, payload: unknown;
@@ -70,7 +71,7 @@ export function newMessageFrom(
     ({ channel, event, payload } = fields);
   } else {
     // The schema names what is wrong.
-    const decoded = decodeParams(PublishParams, params);
+    const decoded = decodeParams(PublishParams, params, source);
     if (!decoded.ok) return decoded;
     ({ channel, event, payload } = decoded.value);
   }

@@ -146,19 +146,36 @@ export const HistoryParams: ParamsSchema<
 });
 
 /**
+ * Where params came from, for error messages: a WebSocket request's
+ * `params` (`params.channel: must be a string`), or a REST body
+ * (`channel: must be a string`).
+ */
+export type ParamsSource = "params" | "body";
+
+/**
  * Validates `params` against a schema; the first problem becomes an
  * `InvalidArgument` naming the field, e.g. `params.channel: must be a string`.
  */
 export function decodeParams<T>(
   schema: ParamsSchema<T>,
   params: unknown,
+  source: ParamsSource = "params",
 ): Result<T> {
   if (!isRecord(params)) {
-    return fail("InvalidArgument", "params must be an object");
+    return fail(
+      "InvalidArgument",
+      source === "params"
+        ? "params must be an object"
+        : "body must be a JSON object",
+    );
   }
   const parsed = schema.safeParse(params);
   if (parsed.success) return ok(parsed.data);
   const issue = parsed.error.issues[0];
-  const path = ["params", ...(issue?.path ?? [])].join(".");
-  return fail("InvalidArgument", `${path}: ${issue?.message ?? "invalid"}`);
+  const fields = (issue?.path ?? []).map(String);
+  const path = (source === "params" ? ["params", ...fields] : fields).join(".");
+  return fail(
+    "InvalidArgument",
+    `${path === "" ? source : path}: ${issue?.message ?? "invalid"}`,
+  );
 }

@@ -56,8 +56,38 @@ Deno.test("unknown routes are a JSON 404; wrong methods a 405 with Allow", async
     const wrong = await app.fetch(path, { method });
     assert.equal(wrong.status, 405, `${method} ${path}`);
     assert.equal(wrong.headers.get("allow"), allow);
-    await wrong.body?.cancel();
+    const { error } = await wrong.json();
+    assert.equal(error.code, "MethodNotAllowed");
+    assert.match(error.message, new RegExp(`^${method} is not allowed here`));
   }
+});
+
+Deno.test("outside BASE_PATH, a 404 says where the server lives", async () => {
+  await using app = await handler();
+  const root = await app.handle(new Request("http://localhost/"));
+  assert.equal(root.status, 404);
+  assert.match(
+    (await root.json()).error.message,
+    /Broadcaster serves under \/broadcaster\/ \(BASE_PATH\)/,
+  );
+  const inside = await app.fetch("/nope");
+  assert.equal((await inside.json()).error.message, "no such route");
+});
+
+Deno.test("REST errors speak REST: no params. prefix, a body that is not an object says so", async () => {
+  await using app = await handler();
+  const message = async (body: string) =>
+    (await (await app.fetch("/publish", publish(body))).json()).error.message;
+  assert.equal(await message("[]"), "body must be a JSON object");
+  assert.equal(await message("3"), "body must be a JSON object");
+  assert.equal(
+    await message(JSON.stringify({ channel: "room1", event: "" })),
+    "event: must not be empty",
+  );
+  assert.equal(
+    await message(JSON.stringify({ event: "e" })),
+    "channel: must be a string",
+  );
 });
 
 Deno.test("BASE_PATH is honoured, including the empty one", async () => {

@@ -76,6 +76,8 @@ export interface TestHandler extends AsyncDisposable {
   readonly services: Services;
   /** Answers a request to `path` (under `BASE_PATH`), as the server would. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Answers any request, as the server would. */
+  handle(request: Request): Promise<Response>;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function handler(
     services,
     fetch: (path, init) =>
       handle(new Request(`http://localhost${config.basePath}${path}`, init)),
+    handle: (request) => handle(request),
     [Symbol.asyncDispose]: () => services.engine.close(),
   };
 }
