@@ -91,6 +91,13 @@ export class BroadcasterClient {
     };
     this.#requests = new Requests(options.requestTimeoutMs ?? 10_000);
     this.#listeners = new Listeners(options);
+    // The first state is told too; after the constructor has returned, so
+    // the callback may use the client.
+    queueMicrotask(() => {
+      if (this.#core.phase === "connecting") {
+        this.#listeners.phase("connecting");
+      }
+    });
     this.#connect();
   }
 

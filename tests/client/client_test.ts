@@ -65,7 +65,7 @@ Deno.test("subscribe, publish, receive, unsubscribe, close: the documented shape
   await other.until((values) => values.length === 1, "room2 message");
   assert.equal(received.values.length, 1);
   await client.close();
-  assert.deepEqual(states.values, ["connected", "closed"]);
+  assert.deepEqual(states.values, ["connecting", "connected", "closed"]);
 });
 
 Deno.test("close() from inside a callback closes the socket and resolves", async () => {
@@ -210,6 +210,7 @@ Deno.test("after a real 4001 the client reconnects at once with a fresh token an
     );
     // Reconnected (at once: the core test holds the delay to 0), nothing else.
     assert.deepEqual(states.values, [
+      "connecting",
       "connected",
       "disconnected",
       "connecting",
