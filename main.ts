@@ -112,20 +112,33 @@ async function main(): Promise<number> {
   }
   if (token !== undefined) console.log(devBanner(config, server.url, token));
 
-  const stop = () => void server.shutdown();
+  let stoppedBy: Deno.Signal | undefined;
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
     : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) {
+  const listeners = signals.map((signal) => {
+    const listener = () => {
+      stoppedBy ??= signal;
+      void server.shutdown();
+    };
     try {
-      Deno.addSignalListener(signal, stop);
+      Deno.addSignalListener(signal, listener);
     } catch {
       // Platforms without signals (Deno Deploy) stop the process themselves.
     }
-  }
+    return [signal, listener] as const;
+  });
   await server.finished;
   await server.shutdown();
   await flushLogs();
+  if (values.dev && stoppedBy !== undefined) {
+    // Under `deno task dev` the file watcher outlives this program's exit:
+    // the signal, delivered again without our listener, ends it too.
+    for (const [signal, listener] of listeners) {
+      Deno.removeSignalListener(signal, listener);
+    }
+    Deno.kill(Deno.pid, stoppedBy);
+  }
   return 0;
 }
 

@@ -226,7 +226,7 @@ function secretStrength(
     }
   }
   const short = apiKeys.filter((key) => key.length < MIN_API_KEY_LENGTH).length;
-  if (short > 0) {
+  if (short > 0 && options.development !== true) {
     warnings.push(
       `${short} of the API_KEYS ${
         short === 1 ? "is" : "are"

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "./support/client.ts";
-import { mainCommand, spawnServer } from "./support/process.ts";
+import { LineReader, mainCommand, spawnServer } from "./support/process.ts";
 import { TEST_API_KEY, TEST_SECRET, token } from "./support/server.ts";
 
 Deno.test("invalid configuration: every problem listed, exit 1, secrets not echoed", async () => {
@@ -70,6 +70,32 @@ Deno.test("a weak JWT_SECRET: refused, or with ALLOW_WEAK_JWT_SECRET=true a warn
   assert.ok(warning !== undefined, allowed.stdout.lines.join("\n"));
   assert.equal(JSON.parse(warning).level, "warning");
   assert.ok(!warning.includes("short-go-secret"));
+});
+
+Deno.test("deno task dev: SIGTERM ends the whole task, file watcher included", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "dev"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { NO_COLOR: "1", PORT: "0", LOG_ENCODING: "json" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const stdout = new LineReader(child.stdout);
+  await stdout.until(/listening on/);
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const status = await Promise.race([
+    child.status,
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), 10_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (status === null) child.kill("SIGKILL");
+  await stdout.rest();
+  assert.ok(status !== null, "the task still runs 10 s after SIGTERM");
+  assert.ok(stdout.lines.some((line) => line.includes("stopped")));
 });
 
 Deno.test("unknown flags: the usage text and exit 2", async () => {
