@@ -73,8 +73,17 @@ Deno.test("a weak JWT_SECRET: refused, or with ALLOW_WEAK_JWT_SECRET=true a warn
 });
 
 Deno.test("deno task dev: SIGTERM ends the whole task, file watcher included", async () => {
+  // The dev task's own command (deno.json), run directly so that a
+  // regression is one process to kill, not a task and its watcher.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "dev"],
+    args: [
+      "run",
+      "--watch",
+      "--allow-net",
+      "--allow-env",
+      "main.ts",
+      "--dev",
+    ],
     cwd: new URL("..", import.meta.url).pathname,
     env: { NO_COLOR: "1", PORT: "0", LOG_ENCODING: "json" },
     stdin: "null",
