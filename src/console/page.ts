@@ -10,6 +10,8 @@
  * @module
  */
 
+import { CONSOLE_SCRIPT } from "./script.ts";
+
 /** What the page is prefilled with (the dev server's token and key). */
 export interface ConsoleSettings {
   /** `BASE_PATH`, which the page's URLs start with. */
@@ -40,6 +42,7 @@ export function consolePage(settings: ConsoleSettings): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Broadcaster console</title>
+<link rel="icon" href="./favicon.svg" type="image/svg+xml">
 <style>
   :root { font-family: system-ui, sans-serif; color: #1d2433; background: #f5f6f8; }
   body { margin: 0 auto; max-width: 1100px; padding: 16px; }
@@ -63,149 +66,63 @@ export function consolePage(settings: ConsoleSettings): string {
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eef0f4; vertical-align: top; }
   td.payload { font-family: ui-monospace, monospace; word-break: break-all; }
   tr.notice td { color: #8c5c00; background: #fff8e5; }
-  #status { font-size: 13px; color: #5b6478; min-height: 1em; }
+  .status { font-size: 13px; color: #5b6478; min-height: 1em; margin: 4px 0 0; }
+  .status.error { color: #8c1c1c; }
+  .field { display: flex; flex-direction: column; gap: 2px; }
+  [hidden] { display: none !important; }
+  #stats { font-size: 13px; color: #5b6478; margin: -6px 0 12px; min-height: 1em; }
+  .table-wrap { overflow-x: auto; }
+  td.id { word-break: break-all; }
+  @media (max-width: 600px) {
+    body { padding: 8px; }
+    .row, .field { width: 100%; }
+    .field input, .field select { width: 100%; box-sizing: border-box; }
+    th:nth-child(6), td:nth-child(6) { display: none; }
+  }
 </style>
 </head>
 <body>
 <h1>Broadcaster console <span id="state">disconnected</span></h1>
+<p id="stats" aria-live="polite"></p>
 <section>
   <h2>Connection</h2>
   <label for="token">Token (JWT)</label>
   <textarea id="token" rows="3" placeholder="paste a token: deno task token --sub you --channels room1"></textarea>
   <div class="row"><button id="connect">Connect</button><button id="disconnect" class="secondary">Disconnect</button></div>
+  <p id="connect-status" class="status" role="status"></p>
 </section>
 <section>
   <h2>Subscriptions</h2>
-  <div class="row"><input id="channel" value="room1" aria-label="channel"><button id="subscribe">Subscribe</button></div>
+  <div class="row">
+    <span class="field"><label for="channel">Channel</label><input id="channel" value="room1"></span>
+    <button id="subscribe">Subscribe</button>
+  </div>
   <div class="row" id="subscriptions"></div>
+  <p id="subscribe-status" class="status" role="status"></p>
 </section>
 <section>
   <h2>Publish</h2>
   <div class="row">
-    <input id="pub-channel" value="room1" aria-label="channel">
-    <input id="pub-event" value="hello" aria-label="event">
-    <select id="pub-via" aria-label="via"><option value="socket">over the socket</option><option value="rest">over REST</option></select>
-    <input id="api-key" placeholder="API key (REST)" aria-label="API key">
+    <span class="field"><label for="pub-channel">Channel</label><input id="pub-channel" value="room1"></span>
+    <span class="field"><label for="pub-event">Event</label><input id="pub-event" value="hello"></span>
+    <span class="field"><label for="pub-via">Via</label><select id="pub-via"><option value="socket">the socket (token)</option><option value="rest">REST (API key)</option></select></span>
+    <span class="field" id="api-key-field"><label for="api-key">API key</label><input id="api-key"></span>
   </div>
-  <textarea id="pub-payload" rows="2" aria-label="payload">{"text": "hi"}</textarea>
-  <div class="row"><button id="publish">Publish</button><span id="status"></span></div>
+  <label for="pub-payload">Payload (JSON)</label>
+  <textarea id="pub-payload" rows="2">{"text": "hi"}</textarea>
+  <div class="row"><button id="publish">Publish</button></div>
+  <p id="publish-status" class="status" role="status"></p>
 </section>
 <section>
   <h2>Messages</h2>
+  <div class="table-wrap">
   <table><thead><tr><th>time</th><th>channel</th><th>seq</th><th>event</th><th>payload</th><th>id</th></tr></thead>
   <tbody id="messages"></tbody></table>
+  </div>
 </section>
 <script type="application/json" id="settings">${scriptJson(settings)}</script>
 <script type="module">
-import { BroadcasterClient } from "./client.js";
-
-const settings = JSON.parse(document.getElementById("settings").textContent);
-const $ = (id) => document.getElementById(id);
-const socketUrl = \`\${location.protocol === "https:" ? "wss" : "ws"}://\${location.host}\${settings.basePath}/websocket\`;
-if (settings.token) $("token").value = settings.token;
-if (settings.apiKey) $("api-key").value = settings.apiKey;
-
-let client;
-const subscriptions = new Map();
-
-function status(text) { $("status").textContent = text; }
-function showState(state) { $("state").textContent = state; $("state").className = state; }
-
-function row(cells, notice = false) {
-  const tr = document.createElement("tr");
-  if (notice) tr.className = "notice";
-  for (const [text, cls] of cells) {
-    const td = document.createElement("td");
-    td.textContent = text;
-    if (cls) td.className = cls;
-    tr.append(td);
-  }
-  $("messages").prepend(tr);
-}
-
-function notice(channel, text) {
-  row([[new Date().toLocaleTimeString()], [channel], ["–"], [text], [""], [""]], true);
-}
-
-function renderSubscriptions() {
-  const box = $("subscriptions");
-  box.replaceChildren();
-  for (const [channel, subscription] of subscriptions) {
-    const chip = document.createElement("span");
-    chip.className = subscription.live ? "chip live" : "chip";
-    chip.title = subscription.live ? "subscribed" : "subscribing…";
-    chip.textContent = channel;
-    const remove = document.createElement("button");
-    remove.textContent = "×";
-    remove.title = "unsubscribe";
-    remove.onclick = () => { subscription.unsubscribe(); subscriptions.delete(channel); renderSubscriptions(); };
-    chip.append(remove);
-    box.append(chip);
-  }
-}
-
-function connect() {
-  if (client) client.close();
-  const token = $("token").value.trim();
-  if (!token) { status("paste a token first"); return; }
-  client = new BroadcasterClient({
-    url: socketUrl,
-    token: () => $("token").value.trim(),
-    onStateChange: showState,
-    onError: (error) => status(error.message),
-  });
-  showState(client.state);
-  for (const channel of [...subscriptions.keys()]) subscribe(channel);
-}
-
-function subscribe(channel) {
-  if (!client) { status("connect first"); return; }
-  let last = 0;
-  const subscription = client.subscribe(channel, (message) => {
-    if (message.seq !== last + 1 && last !== 0 && message.seq !== 1) notice(channel, \`gap: seq \${last} → \${message.seq}\`);
-    if (message.seq === 1 && last !== 0) notice(channel, "resubscribed: seq starts again at 1");
-    last = message.seq;
-    row([[new Date(message.createTime).toLocaleTimeString()], [message.channel], [String(message.seq)],
-      [message.event], [JSON.stringify(message.payload), "payload"], [message.id]]);
-  }, { onReset: () => notice(channel, "reset: messages were lost, reload this channel's state") });
-  subscriptions.set(channel, subscription);
-  renderSubscriptions();
-  subscription.ready.then(
-    () => { subscription.live = true; renderSubscriptions(); },
-    (error) => { subscriptions.delete(channel); renderSubscriptions(); status(error.message); },
-  );
-}
-
-async function publish() {
-  let payload;
-  try { payload = JSON.parse($("pub-payload").value || "null"); } catch { status("payload is not valid JSON"); return; }
-  const channel = $("pub-channel").value.trim();
-  const event = $("pub-event").value.trim();
-  try {
-    if ($("pub-via").value === "rest") {
-      const response = await fetch(\`\${settings.basePath}/publish\`, {
-        method: "POST",
-        headers: { authorization: \`Bearer \${$("api-key").value.trim()}\`, "content-type": "application/json" },
-        body: JSON.stringify({ channel, event, payload }),
-      });
-      const body = await response.json();
-      status(response.ok ? \`published \${body.id} over REST\` : \`\${response.status} \${body.error.code}: \${body.error.message}\`);
-    } else {
-      if (!client) { status("connect first"); return; }
-      const { id } = await client.publish(channel, event, payload);
-      status(\`published \${id} over the socket\`);
-    }
-  } catch (error) {
-    status(error.message);
-  }
-}
-
-$("connect").onclick = connect;
-$("disconnect").onclick = () => { client?.close(); client = undefined; showState("disconnected"); };
-$("subscribe").onclick = () => { const channel = $("channel").value.trim(); if (channel) subscribe(channel); };
-$("publish").onclick = publish;
-if (settings.token) connect();
-</script>
+${CONSOLE_SCRIPT}</script>
 </body>
 </html>
 `;

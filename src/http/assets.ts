@@ -19,6 +19,20 @@ export function clientScript(): Response {
   });
 }
 
+/** The console's icon: a broadcast mark, as SVG (no binary to ship). */
+const FAVICON =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2f6fed"/><circle cx="16" cy="16" r="3.5" fill="#fff"/><path d="M9.5 22.5a9 9 0 0 1 0-13M22.5 9.5a9 9 0 0 1 0 13" stroke="#fff" stroke-width="2.5" fill="none" stroke-linecap="round"/></svg>`;
+
+/** `GET {BASE_PATH}/favicon.svg`: the console's icon. */
+export function favicon(): Response {
+  return new Response(FAVICON, {
+    headers: {
+      "content-type": "image/svg+xml",
+      "cache-control": "max-age=86400",
+    },
+  });
+}
+
 /** What the console page is prefilled with (the dev server's token and key). */
 export interface ConsolePrefill {
   /** A token to prefill. */

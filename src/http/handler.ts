@@ -13,6 +13,7 @@ import {
   clientScript,
   type ConsolePrefill,
   consoleResponder,
+  favicon,
 } from "./assets.ts";
 import { handleHistory } from "./history.ts";
 import type { InFlight } from "./in_flight.ts";
@@ -82,6 +83,7 @@ export function createHandler(
     publish: `${base}/publish`,
     history: `${base}/history`,
     client: `${base}/client.js`,
+    favicon: `${base}/favicon.svg`,
     console: `${base}/`,
     metrics: `${base}/metrics`,
     health: `${base}/health`,
@@ -127,6 +129,8 @@ export function createHandler(
         return rest(request, "GET", handleHistory);
       case paths.client:
         return readOnly ? clientScript() : notAllowed(method, "GET");
+      case paths.favicon:
+        return readOnly ? favicon() : notAllowed(method, "GET");
       case base:
         // "/broadcaster" → "/broadcaster/", so the page's relative "./client.js" resolves.
         if (consolePage === null) return notFound(pathname, base);

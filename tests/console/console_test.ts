@@ -79,12 +79,49 @@ Deno.test({
         "payload shown as text",
       );
 
+      // Every field has a visible label, also once it is filled.
+      // A string: it runs in the page, where the DOM is.
+      const unlabelled = await page.evaluate(
+        `[...document.querySelectorAll("input, select, textarea")]
+          .filter((field) => !document.querySelector(\`label[for="\${field.id}"]\`))
+          .map((field) => field.id)`,
+      );
+      assert.deepEqual(unlabelled, []);
+      // The API key only matters for REST: shown only then.
+      assert.equal(await page.locator("#api-key").isVisible(), false);
       await page.selectOption("#pub-via", "rest");
+      assert.equal(await page.locator("#api-key").isVisible(), true);
       await page.fill("#pub-event", "from-the-page");
       await page.click("#publish");
       await page.locator("#messages tr", { hasText: "from-the-page" })
         .waitFor();
-      assert.match(await page.locator("#status").innerText(), /over REST/);
+      assert.match(
+        await page.locator("#publish-status").innerText(),
+        /over REST/,
+      );
+
+      // A subscribe error is shown next to Subscribe, not next to Publish.
+      await page.fill("#channel", "secret");
+      await page.click("#subscribe");
+      await page.locator("#subscribe-status", { hasText: "PermissionDenied" })
+        .waitFor();
+      assert.doesNotMatch(
+        await page.locator("#publish-status").innerText(),
+        /PermissionDenied/,
+      );
+
+      // Live numbers from the server.
+      await page.locator("#stats", { hasText: /1 connection · 1 channel · / })
+        .waitFor();
+
+      // Usable at 390 px: nothing wider than the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = Number(
+        await page.evaluate(
+          "document.documentElement.scrollWidth - window.innerWidth",
+        ),
+      );
+      assert.ok(overflow <= 0, `the page is ${overflow} px too wide`);
 
       await Deno.mkdir("test-artifacts", { recursive: true });
       await page.screenshot({
@@ -92,6 +129,13 @@ Deno.test({
         fullPage: true,
       });
       assert.deepEqual(external, [], "no request leaves the server");
+
+      // A refused token: stopped until it is edited, not a reconnect loop.
+      await page.fill("#token", "not-a-token");
+      await page.click("#connect");
+      await page.locator("#connect-status", { hasText: /edit the token/ })
+        .waitFor();
+      assert.equal(await page.locator("#state").innerText(), "closed");
     } finally {
       await browser.close();
     }

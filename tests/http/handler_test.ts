@@ -116,6 +116,9 @@ Deno.test("the console: a redirect to the slash, the page, the SDK; off with CON
   const page = await app.fetch("/");
   assert.match(page.headers.get("content-type") ?? "", /text\/html/);
   assert.match(await page.text(), /client\.js/);
+  const icon = await app.fetch("/favicon.svg");
+  assert.equal(icon.headers.get("content-type"), "image/svg+xml");
+  assert.match(await icon.text(), /^<svg/);
   const sdk = await app.fetch("/client.js");
   assert.match(sdk.headers.get("content-type") ?? "", /javascript/);
   assert.match(await sdk.text(), /BroadcasterClient/);
