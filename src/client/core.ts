@@ -36,9 +36,9 @@ const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
  * import { step } from "./core.ts";
  * import { INITIAL_STATE } from "./events.ts";
  *
- * const options = { initialBackoffMs: 500, maxBackoffMs: 30_000, healthyAfterMs: 5_000 };
+ * const options = { initialBackoffMs: 500, maxBackoffMs: 30_000, minBackoffMs: 100 };
  * const { commands } = step(INITIAL_STATE, { kind: "closed", code: 1006, jitter: 0.5 }, options);
- * // [{ kind: "phase", phase: "disconnected" }, { kind: "reconnectIn", delayMs: 250 }]
+ * // [..., { kind: "phase", phase: "disconnected" }, { kind: "reconnectIn", delayMs: 300 }]
  * ```
  */
 export function step(
@@ -51,7 +51,7 @@ export function step(
     case "opened":
       return { state, commands: [{ kind: "authenticate" }] };
     case "authenticated":
-      return onAuthenticated(state, options);
+      return onAuthenticated(state);
     case "authFailed":
       // A failed refresh leaves the connection as it is, until the server
       // closes it with 4001. A refused token will not get better by
@@ -125,8 +125,6 @@ export function step(
     }
     case "closed":
       return onClosed(state, event.code, event.jitter, options);
-    case "healthy":
-      return { state: { ...state, attempt: 0 }, commands: [] };
     case "reconnectDue":
       return {
         state: { ...state, phase: "connecting" },
@@ -184,23 +182,28 @@ function resubscribe(
   };
 }
 
-function onAuthenticated(
-  state: ClientState,
-  options: BackoffOptions,
-): ClientStep {
+function onAuthenticated(state: ClientState): ClientStep {
   // A refresh in place (after tokenExpiring) changes nothing.
   if (state.phase === "connected") return { state, commands: [] };
   const channels = new Map<string, ChannelRecord>();
-  const commands: ClientCommand[] = [
-    { kind: "phase", phase: "connected" },
-    { kind: "healthyIn", delayMs: options.healthyAfterMs },
-  ];
+  const commands: ClientCommand[] = [{ kind: "phase", phase: "connected" }];
   for (const [channel, record] of state.channels) {
     const waiting = { ...record, live: false };
     channels.set(channel, waiting);
     commands.push(resubscribe(channel, waiting, false));
   }
-  return { state: { ...state, phase: "connected", channels }, commands };
+  // Connected and accepted: the backoff starts over (as centrifuge-js,
+  // socket.io-client and Ably do), so a flapping network is rejoined fast.
+  return {
+    state: {
+      ...state,
+      phase: "connected",
+      attempt: 0,
+      attemptBeforeAuth: state.attempt,
+      channels,
+    },
+    commands,
+  };
 }
 
 function onSubscribeAsked(
@@ -296,18 +299,26 @@ function onClosed(
       ],
     };
   }
-  // Full jitter: anywhere up to the capped exponential ceiling. After 4001
-  // the client reconnects at once, with a fresh token.
-  const ceiling = Math.min(
-    options.maxBackoffMs,
-    options.initialBackoffMs * 2 ** state.attempt,
+  // A slow consumer (1013) resumes the backoff it had before its last
+  // `auth`: the server asked it to back off, reconnecting fast would not.
+  const attempt = code === CloseCode.TryAgainLater
+    ? Math.max(state.attempt, state.attemptBeforeAuth)
+    : state.attempt;
+  // Full jitter above a floor, up to the capped exponential ceiling. After
+  // 4001 the client reconnects at once, with a fresh token.
+  const ceiling = Math.max(
+    options.minBackoffMs,
+    Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** attempt),
   );
-  const delayMs = code === CloseCode.TokenExpired ? 0 : jitter * ceiling;
+  const delayMs = code === CloseCode.TokenExpired
+    ? 0
+    : options.minBackoffMs + jitter * (ceiling - options.minBackoffMs);
   return {
     state: {
       ...state,
       phase: "disconnected",
-      attempt: state.attempt + 1,
+      attempt: attempt + 1,
+      attemptBeforeAuth: attempt + 1,
       channels,
     },
     commands: [

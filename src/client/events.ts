@@ -28,8 +28,13 @@ export interface ChannelRecord {
 export interface ClientState {
   /** Where the client stands. */
   readonly phase: Phase;
-  /** Reconnect attempts since the last healthy connection: the backoff's exponent. */
+  /** Reconnect attempts since the last successful `auth`: the backoff's exponent. */
   readonly attempt: number;
+  /**
+   * The attempts the last successful `auth` reset: a connection the server
+   * ends as a slow consumer (1013) resumes from there, not from zero.
+   */
+  readonly attemptBeforeAuth: number;
   /** Every channel the application subscribed to, by name. */
   readonly channels: ReadonlyMap<string, ChannelRecord>;
 }
@@ -40,8 +45,8 @@ export interface BackoffOptions {
   readonly initialBackoffMs: number;
   /** Largest reconnect delay ceiling. */
   readonly maxBackoffMs: number;
-  /** How long a connection must last to reset the backoff. */
-  readonly healthyAfterMs: number;
+  /** The shortest reconnect delay: full jitter never drops below it. */
+  readonly minBackoffMs: number;
 }
 
 /** Something that happened, for the core to decide on. */
@@ -94,8 +99,6 @@ export type ClientEvent =
   | { readonly kind: "unsubscribed"; readonly channel: string }
   /** The socket closed; `jitter` is a random number in [0, 1) for the backoff. */
   | { readonly kind: "closed"; readonly code: number; readonly jitter: number }
-  /** The connection has lasted `healthyAfterMs`. */
-  | { readonly kind: "healthy" }
   /** The reconnect timer went off. */
   | { readonly kind: "reconnectDue" }
   /** A socket could not even be created (e.g. a malformed URL): stop. */
@@ -145,9 +148,7 @@ export type ClientCommand =
   | { readonly kind: "phase"; readonly phase: Phase }
   /** Start the reconnect timer (and with 0, reconnect at once). */
   | { readonly kind: "reconnectIn"; readonly delayMs: number }
-  /** Start the timer that reports `healthy`. */
-  | { readonly kind: "healthyIn"; readonly delayMs: number }
-  /** Stop both timers. */
+  /** Stop the reconnect timer. */
   | { readonly kind: "stopTimers" }
   /** Close the socket. */
   | { readonly kind: "closeSocket"; readonly code: number }
@@ -166,5 +167,6 @@ export interface ClientStep {
 export const INITIAL_STATE: ClientState = {
   phase: "connecting",
   attempt: 0,
+  attemptBeforeAuth: 0,
   channels: new Map(),
 };

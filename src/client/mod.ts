@@ -78,7 +78,6 @@ export class BroadcasterClient {
   #dispatching = false;
   #transport: Transport | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #healthyTimer: ReturnType<typeof setTimeout> | undefined;
   #closedForGood: Error | undefined;
 
   /** Starts connecting at once; see {@linkcode BroadcasterClientOptions}. */
@@ -87,7 +86,7 @@ export class BroadcasterClient {
     this.#backoff = {
       initialBackoffMs: options.initialBackoffMs ?? 500,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
-      healthyAfterMs: options.healthyAfterMs ?? 5_000,
+      minBackoffMs: options.minBackoffMs ?? 100,
     };
     this.#requests = new Requests(options.requestTimeoutMs ?? 10_000);
     this.#listeners = new Listeners(options);
@@ -218,15 +217,8 @@ export class BroadcasterClient {
           command.delayMs,
         );
         return;
-      case "healthyIn":
-        this.#healthyTimer = setTimeout(
-          () => this.#dispatch({ kind: "healthy" }),
-          command.delayMs,
-        );
-        return;
       case "stopTimers":
         clearTimeout(this.#reconnectTimer);
-        clearTimeout(this.#healthyTimer);
         return;
       case "closeSocket":
         return void this.#transport?.close(command.code);

@@ -25,8 +25,8 @@ export interface BroadcasterClientOptions {
   readonly initialBackoffMs?: number;
   /** Largest reconnect delay ceiling (30 s). */
   readonly maxBackoffMs?: number;
-  /** How long a connection must last to reset the backoff (5 s). */
-  readonly healthyAfterMs?: number;
+  /** The shortest reconnect delay (100 ms): jitter never goes below it. */
+  readonly minBackoffMs?: number;
   /** Called whenever the connection state changes. */
   readonly onStateChange?: (state: ConnectionState) => void;
   /** Called with errors the application should know of (refused auth, fatal close). */

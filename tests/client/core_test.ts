@@ -16,7 +16,7 @@ import {
 const OPTIONS: BackoffOptions = {
   initialBackoffMs: 500,
   maxBackoffMs: 30_000,
-  healthyAfterMs: 5_000,
+  minBackoffMs: 100,
 };
 
 /** Runs events in order; returns the final state and every command. */
@@ -63,7 +63,7 @@ function live(): ClientState {
 const kinds = (commands: readonly ClientCommand[]) =>
   commands.map((command) => command.kind);
 
-Deno.test("open → authenticate → connected, with the backoff's health timer", () => {
+Deno.test("open → authenticate → connected", () => {
   const { state, commands } = run(
     INITIAL_STATE,
     { kind: "opened" },
@@ -73,7 +73,6 @@ Deno.test("open → authenticate → connected, with the backoff's health timer"
   assert.deepEqual(commands, [
     { kind: "authenticate" },
     { kind: "phase", phase: "connected" },
-    { kind: "healthyIn", delayMs: 5_000 },
   ]);
 });
 
@@ -191,28 +190,56 @@ Deno.test("the position learnt counts only while nothing was delivered", () => {
   assert.equal(late.state.channels.get("room1")?.lastId, "1-0");
 });
 
-Deno.test("backoff: full jitter under a doubling, capped ceiling; health resets it", () => {
+/** The delay of the reconnect a close with `code` schedules. */
+function delayAfter(state: ClientState, code: number, jitter: number) {
+  const { state: next, commands } = run(state, {
+    kind: "closed",
+    code,
+    jitter,
+  });
+  const reconnect = commands.find((command) => command.kind === "reconnectIn");
+  assert.ok(reconnect?.kind === "reconnectIn");
+  return { state: next, delayMs: reconnect.delayMs };
+}
+
+Deno.test("backoff: full jitter above a floor, under a doubling, capped ceiling", () => {
   let state = INITIAL_STATE;
   const delays: number[] = [];
   for (let i = 0; i < 8; i++) {
-    const next = run(state, { kind: "closed", code: 1006, jitter: 1 }, {
-      kind: "reconnectDue",
-    });
-    state = next.state;
-    const reconnect = next.commands.find((c) => c.kind === "reconnectIn");
-    assert.ok(reconnect?.kind === "reconnectIn");
-    delays.push(reconnect.delayMs);
+    const next = delayAfter(state, 1006, 1);
+    delays.push(next.delayMs);
+    state = run(next.state, { kind: "reconnectDue" }).state;
   }
   assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
-  const healthy = run(state, { kind: "healthy" }, {
-    kind: "closed",
-    code: 1006,
-    jitter: 0.5,
-  });
-  assert.deepEqual(healthy.commands.at(-1), {
-    kind: "reconnectIn",
-    delayMs: 250,
-  });
+  // Full jitter, but never below the floor: no tight loop.
+  assert.equal(delayAfter(state, 1006, 0).delayMs, 100);
+});
+
+Deno.test("backoff: a successful connect and auth starts it over", () => {
+  let state = INITIAL_STATE;
+  for (let i = 0; i < 5; i++) {
+    state = run(delayAfter(state, 1006, 1).state, { kind: "reconnectDue" })
+      .state;
+  }
+  // Five failed attempts: the next ceiling is 16 s. Then a connect and auth.
+  state = run(state, { kind: "opened" }, { kind: "authenticated" }).state;
+  assert.equal(delayAfter(state, 1006, 1).delayMs, 500);
+});
+
+Deno.test("backoff: a slow consumer's 1013 does not start it over", () => {
+  let state = INITIAL_STATE;
+  for (let i = 0; i < 3; i++) {
+    state = run(delayAfter(state, 1006, 1).state, { kind: "reconnectDue" })
+      .state;
+  }
+  state = run(state, { kind: "opened" }, { kind: "authenticated" }).state;
+  // Closed as a slow consumer right after: the backoff resumes at 4 s, then grows.
+  const first = delayAfter(state, 1013, 1);
+  assert.equal(first.delayMs, 4000);
+  state = run(first.state, { kind: "reconnectDue" }, { kind: "opened" }, {
+    kind: "authenticated",
+  }).state;
+  assert.equal(delayAfter(state, 1013, 1).delayMs, 8000);
 });
 
 Deno.test("after 4001 the client reconnects at once (with a fresh token)", () => {
@@ -249,7 +276,7 @@ Deno.test("after 1003, 1008 and 1009 the client stops: a bug to fix, no reconnec
 Deno.test("1001, 1011, 1013 reconnect with backoff", () => {
   for (const code of [1001, 1011, 1013]) {
     const { commands } = run(live(), { kind: "closed", code, jitter: 0.5 });
-    assert.deepEqual(commands.at(-1), { kind: "reconnectIn", delayMs: 250 });
+    assert.deepEqual(commands.at(-1), { kind: "reconnectIn", delayMs: 300 });
   }
 });
 
