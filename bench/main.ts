@@ -29,6 +29,7 @@ import {
   DEFAULT_SIZES,
   fanOut,
   idleThenManyChannels,
+  reconnectStorm,
   restThroughput,
   type ScenarioSizes,
 } from "./scenarios.ts";
@@ -46,6 +47,7 @@ const SCENARIOS = [
   "manyChannels",
   "setup",
   "rest",
+  "reconnectStorm",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 
@@ -65,6 +67,8 @@ const USAGE = `deno task bench [flags]
   --setups <n>             connection setups in all (${DEFAULT_SIZES.setups})
   --setup-parallel <n>     connection setups at once (${DEFAULT_SIZES.setupParallel})
   --rest-concurrency <n>   concurrent REST publishers (${DEFAULT_SIZES.restConcurrency})
+  --storm-clients <n>      reconnect storm: clients reconnecting at once (${DEFAULT_SIZES.stormClients})
+  --storm-backlog <n>      reconnect storm: messages each recovers (${DEFAULT_SIZES.stormBacklog})
   --timeout <s>            give up (and kill every server) after this long (900)
   --out <dir>              where to write reports (bench/results)
   --reference              also write bench/results/reference.{json,svg}
@@ -121,6 +125,8 @@ async function main(): Promise<number> {
       setups: { type: "string" },
       "setup-parallel": { type: "string" },
       "rest-concurrency": { type: "string" },
+      "storm-clients": { type: "string" },
+      "storm-backlog": { type: "string" },
       timeout: { type: "string", default: "900" },
       out: { type: "string" },
       reference: { type: "boolean", default: false },
@@ -169,6 +175,16 @@ async function main(): Promise<number> {
       "rest-concurrency",
       values["rest-concurrency"],
       DEFAULT_SIZES.restConcurrency,
+    ),
+    stormClients: positive(
+      "storm-clients",
+      values["storm-clients"],
+      DEFAULT_SIZES.stormClients,
+    ),
+    stormBacklog: positive(
+      "storm-backlog",
+      values["storm-backlog"],
+      DEFAULT_SIZES.stormBacklog,
     ),
   };
   const only = (values.only?.split(",") ?? [...SCENARIOS]) as Scenario[];
@@ -249,6 +265,15 @@ async function main(): Promise<number> {
             await withServer(kind, (s) => restThroughput(s, sizes)),
           );
           break;
+        case "reconnectStorm": {
+          // Recovery is ours alone: the floor keeps no history.
+          if (kind !== "broadcaster") break;
+          await using server = await startServerUnderTest(kind, {
+            HISTORY_SIZE: String(sizes.stormBacklog * 2),
+          });
+          record("reconnectStorm", kind, await reconnectStorm(server, sizes));
+          break;
+        }
       }
     }
   }

@@ -74,6 +74,21 @@ export const TARGETS: readonly Target[] = [
     limit: 1.5,
   },
   {
+    label:
+      "CPU per recovered message ÷ per live delivery (reconnect storm, set-ups included)",
+    scenario: "reconnectStorm",
+    metric: "recoveredToLiveRatio",
+    kind: "absolute",
+    limit: 2,
+  },
+  {
+    label: "messages lost (reconnect storm)",
+    scenario: "reconnectStorm",
+    metric: "lost",
+    kind: "absolute",
+    limit: 0,
+  },
+  {
     label: "messages lost (fan-out)",
     scenario: "fanOut",
     metric: "lost",

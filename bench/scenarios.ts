@@ -48,6 +48,10 @@ export interface ScenarioSizes {
   readonly setupParallel: number;
   /** REST: concurrent publishers, for `duration` seconds. */
   readonly restConcurrency: number;
+  /** Reconnect storm: clients that reconnect at once. */
+  readonly stormClients: number;
+  /** Reconnect storm: messages each of them recovers. */
+  readonly stormBacklog: number;
 }
 
 /** The defaults of the issue that defined the benchmark. */
@@ -62,6 +66,8 @@ export const DEFAULT_SIZES: ScenarioSizes = {
   setups: 2000,
   setupParallel: 50,
   restConcurrency: 16,
+  stormClients: 1000,
+  stormBacklog: 100,
 };
 
 /** Figures of one scenario on one server, by name (units in the name). */
@@ -324,6 +330,88 @@ export async function restThroughput(
   return {
     restPublishesPerSecond: published / (elapsed / 1000),
     cpuPerRestPublishUs: (cpu * 1e6) / Math.max(1, published),
+    publishFailures: failures,
+  };
+}
+
+/**
+ * 6. Reconnect storm: `stormClients` subscribers of one channel receive
+ * `stormBacklog` messages live, all disconnect, as many more are published,
+ * and all reconnect at once with `since` = the last id each saw, recovering
+ * them from history. CPU per recovered message (set-ups included) against
+ * CPU per live delivery, both measured here. The server keeps history for
+ * twice the backlog: `since` names a message before it.
+ */
+export async function reconnectStorm(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const credentials = token(["storm"], ["subscribe", "publish"]);
+  const lastIds: string[] = [];
+  const live = new DeliveryLog();
+  const subscribers = await pool(sizes.stormClients, 50, async (i) => {
+    const client = await connect(server, credentials, "storm");
+    const record = live.record(client);
+    client.onBroadcast = (params, receivedAt) => {
+      lastIds[i] = params.id;
+      record(params, receivedAt);
+    };
+    return client;
+  });
+  const publisher = await connect(server, credentials, null);
+  await settle(500);
+  const publish = (i: number) =>
+    publisher.request("publish", {
+      channel: "storm",
+      event: "tick",
+      payload: timedPayload(i, sizes.payloadBytes),
+    });
+  let failures = 0;
+  const liveFigures = await measureDeliveries([server], live, {
+    count: sizes.stormBacklog,
+    rate: Math.min(100, sizes.stormBacklog),
+    expected: sizes.stormBacklog * sizes.stormClients,
+  }, (i) => void publish(i).catch(() => failures++));
+  await closeAll(subscribers);
+  for (let i = 0; i < sizes.stormBacklog; i++) {
+    await publish(sizes.stormBacklog + i).catch(() => failures++);
+  }
+  await settle(500);
+
+  const recovered = new DeliveryLog();
+  let refused = 0;
+  const cpuBefore = await server.cpuSeconds();
+  const started = now();
+  const reconnected = await pool(
+    sizes.stormClients,
+    sizes.stormClients,
+    async (i) => {
+      const client = await BenchClient.open(server.websocketUrl);
+      client.onBroadcast = recovered.record(client);
+      await client.request("auth", { token: credentials });
+      const result = await client.request("subscribe", {
+        channel: "storm",
+        since: lastIds[i],
+      }) as { recovered?: boolean };
+      if (result.recovered !== true) refused++;
+      return client;
+    },
+  );
+  const expected = sizes.stormBacklog * sizes.stormClients;
+  await waitFor(() => recovered.delivered >= expected, 30_000);
+  const elapsed = now() - started;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  await closeAll([...reconnected, publisher]);
+  const cpuPerRecoveredUs = (cpu * 1e6) / Math.max(1, recovered.delivered);
+  return {
+    cpuPerLiveDeliveryUs: liveFigures.cpuPerDeliveryUs ?? Number.NaN,
+    cpuPerRecoveredMessageUs: cpuPerRecoveredUs,
+    recoveredToLiveRatio: cpuPerRecoveredUs /
+      (liveFigures.cpuPerDeliveryUs ?? Number.NaN),
+    stormSeconds: elapsed / 1000,
+    notRecovered: refused,
+    lost: expected - recovered.delivered,
+    seqGaps: recovered.gaps,
     publishFailures: failures,
   };
 }

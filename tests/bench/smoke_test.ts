@@ -33,6 +33,8 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
       "--setups=10",
       "--setup-parallel=5",
       "--rest-concurrency=2",
+      "--storm-clients=10",
+      "--storm-backlog=5",
       "--timeout=120",
       `--only=${SCENARIOS.join(",")}`,
       `--out=${out}`,
