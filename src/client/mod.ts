@@ -80,6 +80,10 @@ export class BroadcasterClient {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #closedForGood: Error | undefined;
 
+  /** Sends a request on the current connection: what operations send with. */
+  readonly #send: operations.RequestFn = (method, params, settle) =>
+    this.#request(method, params, settle);
+
   /** Starts connecting at once; see {@linkcode BroadcasterClientOptions}. */
   constructor(options: BroadcasterClientOptions) {
     this.#options = options;
@@ -180,19 +184,24 @@ export class BroadcasterClient {
   }
 
   #run(command: ClientCommand): void {
-    const request: operations.RequestFn = (method, params, settle) =>
-      this.#request(method, params, settle);
-    const done = this.#outcomeOn(this.#transport);
     switch (command.kind) {
       case "connect":
         return this.#connect();
       case "authenticate":
-        return operations.authenticate(request, this.#options.token, done);
+        return operations.authenticate(
+          this.#send,
+          this.#options.token,
+          this.#outcomeOn(this.#transport),
+        );
       case "subscribe":
-        return operations.subscribe(request, command, done, () => {
-          const record = this.#core.channels.get(command.channel);
-          return record?.generation === command.generation;
-        });
+        return operations.subscribe(
+          this.#send,
+          command,
+          this.#outcomeOn(this.#transport),
+          () =>
+            this.#core.channels.get(command.channel)?.generation ===
+              command.generation,
+        );
       case "unsubscribe":
         return this.#request(
           "unsubscribe",
@@ -200,7 +209,11 @@ export class BroadcasterClient {
           () => {},
         );
       case "learnPosition":
-        return operations.learnPosition(request, command, done);
+        return operations.learnPosition(
+          this.#send,
+          command,
+          this.#outcomeOn(this.#transport),
+        );
       case "deliver":
         return this.#listeners.deliver(command.message);
       case "reset":

@@ -12,7 +12,7 @@ import { type Engine, failureOf } from "../engine/engine.ts";
 import type { Hub, Recipient } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
-import type { EffectOf, Input } from "../protocol/effects.ts";
+import type { EffectOf, Input, TokenOutcome } from "../protocol/effects.ts";
 import type { EngineOperation } from "../protocol/engine_failure.ts";
 import type { Message } from "../protocol/message.ts";
 
@@ -32,18 +32,29 @@ export interface CoreServices {
   readonly metrics: ServerMetrics;
 }
 
-/** Verifies a token (synchronously); a refusal is counted and logged (never the token). */
+/**
+ * Verifies a token now, counting a refusal by its reason: the one check for
+ * `auth` and for `?token=` on the upgrade.
+ */
+export function checkToken(
+  services: Pick<CoreServices, "verifier" | "clock" | "metrics">,
+  token: string,
+): TokenOutcome {
+  const outcome = services.verifier.verify(token, services.clock());
+  if (!outcome.ok) {
+    services.metrics.authFailures.inc({ reason: outcome.reason });
+  }
+  return outcome;
+}
+
+/** `auth`'s token, verified (synchronously); a refusal is logged too (never the token). */
 export function verifyToken(
   services: CoreServices,
   effect: EffectOf<"verifyToken">,
   connectionId: string,
 ): Input {
-  const outcome = services.verifier.verify(
-    effect.token,
-    services.clock(),
-  );
+  const outcome = checkToken(services, effect.token);
   if (!outcome.ok) {
-    services.metrics.authFailures.inc({ reason: outcome.reason });
     logger.info("connection {connectionId} auth refused: {reason}", {
       connectionId,
       reason: outcome.reason,

@@ -12,6 +12,7 @@ import { CloseCode } from "../protocol/close_codes.ts";
 import { initialState } from "../protocol/state.ts";
 import type { Services } from "../services.ts";
 import { Connection } from "./connection.ts";
+import { checkToken } from "./core_effects.ts";
 import { errorResponse, originAllowed } from "./responses.ts";
 
 /** Random per process, so ids of different nodes do not collide. */
@@ -50,11 +51,8 @@ export function handleUpgrade(
   const token = new URL(request.url).searchParams.get("token");
   let auth = null;
   if (token !== null && token !== "") {
-    const outcome = services.verifier.verify(token, services.clock());
-    if (!outcome.ok) {
-      services.metrics.authFailures.inc({ reason: outcome.reason });
-      return errorResponse("Unauthenticated", outcome.reason);
-    }
+    const outcome = checkToken(services, token);
+    if (!outcome.ok) return errorResponse("Unauthenticated", outcome.reason);
     const granted = authenticationFromClaims(outcome.claims);
     if (!granted.ok) {
       return errorResponse("Unauthenticated", granted.error.message);
