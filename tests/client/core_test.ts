@@ -202,6 +202,16 @@ function delayAfter(state: ClientState, code: number, jitter: number) {
   return { state: next, delayMs: reconnect.delayMs };
 }
 
+/** After `count` failed connects: each closed, each reconnect due. */
+function afterFailures(count: number): ClientState {
+  let state = INITIAL_STATE;
+  for (let i = 0; i < count; i++) {
+    state = run(delayAfter(state, 1006, 1).state, { kind: "reconnectDue" })
+      .state;
+  }
+  return state;
+}
+
 Deno.test("backoff: full jitter above a floor, under a doubling, capped ceiling", () => {
   let state = INITIAL_STATE;
   const delays: number[] = [];
@@ -216,23 +226,17 @@ Deno.test("backoff: full jitter above a floor, under a doubling, capped ceiling"
 });
 
 Deno.test("backoff: a successful connect and auth starts it over", () => {
-  let state = INITIAL_STATE;
-  for (let i = 0; i < 5; i++) {
-    state = run(delayAfter(state, 1006, 1).state, { kind: "reconnectDue" })
-      .state;
-  }
   // Five failed attempts: the next ceiling is 16 s. Then a connect and auth.
-  state = run(state, { kind: "opened" }, { kind: "authenticated" }).state;
+  const state = run(afterFailures(5), { kind: "opened" }, {
+    kind: "authenticated",
+  }).state;
   assert.equal(delayAfter(state, 1006, 1).delayMs, 500);
 });
 
 Deno.test("backoff: a slow consumer's 1013 does not start it over", () => {
-  let state = INITIAL_STATE;
-  for (let i = 0; i < 3; i++) {
-    state = run(delayAfter(state, 1006, 1).state, { kind: "reconnectDue" })
-      .state;
-  }
-  state = run(state, { kind: "opened" }, { kind: "authenticated" }).state;
+  let state = run(afterFailures(3), { kind: "opened" }, {
+    kind: "authenticated",
+  }).state;
   // Closed as a slow consumer right after: the backoff resumes at 4 s, then grows.
   const first = delayAfter(state, 1013, 1);
   assert.equal(first.delayMs, 4000);

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
+import { pollUntil } from "../support/observed.ts";
 import { RedisServer, redisTest } from "../support/redis.ts";
 import {
   restPublish,
@@ -65,17 +66,8 @@ async function publishAll(node: TestServer, count: number, channel = "room1") {
   return ids;
 }
 
-/** Waits for a condition only polling can see (health), checking every 20 ms. */
-async function until(
-  condition: () => Promise<boolean>,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Health and Redis's own state, which only polling can see: every 20 ms, up to 15 s. */
+const REDIS_POLL = { timeoutMs: 15_000, intervalMs: 20 };
 
 async function healthOf(node: TestServer): Promise<number> {
   const response = await fetch(`${node.base}/health`);
@@ -173,7 +165,11 @@ redisTest(
     assert.equal((await listener.broadcast()).seq, 1);
 
     await redis.stop();
-    await until(async () => (await healthOf(two)) === 503, "health 503");
+    await pollUntil(
+      async () => (await healthOf(two)) === 503,
+      "health 503",
+      REDIS_POLL,
+    );
     const refused = await restPublish(two.base, {
       channel: "room1",
       event: "lost?",
@@ -191,10 +187,11 @@ redisTest(
     assert.match(failed.error?.message ?? "", /unavailable/);
 
     await redis.start();
-    await until(
+    await pollUntil(
       async () =>
         (await healthOf(one)) === 200 && (await healthOf(two)) === 200,
       "health 200 on both nodes",
+      REDIS_POLL,
     );
     await publishAll(two, 1);
     const params = await listener.broadcast();
@@ -260,9 +257,10 @@ redisTest(
     assert.deepEqual(await listened(), ["broadcaster:live:room1"]);
     await client.ok("unsubscribe", { channel: "room1" });
     // The UNSUBSCRIBE is on its way once the answer is out: wait for Redis to see it.
-    await until(
+    await pollUntil(
       async () => (await listened()).length === 0,
       "the channel to be dropped",
+      REDIS_POLL,
     );
   },
 );
@@ -275,7 +273,11 @@ redisTest(
     await publishAll(one, 1);
     await redis.stop();
     await redis.start();
-    await until(async () => (await healthOf(one)) === 200, "health 200");
+    await pollUntil(
+      async () => (await healthOf(one)) === 200,
+      "health 200",
+      REDIS_POLL,
+    );
     // A fresh Redis has no script cached: NOSCRIPT, then EVAL, transparently.
     assert.equal((await publishAll(one, 2)).length, 2);
   },

@@ -2,13 +2,12 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
-import { restPublish, serve, token } from "../support/server.ts";
-
-function value(text: string, series: string): number {
-  const line = text.split("\n").find((line) => line.startsWith(`${series} `));
-  assert.ok(line !== undefined, `no series ${series} in:\n${text}`);
-  return Number(line.slice(series.length + 1));
-}
+import {
+  restPublish,
+  seriesValue as value,
+  serve,
+  token,
+} from "../support/server.ts";
 
 Deno.test("metrics count connections, subscriptions, publishes, deliveries, refusals", async () => {
   await using fixture = await serve({ RATE_LIMIT: "1" });

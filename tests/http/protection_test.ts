@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
 import { spawnServer } from "../support/process.ts";
 import { Opcode, RawClient } from "../support/raw_client.ts";
-import { restPublish, serve, token } from "../support/server.ts";
+import { restPublish, seriesValue, serve, token } from "../support/server.ts";
 
 const decoder = new TextDecoder();
 
@@ -92,10 +92,8 @@ Deno.test("slow consumer over OUTBOUND_BUFFER_BYTES: broadcasts dropped, seq sti
     { clock: () => Date.now() + offsetMs },
   );
   const { slow, fast } = await slowAndFast(fixture, 100, 50_000);
-  const metric = async (name: string) => {
-    const text = await (await fetch(`${fixture.base}/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
-  };
+  const metric = async (series: string) =>
+    seriesValue(await (await fetch(`${fixture.base}/metrics`)).text(), series);
   assert.ok(await metric("broadcaster_deliveries_dropped_total") > 0);
   // Within the grace period the slow client stays connected.
   assert.equal(await metric("broadcaster_slow_consumer_disconnects_total"), 0);

@@ -4,18 +4,10 @@
 
 import assert from "node:assert/strict";
 import { type Frame, TestClient } from "../support/client.ts";
+import { pollUntil } from "../support/observed.ts";
 import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** Waits for a condition the test cannot get an event for, checking every tick. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met within 5 s");
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 function upgradeHeaders(): Record<string, string> {
   return {
@@ -305,7 +297,10 @@ Deno.test("shutdown lets an in-flight REST publish finish", async () => {
     body,
   });
   controller?.enqueue(encoder.encode('{"channel":"room1",'));
-  await until(() => fixture.server.requestsInFlight === 1);
+  await pollUntil(
+    () => fixture.server.requestsInFlight === 1,
+    "the request in flight",
+  );
   // The server is reading this body when shutdown starts.
   const stopped = fixture.server.shutdown();
   const refused = await fetch(`${fixture.base}/health`);

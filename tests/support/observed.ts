@@ -95,3 +95,37 @@ export async function settlesWithin<T>(
     clearTimeout(timer);
   }
 }
+
+/** Options of {@linkcode pollUntil}. */
+export interface PollOptions {
+  /** How long to keep asking (5 s). */
+  readonly timeoutMs?: number;
+  /** How long between two questions (1 ms). */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Asks `condition` until it holds, for what no event tells (a counter on the
+ * server, Redis's own state); fails naming `what` after the timeout.
+ *
+ * @example
+ * ```ts
+ * import { pollUntil } from "./observed.ts";
+ *
+ * let n = 0;
+ * await pollUntil(() => ++n > 3, "three questions");
+ * ```
+ */
+export async function pollUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  options: PollOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5_000);
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) =>
+      setTimeout(resolve, options.intervalMs ?? 1)
+    );
+  }
+}

@@ -35,6 +35,13 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 let loggingConfigured = false;
 
+/** Only fatal log lines while tests run servers in this process; set up once. */
+async function quietLogs(): Promise<void> {
+  if (loggingConfigured) return;
+  await configureLogging({ encoding: "console", level: "fatal" });
+  loggingConfigured = true;
+}
+
 /** A running test server and where to reach it. */
 export interface TestServer extends AsyncDisposable {
   readonly server: BroadcasterServer;
@@ -56,10 +63,7 @@ export async function serve(
   env: Record<string, string> = {},
   options: StartOptions = {},
 ): Promise<TestServer> {
-  if (!loggingConfigured) {
-    await configureLogging({ encoding: "console", level: "fatal" });
-    loggingConfigured = true;
-  }
+  await quietLogs();
   const server = await startServer(testConfig(env), options);
   const base = server.url.href.replace(/\/$/, "");
   const websocketUrl = `${base.replace(/^http/, "ws")}/websocket`;
@@ -87,10 +91,7 @@ export interface TestHandler extends AsyncDisposable {
 export async function handler(
   env: Record<string, string> = {},
 ): Promise<TestHandler> {
-  if (!loggingConfigured) {
-    await configureLogging({ encoding: "console", level: "fatal" });
-    loggingConfigured = true;
-  }
+  await quietLogs();
   const config = testConfig(env);
   const services = await buildServices(config);
   const handle = createHandler(services);
@@ -114,6 +115,16 @@ export const DEFAULT_CLAIMS: TokenClaims = {
 /** A token signed with {@linkcode TEST_SECRET}; `claims` override the defaults. */
 export function token(claims: Partial<TokenClaims> = {}): string {
   return mintToken(TEST_SECRET, { ...DEFAULT_CLAIMS, ...claims }, Date.now());
+}
+
+/**
+ * The value of one series in a `/metrics` text, e.g.
+ * `broadcaster_connections` or `name{label="value"}`; fails if it is absent.
+ */
+export function seriesValue(text: string, series: string): number {
+  const line = text.split("\n").find((line) => line.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no series ${series} in:\n${text}`);
+  return Number(line.slice(series.length + 1));
 }
 
 /** Publishes over REST with the test API key. */
