@@ -239,11 +239,10 @@ export class Connection implements Recipient, Outbound {
     this.#state = state;
     for (const effect of effects) {
       if (this.#closed) return;
-      // A close in the same tick as the replies before it overtakes them in
-      // Deno, and the client sees 1006, not the code: yield once first.
-      if (effect.kind === "close") await null;
-      const outcome = this.#perform(effect);
-      const next = outcome instanceof Promise ? await outcome : outcome;
+      // Awaited even when synchronous: a close that follows replies without
+      // these yields overtakes them in Deno, and the client sees 1006 instead
+      // of its code (the rate-limit tests catch it; one yield was not enough).
+      const next = await this.#perform(effect);
       if (next !== undefined) await this.#step(next);
     }
   }

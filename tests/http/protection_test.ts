@@ -124,6 +124,33 @@ Deno.test("slow consumer over OUTBOUND_BUFFER_BYTES: broadcasts dropped, seq sti
   await fast[Symbol.asyncDispose]();
 });
 
+Deno.test("rate limit: ResourceExhausted past the burst, then 1008 for sustained abuse", async () => {
+  await using fixture = await serve({ RATE_LIMIT: "5" });
+  await using client = await TestClient.connect(fixture.websocketUrl);
+  for (let i = 0; i < 30; i++) client.sendRequest("heartbeat");
+  const codes: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    const frame = await client.next();
+    codes.push(frame.error?.code ?? "ok");
+  }
+  assert.deepEqual(codes, [
+    ...Array(10).fill("ok"),
+    ...Array(6).fill("ResourceExhausted"),
+  ]);
+  assert.equal((await client.closed).code, 1008);
+});
+
+Deno.test("rate limit: one connection's abuse does not touch another's", async () => {
+  await using fixture = await serve({ RATE_LIMIT: "5" });
+  await using abuser = await TestClient.connect(fixture.websocketUrl);
+  await using polite = await TestClient.connect(fixture.websocketUrl);
+  for (let i = 0; i < 30; i++) abuser.sendRequest("heartbeat");
+  assert.equal((await abuser.closed).code, 1008);
+  for (let i = 0; i < 5; i++) {
+    assert.ok("timestamp" in await polite.ok("heartbeat"));
+  }
+});
+
 Deno.test("idle: a peer that answers no ping is closed after IDLE_TIMEOUT_SECONDS", async () => {
   await using fixture = await serve({ IDLE_TIMEOUT_SECONDS: "1" });
   const silent = await RawClient.connect(fixture.websocketUrl);
