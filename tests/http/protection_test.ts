@@ -67,6 +67,10 @@ async function drain(slow: RawClient) {
 }
 
 Deno.test("slow consumer over 4× OUTBOUND_BUFFER_BYTES: closed with 1013 at once, the fast reader unaffected, little held for it", async () => {
+  // Tuned: broadcasts stop being admitted past the limit, so the backlog
+  // passes 4× only when one message is larger than 3× the limit. At the
+  // defaults (64 KiB frames, 1 MiB limit) no message can be: the grace test
+  // above runs at the defaults instead.
   const server = await spawnServer({
     OUTBOUND_BUFFER_BYTES: "65536",
     MAX_MESSAGE_BYTES: "1048576",
@@ -84,14 +88,18 @@ Deno.test("slow consumer over 4× OUTBOUND_BUFFER_BYTES: closed with 1013 at onc
   await server[Symbol.asyncDispose]();
 });
 
-Deno.test("slow consumer over OUTBOUND_BUFFER_BYTES: broadcasts dropped, seq still counted, closed with 1013 after 10 s", async () => {
-  // The server's clock is the test's: the 10 s grace passes without waiting for it.
+/**
+ * A slow consumer kept over the limit past the grace period: broadcasts to it
+ * dropped (seq still counted), then closed with 1013. The server's clock is
+ * the test's, so the 10 s pass without waiting for them. `initial` large
+ * messages are published first, enough to fill the kernel's buffers.
+ */
+async function closedAfterGrace(env: Record<string, string>, initial: number) {
   let offsetMs = 0;
-  await using fixture = await serve(
-    { OUTBOUND_BUFFER_BYTES: "262144" },
-    { clock: () => Date.now() + offsetMs },
-  );
-  const { slow, fast } = await slowAndFast(fixture, 100, 50_000);
+  await using fixture = await serve(env, {
+    clock: () => Date.now() + offsetMs,
+  });
+  const { slow, fast } = await slowAndFast(fixture, initial, 50_000);
   const metric = async (series: string) =>
     seriesValue(await (await fetch(`${fixture.base}/metrics`)).text(), series);
   assert.ok(await metric("broadcaster_deliveries_dropped_total") > 0);
@@ -99,9 +107,12 @@ Deno.test("slow consumer over OUTBOUND_BUFFER_BYTES: broadcasts dropped, seq sti
   assert.equal(await metric("broadcaster_slow_consumer_disconnects_total"), 0);
   offsetMs = 10_000;
   // Still over the limit while publishing goes on: the next check closes it.
-  let published = 100;
+  let published = initial;
   while (await metric("broadcaster_slow_consumer_disconnects_total") === 0) {
-    assert.ok(published < 5_000, "closed within 5,000 more publishes");
+    assert.ok(
+      published < initial + 5_000,
+      "closed within 5,000 more publishes",
+    );
     const response = await restPublish(fixture.base, {
       channel: "room1",
       event: "big",
@@ -122,6 +133,29 @@ Deno.test("slow consumer over OUTBOUND_BUFFER_BYTES: broadcasts dropped, seq sti
     `${bytes} bytes held of ${published * 50_000}`,
   );
   await fast[Symbol.asyncDispose]();
+}
+
+Deno.test("slow consumer at the default OUTBOUND_BUFFER_BYTES: broadcasts dropped, seq still counted, closed with 1013 after 10 s", async () => {
+  await closedAfterGrace({}, 400);
+});
+
+Deno.test("slow consumer over a smaller OUTBOUND_BUFFER_BYTES: the same, crossed sooner", async () => {
+  // A quarter of the default: fewer megabytes to publish before it is crossed.
+  await closedAfterGrace({ OUTBOUND_BUFFER_BYTES: "262144" }, 100);
+});
+
+Deno.test("rate limit at the default RATE_LIMIT: a burst of 200 answered, then ResourceExhausted, then 1008", async () => {
+  await using fixture = await serve();
+  await using client = await TestClient.connect(fixture.websocketUrl);
+  for (let i = 0; i < 400; i++) client.sendRequest("heartbeat");
+  const codes: string[] = [];
+  for (let i = 0; i < 301; i++) {
+    codes.push((await client.next()).error?.code ?? "ok");
+  }
+  // The bucket refills at 100/s while the frames arrive: a few more may pass.
+  assert.deepEqual(codes.slice(0, 200), Array(200).fill("ok"));
+  assert.ok(codes.includes("ResourceExhausted"));
+  assert.equal((await client.closed).code, 1008);
 });
 
 Deno.test("rate limit: ResourceExhausted past the burst, then 1008 for sustained abuse", async () => {
