@@ -60,6 +60,13 @@ Deno.test("replies are never dropped, but a client that reads none is reported",
   assert.deepEqual(crossings, [LIMIT * 4 + 1]);
 });
 
+Deno.test("a large reply read back as drained reports nothing", () => {
+  const { outbound, socket, crossings } = meter();
+  outbound.afterReply(1400); // past four times the limit at most: read
+  assert.equal(socket.reads, 1);
+  assert.deepEqual(crossings, []); // the socket had sent it all
+});
+
 Deno.test("measure() reads without reporting, and keeps the meter in step", () => {
   const { outbound, socket, crossings } = meter();
   socket.buffered = LIMIT + 1;
