@@ -81,36 +81,14 @@ export function step(
     }
     case "subscribed":
       return onSubscribed(state, event);
-    case "subscribeRefused": {
-      if (current(state, event.channel, event.generation) === undefined) {
-        return { state, commands: [] };
-      }
-      const channels = new Map(state.channels);
-      channels.delete(event.channel);
-      const { channel, generation, code, message } = event;
-      return {
-        state: { ...state, channels },
-        commands: [{
-          kind: "ready",
-          channel,
-          generation,
-          error: { code, message },
-        }],
-      };
-    }
-    case "positionLearned": {
+    case "subscribeRefused":
+      return onSubscribeRefused(state, event, options);
+    case "subscribeRetryDue": {
       const record = current(state, event.channel, event.generation);
-      // Only if nothing was delivered meanwhile: what history returns was sent before its answer.
-      if (record === undefined || record.lastId !== undefined) {
+      if (record === undefined || record.live || state.phase !== "connected") {
         return { state, commands: [] };
       }
-      return {
-        state: withRecord(state, event.channel, {
-          ...record,
-          lastId: event.id,
-        }),
-        commands: [],
-      };
+      return { state, commands: [resubscribe(event.channel, record, false)] };
     }
     case "broadcast":
       return onBroadcast(state, event.message);
@@ -167,7 +145,7 @@ function withRecord(
   return { ...state, channels };
 }
 
-/** (Re)subscribes `record`: with `since` when a message was delivered, so nothing is missed. */
+/** (Re)subscribes `record`: with `since` once it has a position, so nothing is missed. */
 function resubscribe(
   channel: string,
   record: ChannelRecord,
@@ -177,7 +155,7 @@ function resubscribe(
     kind: "subscribe",
     channel,
     generation: record.generation,
-    since: record.lastId,
+    since: record.since,
     unsubscribeFirst,
   };
 }
@@ -216,10 +194,11 @@ function onSubscribeAsked(
   const replacing = state.channels.has(channel);
   const record: ChannelRecord = {
     generation,
-    lastId: undefined,
+    since: undefined,
     lastSeq: 0,
     live: false,
     confirmed: false,
+    retries: 0,
   };
   return {
     state: withRecord(state, channel, record),
@@ -237,23 +216,82 @@ function onSubscribed(
   const record = current(state, channel, generation);
   if (record === undefined) return { state, commands: [] };
   // Lost: the server could not replay from our position, or we had none to give it.
-  const lost = record.lastId !== undefined
+  const lost = record.since !== undefined
     ? event.recovered === false
     : record.confirmed;
   const commands: ClientCommand[] = [{ kind: "ready", channel, generation }];
   if (lost) commands.push({ kind: "reset", channel });
-  if (record.lastId === undefined) {
-    commands.push({ kind: "learnPosition", channel, generation });
-  }
   return {
     state: withRecord(state, channel, {
       ...record,
+      // Recovered: the replay follows, and moves `since` on as it arrives.
+      // Otherwise everything from the server's position on reaches us.
+      since: event.recovered === true
+        ? record.since
+        : event.position ?? record.since,
       lastSeq: 0,
       live: true,
       confirmed: true,
+      retries: 0,
     }),
     commands,
   };
+}
+
+/**
+ * A refused subscribe ends the subscription, unless the server could not
+ * serve it for now (`Internal`: its engine is unavailable): then it is
+ * retried with backoff, while messages it misses meanwhile stay recoverable.
+ */
+function onSubscribeRefused(
+  state: ClientState,
+  event: Extract<ClientEvent, { kind: "subscribeRefused" }>,
+  options: BackoffOptions,
+): ClientStep {
+  const { channel, generation, code, message } = event;
+  const record = current(state, channel, generation);
+  if (record === undefined) return { state, commands: [] };
+  if (code === "Internal") {
+    return {
+      state: withRecord(state, channel, {
+        ...record,
+        retries: record.retries + 1,
+      }),
+      commands: [{
+        kind: "retrySubscribe",
+        channel,
+        generation,
+        delayMs: backoffDelay(record.retries, event.jitter, options),
+      }],
+    };
+  }
+  const channels = new Map(state.channels);
+  channels.delete(channel);
+  return {
+    state: { ...state, channels },
+    commands: [{
+      kind: "ready",
+      channel,
+      generation,
+      error: { code, message },
+    }],
+  };
+}
+
+/**
+ * Full jitter above the floor, up to the capped exponential ceiling of
+ * `attempt`: never a tight loop, and retries spread out.
+ */
+function backoffDelay(
+  attempt: number,
+  jitter: number,
+  options: BackoffOptions,
+): number {
+  const ceiling = Math.max(
+    options.minBackoffMs,
+    Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** attempt),
+  );
+  return options.minBackoffMs + jitter * (ceiling - options.minBackoffMs);
 }
 
 /** Delivers in step; a gap means messages were missed: recover them with `since`. */
@@ -273,7 +311,7 @@ function onBroadcast(state: ClientState, message: BroadcastParams): ClientStep {
     state: withRecord(state, message.channel, {
       ...record,
       lastSeq: message.seq,
-      lastId: message.id,
+      since: message.id,
     }),
     commands: [{ kind: "deliver", message }],
   };
@@ -304,15 +342,10 @@ function onClosed(
   const attempt = code === CloseCode.TryAgainLater
     ? Math.max(state.attempt, state.attemptBeforeAuth)
     : state.attempt;
-  // Full jitter above a floor, up to the capped exponential ceiling. After
-  // 4001 the client reconnects at once, with a fresh token.
-  const ceiling = Math.max(
-    options.minBackoffMs,
-    Math.min(options.maxBackoffMs, options.initialBackoffMs * 2 ** attempt),
-  );
+  // After 4001 the client reconnects at once, with a fresh token.
   const delayMs = code === CloseCode.TokenExpired
     ? 0
-    : options.minBackoffMs + jitter * (ceiling - options.minBackoffMs);
+    : backoffDelay(attempt, jitter, options);
   return {
     state: {
       ...state,

@@ -14,14 +14,20 @@ export type Phase = "connecting" | "connected" | "disconnected" | "closed";
 export interface ChannelRecord {
   /** Tells this subscription from an earlier one of the same channel. */
   readonly generation: number;
-  /** The id of the last message delivered to the application. */
-  readonly lastId: string | undefined;
+  /**
+   * Where to recover from after a reconnect: the id of the last message
+   * delivered to the application, or the position the server gave when it
+   * confirmed the subscription (a message's id is a position too).
+   */
+  readonly since: string | undefined;
   /** The `seq` of the last message seen on the current server subscription. */
   readonly lastSeq: number;
   /** True while subscribed on the current connection and in step. */
   readonly live: boolean;
   /** Whether the server has ever confirmed it: only then can messages have been missed. */
   readonly confirmed: boolean;
+  /** Subscribes in a row the server could not serve (`Internal`): the retry's backoff exponent. */
+  readonly retries: number;
 }
 
 /** The client's state. Replaced on every step, never mutated. */
@@ -71,27 +77,31 @@ export type ClientEvent =
     readonly channel: string;
     readonly generation: number;
   }
-  /** The server confirmed a subscribe; `recovered` as it answered. */
+  /** The server confirmed a subscribe; `recovered` and `position` as it answered. */
   | {
     readonly kind: "subscribed";
     readonly channel: string;
     readonly generation: number;
     readonly recovered: boolean | undefined;
+    readonly position: string | undefined;
   }
-  /** The server refused a subscribe: retrying cannot help. */
+  /**
+   * The server refused a subscribe: for good, or (`Internal`: its engine is
+   * unavailable) until a retry; `jitter` in [0, 1) spreads the retries.
+   */
   | {
     readonly kind: "subscribeRefused";
     readonly channel: string;
     readonly generation: number;
     readonly code: string;
     readonly message: string;
+    readonly jitter: number;
   }
-  /** The newest id of a channel's history, read after a subscribe without `since`. */
+  /** The retry of a subscribe the server could not serve is due. */
   | {
-    readonly kind: "positionLearned";
+    readonly kind: "subscribeRetryDue";
     readonly channel: string;
     readonly generation: number;
-    readonly id: string;
   }
   /** A broadcast arrived. */
   | { readonly kind: "broadcast"; readonly message: BroadcastParams }
@@ -125,11 +135,12 @@ export type ClientCommand =
   }
   /** Tell the server a subscription ended. */
   | { readonly kind: "unsubscribe"; readonly channel: string }
-  /** Read the channel's newest id (`history` limit 1); report `positionLearned`. */
+  /** Report `subscribeRetryDue` after `delayMs` (unless the timers stop first). */
   | {
-    readonly kind: "learnPosition";
+    readonly kind: "retrySubscribe";
     readonly channel: string;
     readonly generation: number;
+    readonly delayMs: number;
   }
   /** Hand a message to the application. */
   | { readonly kind: "deliver"; readonly message: BroadcastParams }
@@ -148,7 +159,7 @@ export type ClientCommand =
   | { readonly kind: "phase"; readonly phase: Phase }
   /** Start the reconnect timer (and with 0, reconnect at once). */
   | { readonly kind: "reconnectIn"; readonly delayMs: number }
-  /** Stop the reconnect timer. */
+  /** Stop the reconnect timer and every subscribe retry. */
   | { readonly kind: "stopTimers" }
   /** Close the socket. */
   | { readonly kind: "closeSocket"; readonly code: number }

@@ -78,6 +78,8 @@ export class BroadcasterClient {
   #dispatching = false;
   #transport: Transport | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Retries of subscribes the server could not serve (`Internal`). */
+  readonly #retries = new Set<ReturnType<typeof setTimeout>>();
   #closedForGood: Error | undefined;
 
   /** Sends a request on the current connection: what operations send with. */
@@ -208,12 +210,18 @@ export class BroadcasterClient {
           { channel: command.channel },
           () => {},
         );
-      case "learnPosition":
-        return operations.learnPosition(
-          this.#send,
-          command,
-          this.#outcomeOn(this.#transport),
-        );
+      case "retrySubscribe": {
+        const retry = setTimeout(() => {
+          this.#retries.delete(retry);
+          this.#dispatch({
+            kind: "subscribeRetryDue",
+            channel: command.channel,
+            generation: command.generation,
+          });
+        }, command.delayMs);
+        this.#retries.add(retry);
+        return;
+      }
       case "deliver":
         return this.#listeners.deliver(command.message);
       case "reset":
@@ -232,6 +240,8 @@ export class BroadcasterClient {
         return;
       case "stopTimers":
         clearTimeout(this.#reconnectTimer);
+        for (const retry of this.#retries) clearTimeout(retry);
+        this.#retries.clear();
         return;
       case "closeSocket":
         return void this.#transport?.close(command.code);

@@ -1,6 +1,6 @@
 /**
  * The client's requests that take more than one frame: authenticating with a
- * fresh token, (re)subscribing, learning a channel's position. Each ends by
+ * fresh token, (re)subscribing. Each ends by
  * handing the event that reports its outcome to `done`, synchronously with
  * the answer that decided it (see `requests.ts`).
  *
@@ -78,13 +78,14 @@ export function subscribe(
   const send = () =>
     request("subscribe", params, (answer) => {
       if (answer.ok) {
-        const { recovered } = answer.result;
+        const { recovered, position } = answer.result;
         done({
           event: {
             kind: "subscribed",
             channel,
             generation,
             recovered: typeof recovered === "boolean" ? recovered : undefined,
+            position: typeof position === "string" ? position : undefined,
           },
         });
       } else if (answer.error instanceof BroadcasterError) {
@@ -96,6 +97,7 @@ export function subscribe(
             generation,
             code,
             message: message.slice(code.length + 2),
+            jitter: Math.random(),
           },
         });
       }
@@ -105,26 +107,5 @@ export function subscribe(
   // Already gone server-side, perhaps: subscribe again all the same.
   request("unsubscribe", { channel }, () => {
     if (wanted()) send();
-  });
-}
-
-/** The newest id in history: everything after it reaches this subscription. */
-export function learnPosition(
-  request: RequestFn,
-  command: Extract<ClientCommand, { kind: "learnPosition" }>,
-  done: (outcome: Outcome) => void,
-): void {
-  const { channel, generation } = command;
-  request("history", { channel, limit: 1 }, (answer) => {
-    // Without history, a reconnect will call onReset instead of recovering.
-    if (!answer.ok) return;
-    const { messages } = answer.result;
-    const newest: unknown = Array.isArray(messages) ? messages[0] : undefined;
-    const id = typeof newest === "object" && newest !== null && "id" in newest
-      ? newest.id
-      : undefined;
-    if (typeof id === "string") {
-      done({ event: { kind: "positionLearned", channel, generation, id } });
-    }
   });
 }

@@ -10,12 +10,21 @@
 
 import type { EngineFailure } from "../protocol/engine_failure.ts";
 import type { Message, NewMessage } from "../protocol/message.ts";
+import type { StreamPosition, StreamRead } from "../protocol/position.ts";
 
 /** Thrown by an engine that cannot accept a publish right now (e.g. Redis unreachable). */
 export class EngineUnavailableError extends Error {
   /** Always `EngineUnavailableError`. */
   override readonly name = "EngineUnavailableError";
 }
+
+/**
+ * How long a channel's epoch and offset outlive its last publish or read
+ * (a day, or `HISTORY_TTL_SECONDS` if longer). A client that comes back to
+ * a quiet channel within it recovers (nothing was missed) instead of being
+ * told to reset because the stream forgot where it stood.
+ */
+export const STREAM_META_TTL_MS = 86_400_000;
 
 /** The engine every node runs on. */
 export interface Engine {
@@ -32,11 +41,16 @@ export interface Engine {
    */
   history(channel: string, limit: number): Promise<readonly Message[]>;
   /**
-   * Every message of `channel` after the one with id `since`, oldest first;
-   * `null` when that cannot be known for sure (`since` unknown, evicted or
-   * expired), so a recovery is never claimed falsely.
+   * Where `channel`'s stream stands now (giving it an epoch if it has none)
+   * and, with `since`, the messages after it still in history: at most
+   * `limit`, oldest first, in one atomic step, so the position and the
+   * messages agree. See {@linkcode StreamRead}.
    */
-  since(channel: string, since: string): Promise<readonly Message[] | null>;
+  read(
+    channel: string,
+    since: StreamPosition | null,
+    limit: number,
+  ): Promise<StreamRead>;
   /**
    * Resolves once every message of `channel` published from now on will
    * reach this node's hub. Idempotent; the shell awaits it on every subscribe.

@@ -1,7 +1,12 @@
 /**
- * The single-process engine: ids from a monotonic counter, delivery by a
- * direct call into the hub in the order publishes are accepted, and per
- * channel the last `HISTORY_SIZE` messages for `HISTORY_TTL_SECONDS`.
+ * The single-process engine: each channel a stream numbered 1, 2, 3, …,
+ * delivery by a direct call into the hub in the order publishes are
+ * accepted, and per channel the last `HISTORY_SIZE` messages for
+ * `HISTORY_TTL_SECONDS`.
+ *
+ * Every stream gets an epoch from a random per-process prefix, so a restart
+ * (which loses all history) starts every channel in a new epoch, and a
+ * client's position from before it is answered `recovered: false`.
  *
  * @module
  */
@@ -11,7 +16,17 @@ import {
   type Message,
   type NewMessage,
 } from "../protocol/message.ts";
-import { type Deliver, type Engine, EngineUnavailableError } from "./engine.ts";
+import {
+  EpochSource,
+  type StreamPosition,
+  type StreamRead,
+} from "../protocol/position.ts";
+import {
+  type Deliver,
+  type Engine,
+  EngineUnavailableError,
+  STREAM_META_TTL_MS,
+} from "./engine.ts";
 
 /** Options of {@linkcode MemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -23,24 +38,28 @@ export interface MemoryEngineOptions {
   readonly historyTtlSeconds: number;
   /** Epoch milliseconds; `Date.now` unless a test controls time. */
   readonly clock?: () => number;
+  /** Where epochs come from; a fresh random prefix unless a test fixes it. */
+  readonly epochs?: EpochSource;
 }
 
 /**
- * A channel's history, oldest first: the messages, and when each was
- * accepted (epoch ms) for expiry, side by side. No wrapper object per
- * message: history is most of what a busy node retains, and every retained
- * object is work for the garbage collector.
+ * A channel's stream: its epoch and offset, and its history, oldest first,
+ * as the messages and when each was accepted (epoch ms) side by side. No
+ * wrapper object per message: history is most of what a busy node retains,
+ * and every retained object is work for the garbage collector.
  */
-interface ChannelHistory {
+interface ChannelStream {
+  readonly epoch: string;
+  /** The offset of the newest message; 0 before the first. */
+  offset: number;
   readonly messages: Message[];
   readonly times: number[];
+  /** The last publish or read (epoch ms): the stream is forgotten a meta TTL after it. */
+  touched: number;
 }
 
 /**
  * Keeps everything in this process.
- *
- * Ids are `<epoch ms>-<counter>`, like Redis stream ids, and strictly increase
- * even if the clock steps back, so an id is never handed out twice.
  *
  * @example
  * ```ts
@@ -55,11 +74,12 @@ export class MemoryEngine implements Engine {
   readonly #clock: () => number;
   readonly #historySize: number;
   readonly #ttlMs: number;
-  /** Per channel, oldest first; a channel with nothing left is deleted. */
-  readonly #history = new Map<string, ChannelHistory>();
+  readonly #metaTtlMs: number;
+  readonly #epochs: EpochSource;
+  readonly #streams = new Map<string, ChannelStream>();
+  /** Channels with local subscribers: their streams are kept while they have them. */
+  readonly #listened = new Set<string>();
   readonly #sweeper: ReturnType<typeof setInterval>;
-  #lastMilliseconds = 0;
-  #counter = 0;
   #closed = false;
 
   /** An engine delivering to `options.deliver`; its history sweep runs unref'd. */
@@ -68,6 +88,8 @@ export class MemoryEngine implements Engine {
     this.#clock = options.clock ?? Date.now;
     this.#historySize = options.historySize;
     this.#ttlMs = options.historyTtlSeconds * 1000;
+    this.#metaTtlMs = Math.max(STREAM_META_TTL_MS, this.#ttlMs);
+    this.#epochs = options.epochs ?? new EpochSource();
     // Channels nobody publishes to any more would otherwise keep their last messages forever.
     this.#sweeper = setInterval(
       () => this.#sweep(),
@@ -85,81 +107,114 @@ export class MemoryEngine implements Engine {
       return Promise.reject(new EngineUnavailableError("engine closed"));
     }
     const now = this.#clock();
-    if (now > this.#lastMilliseconds) {
-      this.#lastMilliseconds = now;
-      this.#counter = 0;
-    } else {
-      this.#counter++;
-    }
+    const stream = this.#stream(message.channel, now);
+    const offset = ++stream.offset;
     const accepted: Message = {
       channel: message.channel,
       event: message.event,
       payloadJson: message.payloadJson,
-      id: `${this.#lastMilliseconds}-${this.#counter}`,
+      id: `${stream.epoch}-${offset}`,
       createTime: formatTimestamp(now),
+      epoch: stream.epoch,
+      offset,
     };
-    this.#remember(accepted, now);
+    this.#remember(stream, accepted, now);
     this.#deliver(accepted);
     return Promise.resolve(accepted);
   }
 
   history(channel: string, limit: number): Promise<readonly Message[]> {
-    const messages = this.#live(channel);
+    const stream = this.#streams.get(channel);
+    if (stream === undefined) return Promise.resolve([]);
+    const messages = this.#live(stream, this.#clock());
     return Promise.resolve(
       messages.slice(Math.max(0, messages.length - limit)),
     );
   }
 
-  since(channel: string, since: string): Promise<readonly Message[] | null> {
-    const messages = this.#live(channel);
-    // From the newest: a client recovering is usually only a few messages behind.
-    for (let i = messages.length - 1; i >= 0; i--) {
-      if (messages[i]?.id === since) {
-        return Promise.resolve(messages.slice(i + 1));
-      }
+  read(
+    channel: string,
+    since: StreamPosition | null,
+    limit: number,
+  ): Promise<StreamRead> {
+    if (this.#closed) {
+      return Promise.reject(new EngineUnavailableError("engine closed"));
     }
-    return Promise.resolve(null);
+    const now = this.#clock();
+    const stream = this.#stream(channel, now);
+    const position = { epoch: stream.epoch, offset: stream.offset };
+    if (
+      since === null || since.epoch !== stream.epoch ||
+      since.offset > stream.offset
+    ) {
+      return Promise.resolve({ position, messages: [], recovered: false });
+    }
+    const messages = this.#live(stream, now);
+    // Offsets in history are consecutive, ending at the stream's offset.
+    const oldest = stream.offset - messages.length + 1;
+    const start = Math.max(0, since.offset + 1 - oldest);
+    return Promise.resolve({
+      position,
+      messages: messages.slice(start, start + limit),
+      recovered: since.offset + 1 >= oldest,
+    });
   }
 
   start(_timeoutMs: number): Promise<void> {
     return Promise.resolve();
   }
 
-  /** Every message is delivered to this process's hub already. */
-  listen(_channel: string): Promise<void> {
+  /** Every message is delivered to this process's hub already; the stream is kept while listened to. */
+  listen(channel: string): Promise<void> {
+    this.#listened.add(channel);
     return Promise.resolve();
   }
 
-  unlisten(_channel: string): void {}
+  unlisten(channel: string): void {
+    this.#listened.delete(channel);
+    const stream = this.#streams.get(channel);
+    if (stream !== undefined) stream.touched = this.#clock();
+  }
 
   close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweeper);
-    this.#history.clear();
+    this.#streams.clear();
     return Promise.resolve();
   }
 
-  #remember(message: Message, now: number): void {
-    if (this.#historySize === 0) return;
-    let history = this.#history.get(message.channel);
-    if (history === undefined) {
-      history = { messages: [], times: [] };
-      this.#history.set(message.channel, history);
+  /** The channel's stream, begun in a new epoch if it has none (or only a forgotten one). */
+  #stream(channel: string, now: number): ChannelStream {
+    let stream = this.#streams.get(channel);
+    if (stream === undefined || this.#forgotten(channel, stream, now)) {
+      stream = {
+        epoch: this.#epochs.next(),
+        offset: 0,
+        messages: [],
+        times: [],
+        touched: now,
+      };
+      this.#streams.set(channel, stream);
+    } else {
+      stream.touched = now;
     }
-    history.messages.push(message);
-    history.times.push(now);
-    if (history.messages.length > this.#historySize) {
-      history.messages.shift();
-      history.times.shift();
+    return stream;
+  }
+
+  #remember(stream: ChannelStream, message: Message, now: number): void {
+    if (this.#historySize === 0) return;
+    stream.messages.push(message);
+    stream.times.push(now);
+    if (stream.messages.length > this.#historySize) {
+      stream.messages.shift();
+      stream.times.shift();
     }
   }
 
-  /** The channel's history without expired messages (which are dropped for good). */
-  #live(channel: string): readonly Message[] {
-    const history = this.#history.get(channel);
-    if (history === undefined) return [];
-    const { messages, times } = history;
-    const cutoff = this.#clock() - this.#ttlMs;
+  /** The stream's history without expired messages (which are dropped for good). */
+  #live(stream: ChannelStream, now: number): readonly Message[] {
+    const { messages, times } = stream;
+    const cutoff = now - this.#ttlMs;
     let expired = 0;
     while (expired < times.length && (times[expired] ?? 0) <= cutoff) {
       expired++;
@@ -168,11 +223,21 @@ export class MemoryEngine implements Engine {
       messages.splice(0, expired);
       times.splice(0, expired);
     }
-    if (messages.length === 0) this.#history.delete(channel);
     return messages;
   }
 
+  /** A stream with no history left, nobody listening and nothing done for a meta TTL. */
+  #forgotten(channel: string, stream: ChannelStream, now: number): boolean {
+    return now - stream.touched > this.#metaTtlMs &&
+      !this.#listened.has(channel) && this.#live(stream, now).length === 0;
+  }
+
+  /** Expires history, and drops forgotten streams. */
   #sweep(): void {
-    for (const channel of this.#history.keys()) this.#live(channel);
+    const now = this.#clock();
+    for (const [channel, stream] of this.#streams) {
+      this.#live(stream, now);
+      if (this.#forgotten(channel, stream, now)) this.#streams.delete(channel);
+    }
   }
 }

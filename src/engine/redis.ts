@@ -21,19 +21,27 @@
 
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
-import type { Message, NewMessage } from "../protocol/message.ts";
-import type { Deliver, Engine } from "./engine.ts";
+import {
+  formatTimestamp,
+  type Message,
+  type NewMessage,
+} from "../protocol/message.ts";
+import {
+  EpochSource,
+  type StreamPosition,
+  type StreamRead,
+} from "../protocol/position.ts";
+import { type Deliver, type Engine, STREAM_META_TTL_MS } from "./engine.ts";
 import {
   deliverOnce,
   historyScript,
   type Listening,
   liveMessage,
-  messageOf,
   messageOfEntry,
-  positionKey,
+  metaKey,
   publishScript,
+  readScript,
   releaseHeld,
-  sinceScript,
   type StreamEntry,
   streamKey,
   topic,
@@ -44,6 +52,12 @@ const logger = log("redis");
 
 /** How often a catch-up is tried before the gap is left to show in `seq`. */
 const CATCH_UP_ATTEMPTS = 10;
+
+/** Entries a node's catch-up reads per round trip. */
+const CATCH_UP_BATCH = 1000;
+
+/** What the read script returns: epoch, offset, recovered (0/1), entries. */
+type ReadReply = [string, number, number, StreamEntry[]];
 
 /** Options of {@linkcode RedisEngine}. */
 export interface RedisEngineOptions {
@@ -84,6 +98,8 @@ export class RedisEngine implements Engine {
   readonly #deliver: Deliver;
   readonly #maxLength: string;
   readonly #ttlMs: string;
+  readonly #metaTtlMs: string;
+  readonly #epochs = new EpochSource();
   readonly #channels = new Map<string, Listening>();
   #subscriberWasReady = false;
   #closed = false;
@@ -93,6 +109,9 @@ export class RedisEngine implements Engine {
     this.#deliver = options.deliver;
     this.#maxLength = String(options.historySize);
     this.#ttlMs = String(options.historyTtlSeconds * 1000);
+    this.#metaTtlMs = String(
+      Math.max(STREAM_META_TTL_MS, options.historyTtlSeconds * 1000),
+    );
     [this.#commands, this.#subscriber] = connect(options.url);
     this.#subscriber.on("ready", () => this.#onSubscriberReady());
     this.#subscriber.on(
@@ -117,53 +136,67 @@ export class RedisEngine implements Engine {
   }
 
   async publish(message: NewMessage): Promise<Message> {
-    const body = JSON.stringify([message.event, message.payloadJson]);
-    const [id, position] = await this.#command(
+    const [epoch, offset, milliseconds] = await this.#command(
       () =>
         publishScript.run(this.#commands, [
           streamKey(message.channel),
-          positionKey(message.channel),
+          metaKey(message.channel),
         ], [
           this.#maxLength,
           this.#ttlMs,
+          this.#metaTtlMs,
           topic(message.channel),
-          body,
-        ]) as Promise<[string, number]>,
+          JSON.stringify([message.event, message.payloadJson]),
+          this.#epochs.next(),
+        ]) as Promise<[string, number, number]>,
     );
-    return messageOf(message.channel, id, position, body);
+    return {
+      ...message,
+      id: `${epoch}-${offset}`,
+      createTime: formatTimestamp(milliseconds),
+      epoch,
+      offset,
+    };
   }
 
   async history(channel: string, limit: number): Promise<readonly Message[]> {
     if (limit <= 0) return [];
-    const entries = await this.#command(
+    const [epoch, entries] = await this.#command(
       () =>
-        historyScript.run(this.#commands, [streamKey(channel)], [
-          String(limit),
-          this.#ttlMs,
-        ]) as Promise<
-          StreamEntry[]
-        >,
+        historyScript.run(this.#commands, [
+          streamKey(channel),
+          metaKey(channel),
+        ], [String(limit), this.#ttlMs]) as Promise<[string, StreamEntry[]]>,
     );
-    return entries.reverse().map((entry) => messageOfEntry(channel, entry));
+    return entries.reverse().map((entry) =>
+      messageOfEntry(channel, epoch, entry)
+    );
   }
 
-  async since(
+  async read(
     channel: string,
-    since: string,
-  ): Promise<readonly Message[] | null> {
-    if (!/^\d+-\d+$/.test(since)) return null;
-    const entries = await this.#command(
+    since: StreamPosition | null,
+    limit: number,
+  ): Promise<StreamRead> {
+    const [epoch, offset, recovered, entries] = await this.#command(
       () =>
-        sinceScript.run(this.#commands, [streamKey(channel)], [
-          since,
+        readScript.run(this.#commands, [
+          streamKey(channel),
+          metaKey(channel),
+        ], [
           this.#ttlMs,
-        ]) as Promise<
-          StreamEntry[] | null
-        >,
+          this.#metaTtlMs,
+          this.#epochs.next(),
+          since?.epoch ?? "",
+          String(since?.offset ?? 0),
+          String(Math.max(1, limit)),
+        ]) as Promise<ReadReply>,
     );
-    return entries === null
-      ? null
-      : entries.map((entry) => messageOfEntry(channel, entry));
+    return {
+      position: { epoch, offset },
+      messages: entries.map((entry) => messageOfEntry(channel, epoch, entry)),
+      recovered: recovered === 1,
+    };
   }
 
   /**
@@ -177,8 +210,7 @@ export class RedisEngine implements Engine {
     const listening: Listening = {
       ready: Promise.resolve(),
       subscribed: false,
-      lastId: undefined,
-      since: Date.now(),
+      last: null,
       held: null,
     };
     this.#channels.set(channel, listening);
@@ -202,25 +234,15 @@ export class RedisEngine implements Engine {
   }
 
   /**
-   * Notes where the stream ends, then subscribes. Messages published in
-   * between precede the subscribe's answer, so they are not owed; a later
-   * catch-up starts from that end and never skips a message delivered live.
+   * Notes where the stream stands, then subscribes. Messages published in
+   * between precede every local subscription's position, so they are not
+   * owed; a later catch-up starts from there and never skips a message
+   * delivered live.
    */
   async #startListening(channel: string, listening: Listening): Promise<void> {
     try {
-      const [newest] = await this.#command(
-        () =>
-          this.#commands.xrevrange(
-            streamKey(channel),
-            "+",
-            "-",
-            "COUNT",
-            1,
-          ) as Promise<
-            StreamEntry[]
-          >,
-      );
-      listening.lastId ??= newest?.[0] ?? "0-0";
+      const { position } = await this.read(channel, null, 1);
+      listening.last ??= position;
       await this.#command(
         () => this.#subscriber.subscribe(topic(channel)),
       );
@@ -270,25 +292,10 @@ export class RedisEngine implements Engine {
             () => this.#subscriber.subscribe(topic(channel)),
           );
           listening.subscribed = true;
-          const start = listening.lastId === undefined
-            ? `${listening.since}-0`
-            : `(${listening.lastId}`;
-          const entries = await this.#command(
-            () =>
-              this.#commands.xrange(streamKey(channel), start, "+") as Promise<
-                StreamEntry[]
-              >,
-          );
-          for (const entry of entries) {
-            deliverOnce(
-              listening,
-              messageOfEntry(channel, entry),
-              this.#deliver,
-            );
-          }
+          const count = await this.#readMissed(channel, listening);
           logger.info("caught {channel} up: {count} messages from the stream", {
             channel,
-            count: entries.length,
+            count,
           });
           return;
         } catch (error) {
@@ -305,6 +312,34 @@ export class RedisEngine implements Engine {
     } finally {
       // What the stream could not give back shows as a jump in position: a seq gap.
       releaseHeld(listening, this.#deliver);
+    }
+  }
+
+  /**
+   * Delivers what the stream holds after the last delivered message, in
+   * batches; in a new epoch (Redis lost its data) everything it has. What
+   * it no longer holds shows as a jump in offset: a `seq` gap.
+   */
+  async #readMissed(channel: string, listening: Listening): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const last = listening.last;
+      const read = await this.read(channel, last, CATCH_UP_BATCH);
+      // Where this node stood is unknown (it never got to read it), or of
+      // an earlier life: everything the stream has. The hub skips what a
+      // subscription already counted.
+      if (last === null || read.position.epoch !== last.epoch) {
+        listening.last = { epoch: read.position.epoch, offset: 0 };
+        continue;
+      }
+      for (const message of read.messages) {
+        deliverOnce(listening, message, this.#deliver);
+      }
+      count += read.messages.length;
+      const newest = read.messages.at(-1);
+      if (newest === undefined || newest.offset >= read.position.offset) {
+        return count;
+      }
     }
   }
 

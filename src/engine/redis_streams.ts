@@ -7,17 +7,18 @@
 
 import { createHash } from "node:crypto";
 import { formatTimestamp, type Message } from "../protocol/message.ts";
+import type { StreamPosition } from "../protocol/position.ts";
 
 /** Every key and pub/sub channel starts with this. */
 export const PREFIX = "broadcaster";
 
 // The channel in {braces}: a hash tag, so a channel's keys share one slot on Redis Cluster.
-/** The stream holding a channel's history. */
+/** The stream holding a channel's history; entry ids are `<offset>-0`. */
 export const streamKey = (channel: string): string =>
   `${PREFIX}:{${channel}}:stream`;
-/** The counter numbering a channel's messages. */
-export const positionKey = (channel: string): string =>
-  `${PREFIX}:{${channel}}:position`;
+/** The hash holding a channel's epoch (`e`) and offset (`n`). */
+export const metaKey = (channel: string): string =>
+  `${PREFIX}:{${channel}}:meta`;
 /** The pub/sub channel a channel's messages travel on. */
 export const topic = (channel: string): string => `${PREFIX}:live:${channel}`;
 /** What every pub/sub channel of ours starts with. */
@@ -28,32 +29,91 @@ const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: stream, position. ARGV: maxlen, ttl ms, topic, body.
- * Returns {id, position}. Publishes `<id> <position> <body>`.
+ * The channel's epoch, begun with the caller's candidate when the meta hash
+ * is missing (never created, or lost with a flush or a restart without
+ * persistence). A new epoch empties the stream: entries of an earlier life
+ * must not be read as this one's.
  */
-const PUBLISH_SCRIPT = `${NOW}
-local n = redis.call('INCR', KEYS[2])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'n', n, 'b', ARGV[4])
-redis.call('XTRIM', KEYS[1], 'MINID', now - tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], id .. ' ' .. n .. ' ' .. ARGV[4])
-return {id, n}`;
+const EPOCH = (keys: string, candidate: string) =>
+  `local e = redis.call('HGET', ${keys}[2], 'e')
+if not e then
+  e = ${candidate}
+  redis.call('DEL', ${keys}[1])
+  redis.call('HSET', ${keys}[2], 'e', e, 'n', 0)
+end`;
+
+/** The offset in a stream entry id `<offset>-0`. */
+const OFFSET_OF =
+  `local function offset_of(id) return tonumber(string.match(id, '^(%d+)')) end`;
 
 /**
- * KEYS: stream. ARGV: since id, ttl ms. The entries after `since`, or false
- * when `since` is not in the stream any more, or has expired: checked and
- * read in one step, so nothing can be trimmed in between.
+ * KEYS: stream, meta. ARGV: maxlen, ttl ms, meta ttl ms, topic, body, epoch
+ * candidate. Numbers the message, appends it, trims what expired, and
+ * publishes `<epoch>-<offset> <ms> <body>`. Returns {epoch, offset, ms}.
  */
-const SINCE_SCRIPT = `${NOW}
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return false end
-local ms = tonumber(string.match(ARGV[1], '^(%d+)'))
-if ms == nil or ms <= now - tonumber(ARGV[2]) then return false end
-return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')`;
+const PUBLISH_SCRIPT = `${NOW}
+${OFFSET_OF}
+${EPOCH("KEYS", "ARGV[6]")}
+local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], n .. '-0', 't', now, 'b', ARGV[5])
+local cutoff = now - tonumber(ARGV[2])
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 8)
+local expired = nil
+for i = 1, #oldest do
+  if tonumber(oldest[i][2][2]) > cutoff then break end
+  expired = offset_of(oldest[i][1])
+end
+if expired then redis.call('XTRIM', KEYS[1], 'MINID', (expired + 1) .. '-0') end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], e .. '-' .. n .. ' ' .. now .. ' ' .. ARGV[5])
+return {e, n, now}`;
 
-/** KEYS: stream. ARGV: count, ttl ms. The newest unexpired entries, newest first. */
+/**
+ * KEYS: stream, meta. ARGV: ttl ms, meta ttl ms, epoch candidate, since
+ * epoch ('' for none), since offset, limit. Returns {epoch, offset,
+ * recovered (0/1), entries after since (at most limit, unexpired)}: the
+ * position and the messages in one step, so they agree.
+ */
+const READ_SCRIPT = `${NOW}
+${OFFSET_OF}
+${EPOCH("KEYS", "ARGV[3]")}
+local n = tonumber(redis.call('HGET', KEYS[2], 'n'))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if ARGV[4] ~= e then return {e, n, 0, {}} end
+local after = tonumber(ARGV[5])
+if after >= n then return {e, n, after == n and 1 or 0, {}} end
+local cutoff = now - tonumber(ARGV[1])
+local start = after + 1
+while true do
+  local entries = redis.call('XRANGE', KEYS[1], start .. '-0', '+', 'COUNT', ARGV[6])
+  local first = 1
+  while first <= #entries and tonumber(entries[first][2][2]) <= cutoff do first = first + 1 end
+  if first <= #entries or #entries < tonumber(ARGV[6]) then
+    local kept = {}
+    for i = first, #entries do kept[#kept + 1] = entries[i] end
+    local recovered = 0
+    if #kept > 0 and offset_of(kept[1][1]) == after + 1 then recovered = 1 end
+    return {e, n, recovered, kept}
+  end
+  start = offset_of(entries[#entries][1]) + 1
+end`;
+
+/**
+ * KEYS: stream, meta. ARGV: count, ttl ms. Returns {epoch, the newest
+ * unexpired entries, newest first}; {'', {}} for a channel without a stream.
+ */
 const HISTORY_SCRIPT = `${NOW}
-return redis.call('XREVRANGE', KEYS[1], '+', tostring(now - tonumber(ARGV[2]) + 1), 'COUNT', ARGV[1])`;
+local e = redis.call('HGET', KEYS[2], 'e')
+if not e then return {'', {}} end
+local cutoff = now - tonumber(ARGV[2])
+local entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
+local kept = {}
+for i = 1, #entries do
+  if tonumber(entries[i][2][2]) <= cutoff then break end
+  kept[#kept + 1] = entries[i]
+end
+return {e, kept}`;
 
 /** What a script runs on: a Redis connection (ioredis's, structurally). */
 export interface ScriptHost {
@@ -103,64 +163,63 @@ export class Script {
 
 /** Numbers, stores and publishes a message, atomically. */
 export const publishScript = new Script(PUBLISH_SCRIPT);
-/** What came after an id, or nothing when that cannot be known. */
-export const sinceScript = new Script(SINCE_SCRIPT);
+/** A stream's position, and what came after a position. */
+export const readScript = new Script(READ_SCRIPT);
 /** The newest unexpired entries. */
 export const historyScript = new Script(HISTORY_SCRIPT);
 
-/** A stream entry as Redis returns it: id and flat field list. */
+/** A stream entry as Redis returns it: id (`<offset>-0`) and flat field list `t, ms, b, body`. */
 export type StreamEntry = [string, string[]];
 
-/** Stream ids compare as (ms, sequence) pairs. */
-export function compareIds(a: string, b: string): number {
-  const [aMs = 0, aSeq = 0] = a.split("-").map(Number);
-  const [bMs = 0, bSeq = 0] = b.split("-").map(Number);
-  return aMs - bMs || aSeq - bSeq;
-}
-
-/** A message from its pub/sub parts: id, position and `[event, payloadJson]` body. */
+/** A message from its parts: epoch, offset, creation ms and `[event, payloadJson]` body. */
 export function messageOf(
   channel: string,
-  id: string,
-  position: number,
+  epoch: string,
+  offset: number,
+  milliseconds: number,
   body: string,
 ): Message {
   const [event, payloadJson] = JSON.parse(body) as [string, string];
   return {
-    id,
+    id: `${epoch}-${offset}`,
     channel,
     event,
     payloadJson,
-    createTime: formatTimestamp(Number(id.split("-")[0])),
-    position,
+    createTime: formatTimestamp(milliseconds),
+    epoch,
+    offset,
   };
 }
 
-/** A message from a stream entry. */
+/** A message from a stream entry of `epoch`. */
 export function messageOfEntry(
   channel: string,
+  epoch: string,
   [id, fields]: StreamEntry,
 ): Message {
-  let position = 0;
+  let milliseconds = 0;
   let body = '["",""]';
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === "n") position = Number(fields[i + 1]);
+    if (fields[i] === "t") milliseconds = Number(fields[i + 1]);
     if (fields[i] === "b") body = fields[i + 1] ?? body;
   }
-  return messageOf(channel, id, position, body);
+  return messageOf(channel, epoch, parseInt(id, 10), milliseconds, body);
 }
 
 /**
- * A message as it arrives over pub/sub (`<id> <position> <body>` on the
- * channel's topic), or `null` for a topic that is not ours.
+ * A message as it arrives over pub/sub (`<epoch>-<offset> <ms> <body>` on
+ * the channel's topic), or `null` for a topic that is not ours.
  */
 export function liveMessage(topicName: string, text: string): Message | null {
   if (!topicName.startsWith(TOPIC_PREFIX)) return null;
-  const firstSpace = text.indexOf(" ");
+  const dash = text.indexOf("-");
+  const firstSpace = text.indexOf(" ", dash);
   const secondSpace = text.indexOf(" ", firstSpace + 1);
+  if (dash < 0 || firstSpace < 0 || secondSpace < 0) return null;
   return messageOf(
     topicName.slice(TOPIC_PREFIX.length),
-    text.slice(0, firstSpace),
+    text.slice(0, dash),
+    Number(text.slice(dash + 1, firstSpace)),
     Number(text.slice(firstSpace + 1, secondSpace)),
     text.slice(secondSpace + 1),
   );
@@ -172,32 +231,34 @@ export interface Listening {
   ready: Promise<void>;
   /** Whether the SUBSCRIBE took; if not, the next reconnect does it. */
   subscribed: boolean;
-  /** The last id delivered to the hub (or the stream's end when listening began). */
-  lastId: string | undefined;
-  /** When listening began (epoch ms): where a catch-up starts if `lastId` is unknown. */
-  readonly since: number;
+  /**
+   * The position of the last message delivered to the hub (or the stream's
+   * when listening began); `null` until known.
+   */
+  last: StreamPosition | null;
   /** Live messages held back while the channel catches up from the stream. */
   held: Message[] | null;
 }
 
 /**
  * Delivers `message` to the hub unless it is not after the last one
- * delivered: live and caught-up messages meet in id order, each once.
+ * delivered: live and caught-up messages meet in offset order, each once.
  */
 export function deliverOnce(
   listening: Listening,
   message: Message,
   deliver: (message: Message) => void,
 ): void {
+  const last = listening.last;
   if (
-    listening.lastId !== undefined &&
-    compareIds(message.id, listening.lastId) <= 0
+    last !== null && last.epoch === message.epoch &&
+    message.offset <= last.offset
   ) return;
-  listening.lastId = message.id;
+  listening.last = message;
   deliver(message);
 }
 
-/** Ends a catch-up: what was held back is delivered (a missed message shows as a jump in position). */
+/** Ends a catch-up: what was held back is delivered (a missed message shows as a jump in offset). */
 export function releaseHeld(
   listening: Listening,
   deliver: (message: Message) => void,

@@ -76,6 +76,12 @@ export class Connection implements Recipient, Outbound {
   #tokenExpiringAt = Number.POSITIVE_INFINITY;
   #tokenExpiredAt = Number.POSITIVE_INFINITY;
   #slowConsumerAt = Number.POSITIVE_INFINITY;
+  /**
+   * The drain check of a lagging connection, every few tens of ms: a real
+   * timer, since the ticker's second would pace catching up, and only a
+   * lagging connection has one.
+   */
+  #drainCheck: ReturnType<typeof setTimeout> | undefined;
   readonly #inbox: Input[] = [];
   readonly #openedAt: number;
   readonly #meter: OutboundMeter;
@@ -131,13 +137,22 @@ export class Connection implements Recipient, Outbound {
 
   /**
    * Sends a broadcast frame, unless the client is not reading: then it is
-   * dropped (its `seq` is already counted, so the client sees the gap).
+   * dropped, and the hub has the subscription catch up from history later.
    */
-  deliver(frame: string): void {
+  deliver(frame: string): boolean {
     // #closed, not readyState: a plain field read on the fan-out path.
-    if (this.#closed) return;
-    if (this.#meter.admits(frame.length)) this.#socket.send(frame);
-    else this.#services.metrics.dropped.inc();
+    if (this.#closed) return false;
+    if (this.#meter.admits(frame.length)) {
+      this.#socket.send(frame);
+      return true;
+    }
+    this.#services.metrics.dropped.inc();
+    return false;
+  }
+
+  /** A subscription lags: the reducer watches the backlog drain. */
+  lagging(): void {
+    this.#receive({ kind: "lagging" });
   }
 
   /** Unsent bytes of the socket, for the outbound meter. */
@@ -186,7 +201,15 @@ export class Connection implements Recipient, Outbound {
 
   /** Sets timer `name` to `at`, replacing its earlier time. */
   #arm(name: TimerName, at: number): void {
-    if (name === "tokenExpiring") this.#tokenExpiringAt = at;
+    if (name === "drainCheck") {
+      clearTimeout(this.#drainCheck);
+      this.#drainCheck = at === Number.POSITIVE_INFINITY
+        ? undefined
+        : setTimeout(() => {
+          this.#drainCheck = undefined;
+          this.#receive({ kind: "timer", name });
+        }, Math.max(0, at - this.#services.clock()));
+    } else if (name === "tokenExpiring") this.#tokenExpiringAt = at;
     else if (name === "tokenExpired") this.#tokenExpiredAt = at;
     else this.#slowConsumerAt = at;
   }
@@ -248,7 +271,7 @@ export class Connection implements Recipient, Outbound {
   }
 
   /** Carries out one effect; an asynchronous one resolves to its outcome. */
-  #perform(effect: Effect): Input | undefined | Promise<Input> {
+  #perform(effect: Effect): Input | undefined | Promise<Input | undefined> {
     switch (effect.kind) {
       case "reply": {
         if (this.#socket.readyState !== WebSocket.OPEN) return undefined;
@@ -262,8 +285,10 @@ export class Connection implements Recipient, Outbound {
       case "subscribe":
         return core.subscribe(this.#services, effect, this);
       case "activate":
-        this.#services.hub.activate(effect.subscription, effect.replay);
+        this.#services.hub.start(effect.subscription, effect.start);
         return undefined;
+      case "catchUp":
+        return core.catchUp(this.#services, effect, this.id);
       case "unsubscribe":
         this.#services.hub.remove(effect.subscription);
         return undefined;
@@ -294,6 +319,7 @@ export class Connection implements Recipient, Outbound {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox.length = 0;
+    clearTimeout(this.#drainCheck);
     const subscriptions = this.#state.subscriptions.size;
     const { state, effects } = reduce(
       this.#state,

@@ -14,7 +14,7 @@ import { log } from "../log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { EffectOf, Input, TokenOutcome } from "../protocol/effects.ts";
 import type { EngineOperation } from "../protocol/engine_failure.ts";
-import type { Message } from "../protocol/message.ts";
+import type { StreamRead } from "../protocol/position.ts";
 
 const logger = log("connection");
 
@@ -65,32 +65,76 @@ export function verifyToken(
 
 /**
  * Registers with the hub first, holding live messages back; waits until the
- * engine delivers the channel here; with `since`, reads what came after it.
- * The reducer then answers and activates: nothing published after the
- * answer can be missed, nothing arrives before it, and with `since` nothing
- * is lost or repeated.
+ * engine delivers the channel here; then reads where the stream stands and,
+ * with `since`, what came after it. The reducer then answers and activates:
+ * nothing published after the position can be missed, nothing arrives
+ * before the answer, and with `since` nothing is lost or repeated.
  */
 export async function subscribe(
   services: CoreServices,
   effect: EffectOf<"subscribe">,
   recipient: Recipient & { readonly id: string },
 ): Promise<Input> {
-  const { subscription, requestId, since } = effect;
-  services.hub.add(subscription, recipient, { recovering: true });
-  let replay: readonly Message[] | null = null;
+  const { subscription, requestId, recover, since } = effect;
+  services.hub.add(subscription, recipient);
   try {
     await services.engine.listen(subscription.channel);
-    if (since !== undefined) {
-      replay = await services.engine.since(subscription.channel, since);
-    }
+    const read = await services.engine.read(
+      subscription.channel,
+      since,
+      effect.limit,
+    );
+    return {
+      kind: "subscribed",
+      subscription,
+      requestId,
+      recover,
+      since,
+      read,
+    };
   } catch (error) {
-    // Without history the client must reload its state: it is told `recovered: false`.
-    logger.warning("connection {connectionId}: subscribe degraded: {error}", {
+    logger.warning("connection {connectionId}: subscribe failed: {error}", {
       connectionId: recipient.id,
       error: String(error),
     });
+    return {
+      kind: "subscribeFailed",
+      subscription,
+      requestId,
+      failure: failureOf(error),
+    };
   }
-  return { kind: "subscribed", subscription, requestId, since, replay };
+}
+
+/**
+ * Reads what each lagging subscription missed, from where it lagged, and
+ * hands it to the hub; one that cannot be read keeps lagging (the hub
+ * reports it again, so it is retried).
+ */
+export async function catchUp(
+  services: CoreServices,
+  effect: EffectOf<"catchUp">,
+  connectionId: string,
+): Promise<undefined> {
+  for (const subscription of effect.subscriptions) {
+    const from = services.hub.catchUp(subscription);
+    if (from === null) continue;
+    let read: StreamRead | null = null;
+    try {
+      read = await services.engine.read(
+        subscription.channel,
+        from,
+        effect.limit,
+      );
+    } catch (error) {
+      logger.debug("connection {connectionId}: catching up failed: {error}", {
+        connectionId,
+        error: String(error),
+      });
+    }
+    services.hub.resume(subscription, read);
+  }
+  return undefined;
 }
 
 /** Hands a message to the engine; counts it by transport once accepted. */

@@ -1,28 +1,47 @@
 /**
  * Local fan-out: which subscriptions of this node listen to which channel,
- * their `seq` counters, and the one serialisation per message.
+ * their `seq`, and the one serialisation per message.
  *
  * `deliver` is the hot path. It builds the broadcast frame once, as the text
  * before and after `seq`, and splices each recipient's `seq` between them:
  * `O(subscribers)` string joins per message and no per-recipient
  * `JSON.stringify`.
  *
- * Recovery without gaps or duplicates: a subscription that recovers is added
- * *before* history is read and holds live messages back until
- * {@linkcode Hub.activate} has replayed history; live messages the replay
- * already contained are then skipped by id. Every message published after
- * `since` is thus in the replay, or held back, or both, and delivered once.
+ * A subscription's `seq` is its message's offset less the subscription's
+ * base (the stream position it started after), so a message this node or
+ * this subscriber missed shows as a gap by itself.
+ *
+ * No gaps, no duplicates, in order:
+ * - A subscription is added *before* its channel's position is read, and
+ *   holds live messages back until {@linkcode Hub.start} has delivered the
+ *   replay; held messages the position already covered are skipped. Every
+ *   message after the position is thus in the replay, held, or in history.
+ * - A recipient that refuses a broadcast (its client is not reading) makes
+ *   the subscription *lag*: nothing more is offered to it, so nothing
+ *   overtakes what it missed. Once its backlog drains, the connection reads
+ *   history from where it lagged and hands it to {@linkcode Hub.resume}, in
+ *   batches, until it is live again (SPEC §7).
  *
  * @module
  */
 
 import type { Message } from "../protocol/message.ts";
+import type {
+  StreamPosition,
+  StreamRead,
+  SubscriptionStart,
+} from "../protocol/position.ts";
 import type { Subscription } from "../protocol/state.ts";
 
 /** Where the hub hands a subscription's frames: the connection that holds it. */
 export interface Recipient {
-  /** Sends one complete broadcast frame; must not throw. */
-  deliver(frame: string): void;
+  /**
+   * Sends one complete broadcast frame; `false` when it had to drop it (the
+   * client is not reading). Must not throw.
+   */
+  deliver(frame: string): boolean;
+  /** A subscription of this recipient lags: it waits for its backlog to drain. */
+  lagging(): void;
 }
 
 /** A subscription as the hub tracks it; opaque outside this module but for reading. */
@@ -31,14 +50,20 @@ export interface HubEntry {
   readonly subscription: Subscription;
   /** The connection its frames go to. */
   readonly recipient: Recipient;
-  /** The `seq` of the last message counted for this subscription. */
+  /** The `seq` of the last message sent on this subscription. */
   readonly seq: number;
 }
 
 interface MutableEntry extends HubEntry {
   seq: number;
-  /** Live messages held back while the subscription recovers; `null` once live. */
+  /** The stream epoch `base` counts in. */
+  epoch: string;
+  /** `seq` is a message's offset less this. */
+  base: number;
+  /** Live messages held back while it starts or catches up; `null` otherwise. */
   pending: Message[] | null;
+  /** The offset of the first message it missed while lagging; 0 while in step. */
+  lagFrom: number;
 }
 
 /** Called when a channel gains its first local subscriber or loses its last. */
@@ -61,16 +86,11 @@ export function broadcastParts(message: Message): [string, string] {
   return [head, tail];
 }
 
-/** A channel's local subscriptions by id, and the last position delivered on it. */
-interface ChannelEntries extends Map<string, MutableEntry> {
-  lastPosition?: number;
-}
-
 /**
  * Channel → subscriptions of this node: the fan-out, and the `seq` of each
  * subscription. Which subscriptions a connection holds is the reducer's
- * record; the hub is told by the shell's `subscribe`, `activate` and
- * `unsubscribe` effects.
+ * record; the hub is told by the shell's `subscribe`, `activate`,
+ * `catchUp` and `unsubscribe` effects.
  *
  * @example
  * ```ts
@@ -78,19 +98,25 @@ interface ChannelEntries extends Map<string, MutableEntry> {
  *
  * const hub = new Hub();
  * const subscription = { id: "c1.1", channel: "room1" };
- * hub.add(subscription, { deliver: (frame) => console.log(frame) });
+ * hub.add(subscription, {
+ *   deliver: (frame) => (console.log(frame), true),
+ *   lagging: () => {},
+ * });
+ * hub.start(subscription, { epoch: "e", base: 0, replay: [], end: 0 });
  * hub.deliver({
- *   id: "1-0",
+ *   id: "e-1",
  *   createTime: "2026-01-01T00:00:00.000Z",
  *   channel: "room1",
  *   event: "e",
  *   payloadJson: "1",
- * });
+ *   epoch: "e",
+ *   offset: 1,
+ * }); // {"method":"broadcast","params":{"id":"e-1","seq":1,...}}
  * hub.remove(subscription);
  * ```
  */
 export class Hub {
-  readonly #channels = new Map<string, ChannelEntries>();
+  readonly #channels = new Map<string, Map<string, MutableEntry>>();
   #onChannel: ChannelListener | undefined;
   #subscriptions = 0;
   #delivered = 0;
@@ -104,19 +130,18 @@ export class Hub {
   }
 
   /**
-   * Registers a subscription; its first message will carry `seq` 1. With
-   * `recovering`, live messages are held back until {@linkcode activate}.
+   * Registers a subscription, holding live messages back until
+   * {@linkcode start} says where it stands.
    */
-  add(
-    subscription: Subscription,
-    recipient: Recipient,
-    options: { readonly recovering?: boolean } = {},
-  ): HubEntry {
+  add(subscription: Subscription, recipient: Recipient): HubEntry {
     const entry: MutableEntry = {
       subscription,
       recipient,
       seq: 0,
-      pending: options.recovering === true ? [] : null,
+      epoch: "",
+      base: 0,
+      pending: [],
+      lagFrom: 0,
     };
     let entries = this.#channels.get(subscription.channel);
     if (entries === undefined) {
@@ -141,68 +166,122 @@ export class Hub {
     }
   }
 
-  /**
-   * Fans one message out to every local subscriber of its channel, in call
-   * order. When its `position` jumps past messages this node never received
-   * (the engine lost them), `seq` jumps as well, so subscribers see the gap.
-   */
+  /** Fans one message out to every local subscriber of its channel, in call order. */
   deliver(message: Message): void {
     const entries = this.#channels.get(message.channel);
     if (entries === undefined) return;
-    let step = 1;
-    if (message.position !== undefined) {
-      const last = entries.lastPosition;
-      if (last !== undefined && message.position > last + 1) {
-        step += message.position - last - 1;
-      }
-      entries.lastPosition = message.position;
-    }
     const [head, tail] = broadcastParts(message);
     for (const entry of entries.values()) {
       if (entry.pending !== null) {
         entry.pending.push(message);
         continue;
       }
-      entry.seq += step;
+      if (entry.lagFrom !== 0) continue;
+      if (entry.epoch !== message.epoch) rebase(entry, message);
+      const seq = message.offset - entry.base;
+      // Counted already: a node catching up may repeat what it delivered.
+      if (seq <= entry.seq) continue;
       this.#delivered++;
-      try {
-        entry.recipient.deliver(head + entry.seq + tail);
-      } catch {
-        // A recipient must not throw; if one does, the others still get the message.
-      }
+      if (offer(entry, head + seq + tail)) entry.seq = seq;
+      else lag(entry, message.offset);
     }
   }
 
   /**
-   * Ends a recovery: delivers `replay` (history after `since`, oldest first),
-   * then the live messages held back that the replay did not contain, and
-   * makes the subscription live. Harmless for a removed or live subscription.
+   * Ends a subscription's start: delivers the replay, then the held live
+   * messages after `start.end`, and makes it live. When the replay stops
+   * short of `end` (it was read in batches), the subscription lags from
+   * there and catches up like a slow consumer. Harmless for a removed or
+   * started subscription.
    */
-  activate(subscription: Subscription, replay: readonly Message[]): void {
-    const live = this.#channels.get(subscription.channel)?.get(subscription.id);
-    if (live === undefined) return;
-    const pending = live.pending;
-    if (pending === null) return;
-    live.pending = null;
-    const replayed = new Set<string>();
+  start(subscription: Subscription, start: SubscriptionStart): void {
+    const entry = this.#entry(subscription);
+    if (entry === undefined || entry.pending === null || entry.epoch !== "") {
+      return;
+    }
+    entry.epoch = start.epoch;
+    entry.base = start.base;
+    this.#release(entry, start.replay, start.end);
+  }
+
+  /**
+   * Where a lagging subscription's catch-up reads from (everything after the
+   * returned position), holding live messages back from now on; `null`
+   * when it is not lagging, or already catching up.
+   */
+  catchUp(subscription: Subscription): StreamPosition | null {
+    const entry = this.#entry(subscription);
+    if (entry === undefined || entry.lagFrom === 0 || entry.pending !== null) {
+      return null;
+    }
+    entry.pending = [];
+    return { epoch: entry.epoch, offset: entry.lagFrom - 1 };
+  }
+
+  /**
+   * Ends a catch-up with what history held after the position
+   * {@linkcode catchUp} gave (`null` when it could not be read: the
+   * subscription keeps lagging). What history lost shows as a `seq` gap.
+   */
+  resume(subscription: Subscription, read: StreamRead | null): void {
+    const entry = this.#entry(subscription);
+    if (entry === undefined || entry.pending === null || entry.lagFrom === 0) {
+      return;
+    }
+    if (read === null) {
+      entry.pending = null;
+      entry.recipient.lagging();
+      return;
+    }
+    const { position } = read;
+    if (position.epoch !== entry.epoch) {
+      // The stream lost its history while this subscriber lagged: at least
+      // one message is gone, and the next one shows it.
+      entry.epoch = position.epoch;
+      entry.base = position.offset - entry.seq - 1;
+      this.#release(entry, [], position.offset);
+      return;
+    }
+    this.#release(entry, read.messages, position.offset);
+  }
+
+  /** Delivers `replay`, then what was held after `end`; lags again if either is refused. */
+  #release(entry: MutableEntry, replay: readonly Message[], end: number): void {
+    const pending = entry.pending ?? [];
+    entry.pending = null;
+    entry.lagFrom = 0;
     for (const message of replay) {
-      replayed.add(message.id);
-      this.#deliverOne(live, message);
+      if (!this.#deliverOne(entry, message)) return;
+    }
+    const newest = replay.at(-1);
+    if (newest !== undefined && newest.offset < end) {
+      // Read in batches: the rest is in history.
+      lag(entry, newest.offset + 1);
+      return;
     }
     for (const message of pending) {
-      if (!replayed.has(message.id)) this.#deliverOne(live, message);
+      if (message.epoch === entry.epoch && message.offset <= end) continue;
+      if (!this.#deliverOne(entry, message)) return;
     }
   }
 
-  #deliverOne(entry: MutableEntry, message: Message): void {
+  /** Sends one message unless counted already; `false` once the entry lags. */
+  #deliverOne(entry: MutableEntry, message: Message): boolean {
+    if (entry.epoch !== message.epoch) rebase(entry, message);
+    const seq = message.offset - entry.base;
+    if (seq <= entry.seq) return true;
     const [head, tail] = broadcastParts(message);
-    entry.seq++;
     this.#delivered++;
-    try {
-      entry.recipient.deliver(head + entry.seq + tail);
-    } catch {
-      // As in deliver: one recipient's failure is its own.
+    if (offer(entry, head + seq + tail)) {
+      entry.seq = seq;
+      return true;
     }
+    lag(entry, message.offset);
+    return false;
+  }
+
+  #entry(subscription: Subscription): MutableEntry | undefined {
+    return this.#channels.get(subscription.channel)?.get(subscription.id);
   }
 
   /** How many channels have at least one local subscriber. */
@@ -219,4 +298,31 @@ export class Hub {
   get subscriptionCount(): number {
     return this.#subscriptions;
   }
+}
+
+/**
+ * Hands a frame to the entry's recipient: `false` when it dropped it. One
+ * that throws (it must not) is passed over, so the others still get theirs.
+ */
+function offer(entry: MutableEntry, frame: string): boolean {
+  try {
+    return entry.recipient.deliver(frame);
+  } catch {
+    return true;
+  }
+}
+
+/** The entry missed the message at `offset`: nothing more is offered until it catches up. */
+function lag(entry: MutableEntry, offset: number): void {
+  entry.lagFrom = offset;
+  entry.recipient.lagging();
+}
+
+/**
+ * The channel's stream began a new epoch (Redis lost its data) while the
+ * subscription was live: `seq` counts on by one from the last message sent.
+ */
+function rebase(entry: MutableEntry, message: Message): void {
+  entry.epoch = message.epoch;
+  entry.base = message.offset - entry.seq - 1;
 }

@@ -7,6 +7,7 @@
 
 import type { Engine } from "../engine/engine.ts";
 import type { Message, NewMessage } from "../protocol/message.ts";
+import type { StreamPosition, StreamRead } from "../protocol/position.ts";
 import type { Histogram } from "./registry.ts";
 
 /**
@@ -53,8 +54,12 @@ export class MeasuredEngine implements Engine {
   }
 
   /** As the wrapped engine's. */
-  since(channel: string, since: string): Promise<readonly Message[] | null> {
-    return this.#engine.since(channel, since);
+  read(
+    channel: string,
+    since: StreamPosition | null,
+    limit: number,
+  ): Promise<StreamRead> {
+    return this.#engine.read(channel, since, limit);
   }
 
   /** As the wrapped engine's. */

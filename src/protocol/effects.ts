@@ -13,6 +13,11 @@
 import type { EngineFailure, EngineOperation } from "./engine_failure.ts";
 import type { Message, NewMessage } from "./message.ts";
 import type { ServerFrame } from "./frames.ts";
+import type {
+  StreamPosition,
+  StreamRead,
+  SubscriptionStart,
+} from "./position.ts";
 import type { Subscription } from "./state.ts";
 
 /** What the JWT verifier made of a token: its claims, or why it was refused. */
@@ -21,7 +26,11 @@ export type TokenOutcome =
   | { readonly ok: false; readonly reason: string };
 
 /** The timers a connection may have running, one of each at most. */
-export type TimerName = "tokenExpiring" | "tokenExpired" | "slowConsumer";
+export type TimerName =
+  | "tokenExpiring"
+  | "tokenExpired"
+  | "slowConsumer"
+  | "drainCheck";
 
 /** Something that happened to a connection, for the reducer to decide on. */
 export type Input =
@@ -42,17 +51,27 @@ export type Input =
     readonly outcome: TokenOutcome;
   }
   /**
-   * The outcome of a `subscribe` effect: the hub holds the subscription and
-   * the engine delivers its channel here. `replay` is what came after
-   * `since`, or `null` when that could not be known (nothing to recover).
+   * The outcome of a `subscribe` effect: the hub holds the subscription, the
+   * engine delivers its channel here, and `read` says where its stream
+   * stands and, when recovering, what came after `since`.
    */
   | {
     readonly kind: "subscribed";
     readonly subscription: Subscription;
     readonly requestId: number | undefined;
-    readonly since: string | undefined;
-    readonly replay: readonly Message[] | null;
+    readonly recover: boolean;
+    readonly since: StreamPosition | null;
+    readonly read: StreamRead;
   }
+  /** The engine could not say where the stream stands: the subscribe fails. */
+  | {
+    readonly kind: "subscribeFailed";
+    readonly subscription: Subscription;
+    readonly requestId: number | undefined;
+    readonly failure: EngineFailure;
+  }
+  /** A subscription had a broadcast dropped: it waits to catch up from history. */
+  | { readonly kind: "lagging" }
   /** The engine accepted a `publish` effect's message. */
   | {
     readonly kind: "published";
@@ -92,20 +111,34 @@ export type Effect =
   }
   /**
    * Register a subscription with the hub, holding live messages back, wait
-   * until the engine delivers its channel here and, with `since`, read what
-   * came after it; then feed `subscribed` back.
+   * until the engine delivers its channel here, and read where its stream
+   * stands and (at most `limit` of) what came after `since`; then feed
+   * `subscribed` or `subscribeFailed` back. `recover`: the client gave a
+   * `since` (which may not be a position at all: then `since` is `null`).
    */
   | {
     readonly kind: "subscribe";
     readonly subscription: Subscription;
     readonly requestId: number | undefined;
-    readonly since: string | undefined;
+    readonly recover: boolean;
+    readonly since: StreamPosition | null;
+    readonly limit: number;
   }
-  /** Replay `replay`, then release the live messages held back for the subscription. */
+  /** Deliver the replay, then release the live messages held back for the subscription. */
   | {
     readonly kind: "activate";
     readonly subscription: Subscription;
-    readonly replay: readonly Message[];
+    readonly start: SubscriptionStart;
+  }
+  /**
+   * Read history for each lagging subscription among `subscriptions`, at
+   * most `limit` messages each, and hand it to the hub (which lags them
+   * again, and reports `lagging`, if the client is still not reading).
+   */
+  | {
+    readonly kind: "catchUp";
+    readonly subscriptions: readonly Subscription[];
+    readonly limit: number;
   }
   /** Remove a subscription from the hub. */
   | { readonly kind: "unsubscribe"; readonly subscription: Subscription }

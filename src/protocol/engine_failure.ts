@@ -18,7 +18,7 @@ import type { ProtocolError } from "./errors.ts";
 export type EngineFailure = "unavailable" | "failed";
 
 /** The engine operations a client can ask for. */
-export type EngineOperation = "publish" | "history";
+export type EngineOperation = "publish" | "history" | "subscribe";
 
 /**
  * The error a client gets when the engine failed `operation`.

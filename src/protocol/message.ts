@@ -17,17 +17,22 @@ export interface NewMessage {
   readonly payloadJson: string;
 }
 
-/** A message the engine accepted: it has a cluster-wide unique id and a creation time. */
+/**
+ * A message the engine accepted: it has a cluster-wide unique id, a creation
+ * time and its place in the channel's stream (`src/protocol/position.ts`).
+ */
 export interface Message extends NewMessage {
-  /** Opaque, unique cluster-wide. */
+  /** Opaque to clients, unique cluster-wide: `<epoch>-<offset>`. */
   readonly id: string;
   /** RFC 3339 in UTC with milliseconds. */
   readonly createTime: string;
+  /** The life of the channel's stream it belongs to. */
+  readonly epoch: string;
   /**
-   * The message's place in its channel (1, 2, 3, …), when the engine counts:
-   * a node that missed messages sees the jump and shows it in `seq`.
+   * Its number in the channel (1, 2, 3, …): a subscriber's `seq` follows it,
+   * so a message a node or a subscriber missed shows as a gap.
    */
-  readonly position?: number;
+  readonly offset: number;
 }
 
 /**

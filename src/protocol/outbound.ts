@@ -9,6 +9,15 @@
  * is decided what follows: over four times the limit, close 1013 at once;
  * still over after a grace period, close 1013; back under, all is forgiven.
  *
+ * Nothing dropped is lost silently (SPEC §7): a subscription that had a
+ * broadcast dropped lags (the hub reports `lagging`) and is offered nothing
+ * more. The backlog is measured every {@linkcode DRAIN_CHECK_MS}; once it is
+ * down to half the limit, the shell reads what the lagging subscriptions
+ * missed from history, {@linkcode CATCH_UP_BATCH} messages at a time, and
+ * the hub sends it in order. A batch that fills the socket again lags again:
+ * catching up is paced by the client's reading and never trips the limit
+ * into a disconnect loop.
+ *
  * @module
  */
 
@@ -22,8 +31,70 @@ export const SLOW_CONSUMER_GRACE_MS = 10_000;
 /** How far over the limit a connection is closed at once. */
 export const HARD_LIMIT_FACTOR = 4;
 
-/** The socket has `bytes` unsent, measured at `now`. */
+/** How often a lagging connection's backlog is measured. */
+export const DRAIN_CHECK_MS = 50;
+
+/**
+ * Most messages one history read hands a subscription: a recovery on
+ * subscribe, or one round of a lagging subscription's catch-up.
+ */
+export const CATCH_UP_BATCH = 256;
+
+/** A subscription lags: measure the backlog until it drains (unless already doing so). */
+export function onLagging(
+  state: ConnectionState,
+  now: number,
+): ConnectionStep {
+  if (state.lagging) return unchanged(state);
+  return {
+    state: { ...state, lagging: true },
+    effects: [{ kind: "timer", name: "drainCheck", at: now + DRAIN_CHECK_MS }],
+  };
+}
+
+/** Time to see whether a lagging connection's backlog drained. */
+export function onDrainCheckTimer(state: ConnectionState): ConnectionStep {
+  if (!state.lagging) return unchanged(state);
+  return { state, effects: [{ kind: "measureBacklog" }] };
+}
+
+/**
+ * The socket has `bytes` unsent, measured at `now`: the slow-consumer
+ * policy, then, for a lagging connection, catching up or measuring again.
+ */
 export function onBacklog(
+  state: ConnectionState,
+  bytes: number,
+  now: number,
+): ConnectionStep {
+  const policed = policeBacklog(state, bytes, now);
+  if (!policed.state.lagging || closes(policed)) return policed;
+  if (bytes > state.limits.outboundBufferBytes / 2) {
+    return {
+      state: policed.state,
+      effects: [...policed.effects, {
+        kind: "timer",
+        name: "drainCheck",
+        at: now + DRAIN_CHECK_MS,
+      }],
+    };
+  }
+  return {
+    state: { ...policed.state, lagging: false },
+    effects: [...policed.effects, {
+      kind: "catchUp",
+      subscriptions: [...state.subscriptions.values()],
+      limit: CATCH_UP_BATCH,
+    }],
+  };
+}
+
+function closes(step: ConnectionStep): boolean {
+  return step.effects.some((effect) => effect.kind === "close");
+}
+
+/** Over four times the limit, or over it for the grace period: close 1013. */
+function policeBacklog(
   state: ConnectionState,
   bytes: number,
   now: number,

@@ -15,7 +15,13 @@ import type { Effect, Input } from "./effects.ts";
 import { engineError } from "./engine_failure.ts";
 import { resultFrame } from "./frames.ts";
 import { formatTimestamp, messagesJson } from "./message.ts";
-import { onBacklog, onSlowConsumerTimer } from "./outbound.ts";
+import {
+  onBacklog,
+  onDrainCheckTimer,
+  onLagging,
+  onSlowConsumerTimer,
+} from "./outbound.ts";
+import { formatPosition, type SubscriptionStart } from "./position.ts";
 import { quote } from "./publication.ts";
 import { admit } from "./rate_limit.ts";
 import { type ConnectionStep, refuse, respond, unchanged } from "./replies.ts";
@@ -85,11 +91,20 @@ export function reduce(
     case "tokenVerified":
       return onTokenVerified(state, input.requestId, input.outcome, now);
     case "timer":
-      return input.name === "slowConsumer"
-        ? onSlowConsumerTimer(state)
-        : onTokenTimer(state, input.name, now);
+      switch (input.name) {
+        case "slowConsumer":
+          return onSlowConsumerTimer(state);
+        case "drainCheck":
+          return onDrainCheckTimer(state);
+        default:
+          return onTokenTimer(state, input.name, now);
+      }
     case "subscribed":
       return onSubscribed(state, input, now);
+    case "subscribeFailed":
+      return onSubscribeFailed(state, input);
+    case "lagging":
+      return onLagging(state, now);
     case "published":
       return respond(state, input.requestId, {
         id: input.message.id,
@@ -190,38 +205,76 @@ function onFrame(
 }
 
 /**
- * The hub holds the subscription and the engine delivers its channel: answer
- * (with `recovered` when the client asked to recover), then replay and go
- * live. Without history the client is told `recovered: false` and must
- * reload; the subscription itself stands.
+ * The hub holds the subscription and the engine delivers its channel:
+ * answer with the stream's position (and `recovered` when the client asked
+ * to recover), then replay and go live. A client that cannot recover is
+ * told `recovered: false` and must reload; the subscription itself stands,
+ * counting from the position.
  */
 function onSubscribed(
   state: ConnectionState,
   input: Extract<Input, { kind: "subscribed" }>,
   now: number,
 ): ConnectionStep {
-  const { subscription, requestId, since, replay } = input;
+  const { subscription, requestId, recover, since, read } = input;
   if (state.subscriptions.get(subscription.channel) !== subscription) {
     // Ended while it was being set up: the hub must not keep it.
     return { state, effects: [{ kind: "unsubscribe", subscription }] };
   }
+  const recovered = recover && read.recovered && since !== null;
   const effects: Effect[] = [];
   if (requestId !== undefined) {
-    const timestamp = formatTimestamp(now);
+    const answer = {
+      subscriptionId: subscription.id,
+      timestamp: formatTimestamp(now),
+      position: formatPosition(read.position),
+    };
     effects.push({
       kind: "reply",
       frame: resultFrame(
         requestId,
-        since === undefined ? { subscriptionId: subscription.id, timestamp } : {
-          subscriptionId: subscription.id,
-          timestamp,
-          recovered: replay !== null,
-        },
+        recover ? { ...answer, recovered } : answer,
       ),
     });
   }
-  effects.push({ kind: "activate", subscription, replay: replay ?? [] });
+  const start: SubscriptionStart = recovered
+    ? {
+      epoch: since.epoch,
+      base: since.offset,
+      replay: read.messages,
+      end: read.position.offset,
+    }
+    : {
+      epoch: read.position.epoch,
+      base: read.position.offset,
+      replay: [],
+      end: read.position.offset,
+    };
+  effects.push({ kind: "activate", subscription, start });
   return { state, effects };
+}
+
+/** The stream's position could not be read: the subscription ends before it began. */
+function onSubscribeFailed(
+  state: ConnectionState,
+  input: Extract<Input, { kind: "subscribeFailed" }>,
+): ConnectionStep {
+  const { subscription, requestId, failure } = input;
+  const unsubscribe: Effect = { kind: "unsubscribe", subscription };
+  if (state.subscriptions.get(subscription.channel) !== subscription) {
+    return { state, effects: [unsubscribe] };
+  }
+  const subscriptions = new Map(state.subscriptions);
+  subscriptions.delete(subscription.channel);
+  const refusal = refuse(
+    { ...state, subscriptions },
+    requestId,
+    engineError("subscribe", failure),
+  );
+  return {
+    state: refusal.state,
+    effects: [unsubscribe, ...refusal.effects],
+  };
 }
 
 function close(

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { CATCH_UP_BATCH } from "./outbound.ts";
+import { parsePosition } from "./position.ts";
 import {
   allows,
   type Authentication,
@@ -129,7 +131,14 @@ export function subscribe(
   subscriptions.set(channel, subscription);
   return {
     state: { ...state, subscriptions, subscriptionsOpened: opened },
-    effects: [{ kind: "subscribe", subscription, requestId, since }],
+    effects: [{
+      kind: "subscribe",
+      subscription,
+      requestId,
+      recover: since !== undefined,
+      since: since === undefined ? null : parsePosition(since),
+      limit: CATCH_UP_BATCH,
+    }],
   };
 }
 

@@ -46,6 +46,11 @@ export interface ConnectionState {
   readonly rate: RateState;
   /** Since when (epoch ms) the socket's backlog is over `outboundBufferBytes`; `null` while it is not. */
   readonly overSince: number | null;
+  /**
+   * A subscription had broadcasts dropped and waits for the backlog to
+   * drain, to be sent them from history (SPEC §7).
+   */
+  readonly lagging: boolean;
   /** Once closed, nothing more happens. */
   readonly closed: boolean;
 }
@@ -88,6 +93,7 @@ export function initialState(options: InitialStateOptions): ConnectionState {
     subscriptionsOpened: 0,
     rate: FULL_BUCKET,
     overSince: null,
+    lagging: false,
     closed: false,
   };
 }

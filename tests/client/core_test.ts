@@ -56,6 +56,7 @@ function live(): ClientState {
       channel: "room1",
       generation: 1,
       recovered: undefined,
+      position: "ep-0",
     },
   ).state;
 }
@@ -76,8 +77,8 @@ Deno.test("open → authenticate → connected", () => {
   ]);
 });
 
-Deno.test("a first subscribe: ready, no reset, and the channel's position is learnt", () => {
-  const { commands } = run(
+Deno.test("a first subscribe: ready, no reset, and the position the server gave is where it recovers from", () => {
+  const { state, commands } = run(
     run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
     { kind: "subscribeAsked", channel: "room1", generation: 1 },
     {
@@ -85,6 +86,7 @@ Deno.test("a first subscribe: ready, no reset, and the channel's position is lea
       channel: "room1",
       generation: 1,
       recovered: undefined,
+      position: "ep-7",
     },
   );
   assert.deepEqual(commands, [
@@ -96,8 +98,35 @@ Deno.test("a first subscribe: ready, no reset, and the channel's position is lea
       unsubscribeFirst: false,
     },
     { kind: "ready", channel: "room1", generation: 1 },
-    { kind: "learnPosition", channel: "room1", generation: 1 },
   ]);
+  assert.equal(state.channels.get("room1")?.since, "ep-7");
+});
+
+Deno.test("a reconnect before any message recovers from the position: no reset", () => {
+  const reconnected = run(
+    live(),
+    { kind: "closed", code: 1006, jitter: 0 },
+    { kind: "reconnectDue" },
+    { kind: "opened" },
+    { kind: "authenticated" },
+  );
+  assert.deepEqual(reconnected.commands.at(-1), {
+    kind: "subscribe",
+    channel: "room1",
+    generation: 1,
+    since: "ep-0",
+    unsubscribeFirst: false,
+  });
+  const recovered = run(reconnected.state, {
+    kind: "subscribed",
+    channel: "room1",
+    generation: 1,
+    recovered: true,
+    position: "ep-3",
+  });
+  assert.deepEqual(kinds(recovered.commands), ["ready"]);
+  // The replay is still to come: since stays until it moves it on.
+  assert.equal(recovered.state.channels.get("room1")?.since, "ep-0");
 });
 
 Deno.test("in-order messages are delivered once; duplicates are dropped", () => {
@@ -109,7 +138,7 @@ Deno.test("in-order messages are delivered once; duplicates are dropped", () => 
     broadcast(1),
   );
   assert.deepEqual(kinds(commands), ["deliver", "deliver"]);
-  assert.equal(state.channels.get("room1")?.lastId, "2-0");
+  assert.equal(state.channels.get("room1")?.since, "2-0");
 });
 
 Deno.test("a seq gap resubscribes with since = the last delivered id, after unsubscribing", () => {
@@ -125,7 +154,13 @@ Deno.test("a seq gap resubscribes with since = the last delivered id, after unsu
   assert.deepEqual(run(state, broadcast(4)).commands, []);
   const recovered = run(
     state,
-    { kind: "subscribed", channel: "room1", generation: 1, recovered: true },
+    {
+      kind: "subscribed",
+      channel: "room1",
+      generation: 1,
+      recovered: true,
+      position: "2-0",
+    },
     broadcast(1, "2-0"),
   );
   assert.deepEqual(kinds(recovered.commands), ["ready", "deliver"]);
@@ -152,13 +187,26 @@ Deno.test("recovered: false calls onReset; a reconnect resubscribes with since",
     channel: "room1",
     generation: 1,
     recovered: false,
+    position: "ep-9",
   });
   assert.deepEqual(kinds(lost.commands), ["ready", "reset"]);
+  // Everything after the server's position reaches us from here on.
+  assert.equal(lost.state.channels.get("room1")?.since, "ep-9");
 });
 
-Deno.test("a confirmed subscription without a position resets on reconnect", () => {
+Deno.test("a confirmed subscription without a position (a server without positions) resets on reconnect", () => {
   const { commands } = run(
-    live(),
+    INITIAL_STATE,
+    { kind: "opened" },
+    { kind: "authenticated" },
+    { kind: "subscribeAsked", channel: "room1", generation: 1 },
+    {
+      kind: "subscribed",
+      channel: "room1",
+      generation: 1,
+      recovered: undefined,
+      position: undefined,
+    },
     { kind: "closed", code: 1006, jitter: 0 },
     { kind: "reconnectDue" },
     { kind: "opened" },
@@ -168,26 +216,51 @@ Deno.test("a confirmed subscription without a position resets on reconnect", () 
       channel: "room1",
       generation: 1,
       recovered: undefined,
+      position: undefined,
     },
   );
   assert.ok(kinds(commands).includes("reset"));
 });
 
-Deno.test("the position learnt counts only while nothing was delivered", () => {
-  const learnt = run(live(), {
-    kind: "positionLearned",
+Deno.test("a subscribe the server could not serve (Internal) is retried with backoff; other refusals end it", () => {
+  const refused = (code: string, state = live()) =>
+    run(state, {
+      kind: "subscribeRefused",
+      channel: "room1",
+      generation: 1,
+      code,
+      message: "m",
+      jitter: 1,
+    });
+  const internal = refused("Internal");
+  assert.deepEqual(internal.commands, [{
+    kind: "retrySubscribe",
     channel: "room1",
     generation: 1,
-    id: "9-0",
-  });
-  assert.equal(learnt.state.channels.get("room1")?.lastId, "9-0");
-  const late = run(live(), broadcast(1), {
-    kind: "positionLearned",
+    delayMs: 500,
+  }]);
+  assert.deepEqual(
+    refused("Internal", internal.state).commands.at(-1),
+    { kind: "retrySubscribe", channel: "room1", generation: 1, delayMs: 1000 },
+    "the ceiling doubles while it keeps failing",
+  );
+  // Not live (a gap or a reconnect resubscribes it): the retry subscribes again, with since.
+  const waiting = run(live(), broadcast(2)).state;
+  const due = run(refused("Internal", waiting).state, {
+    kind: "subscribeRetryDue",
     channel: "room1",
     generation: 1,
-    id: "0-0",
   });
-  assert.equal(late.state.channels.get("room1")?.lastId, "1-0");
+  assert.deepEqual(due.commands, [{
+    kind: "subscribe",
+    channel: "room1",
+    generation: 1,
+    since: "ep-0",
+    unsubscribeFirst: false,
+  }]);
+  const denied = refused("PermissionDenied");
+  assert.equal(denied.state.channels.has("room1"), false);
+  assert.deepEqual(kinds(denied.commands), ["ready"]);
 });
 
 /** The delay of the reconnect a close with `code` schedules. */
@@ -309,6 +382,7 @@ Deno.test("a refused subscribe ends it; answers of replaced subscriptions are ig
       generation: 1,
       code: "PermissionDenied",
       message: "no",
+      jitter: 0,
     },
   );
   assert.equal(refused.state.channels.size, 0);
@@ -326,6 +400,7 @@ Deno.test("a refused subscribe ends it; answers of replaced subscriptions are ig
       channel: "room1",
       generation: 1,
       recovered: undefined,
+      position: "ep-0",
     },
   );
   assert.equal(replaced.state.channels.get("room1")?.live, false);

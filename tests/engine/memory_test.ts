@@ -2,12 +2,16 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EngineUnavailableError } from "../../src/engine/engine.ts";
+import {
+  EngineUnavailableError,
+  STREAM_META_TTL_MS,
+} from "../../src/engine/engine.ts";
 import {
   MemoryEngine,
   type MemoryEngineOptions,
 } from "../../src/engine/memory.ts";
 import type { Message } from "../../src/protocol/message.ts";
+import { EpochSource } from "../../src/protocol/position.ts";
 
 const NEW = { channel: "room1", event: "e", payloadJson: "1" };
 
@@ -34,17 +38,63 @@ async function publishMany(
   return accepted;
 }
 
-Deno.test("ids stay unique and increasing even when the clock steps back", async () => {
-  const times = [1000, 1000, 999, 1001];
+Deno.test("ids are positions: <epoch>-<offset>, offsets counting per channel, delivered in order", async () => {
   const delivered: Message[] = [];
   const target = engine({
     deliver: (message) => delivered.push(message),
-    clock: () => times.shift() ?? 2000,
+    epochs: new EpochSource("test"),
   });
-  const ids = (await publishMany(target, 4)).map((message) => message.id);
-  assert.deepEqual(ids, ["1000-0", "1000-1", "1000-2", "1001-0"]);
-  assert.deepEqual(delivered.map((message) => message.id), ids);
+  const room1 = await publishMany(target, 3);
+  const room2 = await publishMany(target, 1, "room2");
+  assert.deepEqual(room1.map((message) => message.id), [
+    "test0-1",
+    "test0-2",
+    "test0-3",
+  ]);
+  assert.deepEqual(room2.map((message) => message.id), ["test1-1"]);
+  assert.deepEqual(delivered, [...room1, ...room2]);
+  assert.deepEqual(
+    room1.map(({ epoch, offset }) => [epoch, offset]),
+    [["test0", 1], ["test0", 2], ["test0", 3]],
+  );
   await target.close();
+});
+
+Deno.test("every channel has a position, also one that never had a message", async () => {
+  const target = engine({ epochs: new EpochSource("test") });
+  const empty = await target.read("quiet", null, 10);
+  assert.deepEqual(empty, {
+    position: { epoch: "test0", offset: 0 },
+    messages: [],
+    recovered: false,
+  });
+  // The position holds: a publish after it is exactly what comes after it.
+  const [first] = await publishMany(target, 1, "quiet");
+  const after = await target.read("quiet", empty.position, 10);
+  assert.deepEqual(after, {
+    position: { epoch: "test0", offset: 1 },
+    messages: [first],
+    recovered: true,
+  });
+  assert.deepEqual(
+    (await target.read("quiet", after.position, 10)).recovered,
+    true,
+  );
+  await target.close();
+});
+
+Deno.test("a restart is a new epoch: a position from before it recovers nothing", async () => {
+  const before = engine();
+  await publishMany(before, 3);
+  const { position } = await before.read("room1", null, 10);
+  await before.close();
+  const after = engine();
+  await publishMany(after, 3);
+  const read = await after.read("room1", position, 10);
+  assert.notEqual(read.position.epoch, position.epoch);
+  assert.equal(read.recovered, false);
+  assert.deepEqual(read.messages, []);
+  await after.close();
 });
 
 Deno.test("createTime is RFC 3339 UTC with milliseconds", async () => {
@@ -83,33 +133,78 @@ Deno.test("history forgets messages older than HISTORY_TTL_SECONDS", async () =>
   const [recent] = await publishMany(target, 1);
   now += 5_000;
   assert.deepEqual(await target.history("room1", 10), [recent]);
-  assert.equal(await target.since("room1", old?.id ?? ""), null);
+  assert.ok(old !== undefined);
+  assert.equal((await target.read("room1", old, 10)).recovered, true);
+  assert.equal(
+    (await target.read("room1", { epoch: old.epoch, offset: 0 }, 10))
+      .recovered,
+    false,
+  );
   now += 10_000;
   assert.deepEqual(await target.history("room1", 10), []);
   await target.close();
 });
 
-Deno.test("since: what came after a known id; null when unknown, evicted or expired", async () => {
+Deno.test("read: what came after a position, capped; recovered only when nothing after it is lost", async () => {
   const target = engine();
   const accepted = await publishMany(target, 7);
-  const id = (i: number) => accepted[i]?.id ?? "";
-  assert.deepEqual(await target.since("room1", id(4)), accepted.slice(5));
-  assert.deepEqual(await target.since("room1", id(6)), []);
-  assert.equal(await target.since("room1", id(1)), null); // evicted
-  assert.equal(await target.since("room1", "0-0"), null); // never existed
-  assert.equal(await target.since("room2", id(4)), null); // another channel's id
+  const at = (i: number) => {
+    const message = accepted[i];
+    assert.ok(message !== undefined);
+    return message;
+  };
+  const { epoch } = at(0);
+  const read = (offset: number, limit = 10) =>
+    target.read("room1", { epoch, offset }, limit);
+  assert.deepEqual(await read(5), {
+    position: { epoch, offset: 7 },
+    messages: accepted.slice(5),
+    recovered: true,
+  });
+  assert.deepEqual((await read(7)).messages, []);
+  assert.equal((await read(7)).recovered, true);
+  // Offset 2 is evicted (HISTORY_SIZE 5 keeps 3..7): what is left, not recovered.
+  assert.deepEqual(await read(1), {
+    position: { epoch, offset: 7 },
+    messages: accepted.slice(2),
+    recovered: false,
+  });
+  assert.deepEqual((await read(2, 2)).messages, accepted.slice(2, 4));
+  assert.equal((await read(2, 2)).recovered, true);
+  // From the future, or of another epoch or channel: nothing.
+  assert.equal((await read(8)).recovered, false);
+  assert.equal(
+    (await target.read("room1", { epoch: "other", offset: 5 }, 10)).recovered,
+    false,
+  );
+  assert.equal((await target.read("room2", at(4), 10)).recovered, false);
   await target.close();
 });
 
-Deno.test("HISTORY_SIZE=0 keeps nothing and never claims a recovery", async () => {
+Deno.test("HISTORY_SIZE=0 keeps nothing and recovers only a position with nothing after it", async () => {
   const target = engine({ historySize: 0 });
-  const [first] = await publishMany(target, 2);
+  const [first, second] = await publishMany(target, 2);
+  assert.ok(first !== undefined && second !== undefined);
   assert.deepEqual(await target.history("room1", 10), []);
-  assert.equal(await target.since("room1", first?.id ?? ""), null);
+  assert.equal((await target.read("room1", first, 10)).recovered, false);
+  assert.equal((await target.read("room1", second, 10)).recovered, true);
   await target.close();
 });
 
-Deno.test("property: since never claims a recovery it cannot make whole", async () => {
+Deno.test("a quiet stream keeps its position a day after its last use, then is forgotten", async () => {
+  let now = 1_000_000;
+  const target = engine({ clock: () => now, historyTtlSeconds: 1 });
+  const { position } = await target.read("quiet", null, 1);
+  await target.listen("quiet");
+  target.unlisten("quiet");
+  now += STREAM_META_TTL_MS - 1;
+  assert.equal((await target.read("quiet", position, 1)).recovered, true);
+  now += STREAM_META_TTL_MS + 1;
+  assert.equal((await target.read("quiet", position, 1)).recovered, false);
+  await target.close();
+});
+
+Deno.test("property: read never claims a recovery it cannot make whole", async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 0, max: 6 }),
@@ -123,13 +218,14 @@ Deno.test("property: since never claims a recovery it cannot make whole", async 
         }
         const since = all[pick % Math.max(1, all.length)];
         if (since !== undefined) {
-          const replay = await target.since(since.channel, since.id);
+          const read = await target.read(since.channel, since, 100);
           const expected = all.filter((message) =>
             message.channel === since.channel &&
             all.indexOf(message) > all.indexOf(since)
           );
-          // Either exactly everything after `since`, or an honest null.
-          if (replay !== null) assert.deepEqual(replay, expected);
+          // Either exactly everything after `since`, or an honest false.
+          if (read.recovered) assert.deepEqual(read.messages, expected);
+          else assert.ok(expected.length > 0);
         }
         await target.close();
       },

@@ -105,12 +105,8 @@ redisTest(
     const [first, second] = [await seen(onOne), await seen(onTwo)];
     assert.deepEqual(first, second, "the same order on both nodes");
     assert.deepEqual(
-      first,
-      [...first].sort((a, b) => {
-        const [am, as] = a.split("-").map(Number);
-        const [bm, bs] = b.split("-").map(Number);
-        return (am ?? 0) - (bm ?? 0) || (as ?? 0) - (bs ?? 0);
-      }),
+      first.map((id) => Number(id.split("-")[1])),
+      Array.from({ length: 40 }, (_, i) => i + 1),
       "in stream order",
     );
     for (const id of restIds) assert.ok(first.includes(id));
@@ -154,6 +150,74 @@ redisTest("recovery and history work on the other node", async () => {
     ids.slice(5),
   );
 });
+
+redisTest(
+  "a position from either node, also of an empty channel, recovers exactly what came after it",
+  async () => {
+    await using nodes = await cluster();
+    const { one, two } = nodes;
+    await using first = await TestClient.connect(
+      `${one.websocketUrl}?token=${await token()}`,
+    );
+    const { position } = await first.ok("subscribe", { channel: "room2" });
+    assert.match(String(position), /^[0-9a-z]+-0$/);
+    await first[Symbol.asyncDispose]();
+    const ids = await publishAll(two, 3, "room2");
+    await using again = await TestClient.connect(
+      `${two.websocketUrl}?token=${await token()}`,
+    );
+    const recovered = await again.ok("subscribe", {
+      channel: "room2",
+      since: position,
+    });
+    assert.equal(recovered.recovered, true);
+    assert.equal(recovered.position, ids[2], "the newest message's id");
+    for (const [index, id] of ids.entries()) {
+      const params = await again.broadcast();
+      assert.deepEqual([params.id, params.seq], [id, index + 1]);
+    }
+  },
+);
+
+redisTest(
+  "a Redis that lost its data (a flush, a restart without persistence) is a new epoch: recovered false, never a silent true",
+  async () => {
+    await using nodes = await cluster();
+    const { redis, one, two } = nodes;
+    const [beforeFlush] = await publishAll(one, 1);
+    await redis.command("FLUSHALL");
+    // Numbering starts over after the flush: offset 1 again, in a new epoch.
+    await publishAll(one, 2);
+    await using client = await TestClient.connect(
+      `${two.websocketUrl}?token=${await token()}`,
+    );
+    const flushed = await client.ok("subscribe", {
+      channel: "room1",
+      since: beforeFlush,
+    });
+    assert.equal(flushed.recovered, false);
+    assert.notEqual(
+      String(flushed.position).split("-")[0],
+      String(beforeFlush).split("-")[0],
+    );
+    const position = String(flushed.position);
+    await client.ok("unsubscribe", { channel: "room1" });
+
+    await redis.stop();
+    await redis.start();
+    await pollUntil(
+      async () =>
+        (await healthOf(one)) === 200 && (await healthOf(two)) === 200,
+      "health 200 on both nodes",
+      REDIS_POLL,
+    );
+    const restarted = await client.ok("subscribe", {
+      channel: "room1",
+      since: position,
+    });
+    assert.equal(restarted.recovered, false);
+  },
+);
 
 redisTest(
   "while Redis is down publishes fail loudly and health is 503; afterwards delivery resumes by itself",

@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { Input } from "../../src/protocol/effects.ts";
+import type { Effect, Input } from "../../src/protocol/effects.ts";
 import type { Message } from "../../src/protocol/message.ts";
+import { parsePosition, type StreamRead } from "../../src/protocol/position.ts";
 import { reduce } from "../../src/protocol/reducer.ts";
 import { isOversized } from "../../src/protocol/size.ts";
 import type { Subscription } from "../../src/protocol/state.ts";
@@ -24,28 +25,46 @@ import {
 } from "../support/reducer.ts";
 
 const MESSAGE: Message = {
-  id: "7-0",
+  id: "ep-7",
   createTime: "2026-01-02T03:04:05.000Z",
   channel: "room1",
   event: "e",
   payloadJson: '{"a":1}',
+  epoch: "ep",
+  offset: 7,
 };
+
+/** The stream read the shell reports: position `ep-<offset>`. */
+function read(
+  offset: number,
+  messages: readonly Message[] = [],
+  recovered = false,
+): StreamRead {
+  return { position: { epoch: "ep", offset }, messages, recovered };
+}
 
 function subscribedInput(
   subscription: Subscription,
   since: string | undefined,
-  replay: readonly Message[] | null,
+  streamRead: StreamRead,
 ): Input {
-  return { kind: "subscribed", subscription, requestId: 1, since, replay };
+  return {
+    kind: "subscribed",
+    subscription,
+    requestId: 1,
+    recover: since !== undefined,
+    since: since === undefined ? null : parsePosition(since),
+    read: streamRead,
+  };
 }
 
-Deno.test("subscribed: the result, then the hub is told to go live", () => {
+Deno.test("subscribed: the result carries the position, then the hub starts counting from it", () => {
   const state = subscribed("room1");
   const subscription = state.subscriptions.get("room1");
   assert.ok(subscription !== undefined);
   const { effects } = reduce(
     state,
-    subscribedInput(subscription, undefined, null),
+    subscribedInput(subscription, undefined, read(0)),
     NOW,
   );
   assert.deepEqual(effects, [
@@ -56,39 +75,56 @@ Deno.test("subscribed: the result, then the hub is told to go live", () => {
         result: {
           subscriptionId: "c1.1",
           timestamp: "2026-01-02T03:04:05.678Z",
+          position: "ep-0",
         },
       },
     },
-    { kind: "activate", subscription, replay: [] },
+    {
+      kind: "activate",
+      subscription,
+      start: { epoch: "ep", base: 0, replay: [], end: 0 },
+    },
   ]);
 });
 
-Deno.test("subscribed with since: recovered true replays, false replays nothing", () => {
+Deno.test("subscribed with since: recovered true replays from since, false replays nothing and counts from the position", () => {
   const state = subscribed("room1");
   const subscription = state.subscriptions.get("room1");
   assert.ok(subscription !== undefined);
   const recovered = reduce(
     state,
-    subscribedInput(subscription, "6-0", [MESSAGE]),
+    subscribedInput(subscription, "ep-6", read(7, [MESSAGE], true)),
     NOW,
   ).effects;
   assert.deepEqual(resultOf(recovered), {
     subscriptionId: "c1.1",
     timestamp: "2026-01-02T03:04:05.678Z",
+    position: "ep-7",
     recovered: true,
   });
   assert.deepEqual(recovered[1], {
     kind: "activate",
     subscription,
-    replay: [MESSAGE],
+    start: { epoch: "ep", base: 6, replay: [MESSAGE], end: 7 },
   });
-  const lost = reduce(state, subscribedInput(subscription, "1-0", null), NOW)
-    .effects;
-  assert.equal(
-    (resultOf(lost) as { recovered: boolean }).recovered,
-    false,
-  );
-  assert.deepEqual(lost[1], { kind: "activate", subscription, replay: [] });
+  for (const since of ["ep-1", "other-6", "not a position"]) {
+    const lost: readonly Effect[] = reduce(
+      state,
+      subscribedInput(subscription, since, read(7)),
+      NOW,
+    ).effects;
+    assert.deepEqual(resultOf(lost), {
+      subscriptionId: "c1.1",
+      timestamp: "2026-01-02T03:04:05.678Z",
+      position: "ep-7",
+      recovered: false,
+    });
+    assert.deepEqual(lost[1], {
+      kind: "activate",
+      subscription,
+      start: { epoch: "ep", base: 7, replay: [], end: 7 },
+    });
+  }
 });
 
 Deno.test("subscribed: a notification subscribe is not answered but goes live", () => {
@@ -96,20 +132,42 @@ Deno.test("subscribed: a notification subscribe is not answered but goes live", 
   const subscription = state.subscriptions.get("room1");
   assert.ok(subscription !== undefined);
   const { effects } = reduce(state, {
-    kind: "subscribed",
-    subscription,
+    ...subscribedInput(subscription, undefined, read(3)),
     requestId: undefined,
-    since: undefined,
-    replay: null,
+  } as Input, NOW);
+  assert.deepEqual(effects, [{
+    kind: "activate",
+    subscription,
+    start: { epoch: "ep", base: 3, replay: [], end: 3 },
+  }]);
+});
+
+Deno.test("subscribeFailed: the subscription ends, and the client is told the engine is unavailable", () => {
+  const state = subscribed("room1");
+  const subscription = state.subscriptions.get("room1");
+  assert.ok(subscription !== undefined);
+  const step = reduce(state, {
+    kind: "subscribeFailed",
+    subscription,
+    requestId: 1,
+    failure: "unavailable",
   }, NOW);
-  assert.deepEqual(effects, [{ kind: "activate", subscription, replay: [] }]);
+  assert.equal(step.state.subscriptions.size, 0);
+  assert.deepEqual(step.effects[0], { kind: "unsubscribe", subscription });
+  assert.equal(errorOf(step.effects.slice(1)), "Internal");
+  // The channel can be subscribed again.
+  const again = run(
+    step.state,
+    frame({ id: 2, method: "subscribe", params: { channel: "room1" } }),
+  );
+  assert.equal(again.effects[0]?.kind, "subscribe");
 });
 
 Deno.test("subscribed after the subscription ended: the hub lets it go", () => {
   const subscription = { id: "c1.9", channel: "room1" };
   const { effects } = reduce(
     authenticated(),
-    subscribedInput(subscription, undefined, null),
+    subscribedInput(subscription, undefined, read(0)),
     NOW,
   );
   assert.deepEqual(effects, [{ kind: "unsubscribe", subscription }]);
@@ -122,7 +180,7 @@ Deno.test("published: the id and createTime; a notification gets nothing", () =>
     message: MESSAGE,
   }, NOW);
   assert.deepEqual(resultOf(answered.effects), {
-    id: "7-0",
+    id: "ep-7",
     createTime: "2026-01-02T03:04:05.000Z",
   });
   const silent = reduce(authenticated(), {
@@ -184,7 +242,7 @@ Deno.test("historyRead: the payloads are spliced in, never parsed again", () => 
     frame: {
       requestId: 4,
       resultJson:
-        '{"messages":[{"id":"7-0","createTime":"2026-01-02T03:04:05.000Z","channel":"room1","event":"e","payload":{"a":1}}]}',
+        '{"messages":[{"id":"ep-7","createTime":"2026-01-02T03:04:05.000Z","channel":"room1","event":"e","payload":{"a":1}}]}',
     },
   }]);
 });

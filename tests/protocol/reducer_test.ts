@@ -4,6 +4,7 @@
  * sequences of frames.
  */
 
+import { CATCH_UP_BATCH } from "../../src/protocol/outbound.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Input } from "../../src/protocol/effects.ts";
@@ -277,7 +278,9 @@ Deno.test("subscribe: success registers a uniquely numbered subscription", () =>
     kind: "subscribe",
     subscription: { id: "c1.1", channel: "room1" },
     requestId: 9,
-    since: undefined,
+    recover: false,
+    since: null,
+    limit: CATCH_UP_BATCH,
   }]);
   assert.equal(state.subscriptionsOpened, 1);
   // Unsubscribe and subscribe again: a new id, never a reused one.
@@ -567,16 +570,28 @@ Deno.test("history: checked as subscribe is; the limit is capped at HISTORY_SIZE
   ]);
 });
 
-Deno.test("subscribe with since asks the shell to recover", () => {
-  const { effects } = run(
-    authenticated(),
-    frame({
-      id: 2,
-      method: "subscribe",
-      params: { channel: "room1", since: "5-0" },
-    }),
-  );
-  assert.equal(effects[0]?.kind === "subscribe" && effects[0].since, "5-0");
+Deno.test("subscribe with since asks the shell to recover from that position, in capped batches", () => {
+  const asked = (since: string) => {
+    const { effects } = run(
+      authenticated(),
+      frame({
+        id: 2,
+        method: "subscribe",
+        params: { channel: "room1", since },
+      }),
+    );
+    const [effect] = effects;
+    assert.ok(effect?.kind === "subscribe");
+    return effect;
+  };
+  const effect = asked("k3x9q2a1-5");
+  assert.equal(effect.recover, true);
+  assert.deepEqual(effect.since, { epoch: "k3x9q2a1", offset: 5 });
+  assert.equal(effect.limit, CATCH_UP_BATCH);
+  // Not a position (an id of another server, garbage): recovery is asked
+  // for, but nothing can be recovered from it.
+  assert.equal(asked("1732270000123-0.5").since, null);
+  assert.equal(asked("x").recover, true);
 });
 
 Deno.test("rate limit: a burst of 2× RATE_LIMIT, then ResourceExhausted, refilled over time", () => {
