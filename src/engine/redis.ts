@@ -2,15 +2,21 @@
  * The Redis engine (`ENGINE=redis`): several nodes share one Redis.
  *
  * A publish is one Lua script, so it is atomic: it numbers the message in its
- * channel, appends it to the channel's stream (capped to `HISTORY_SIZE`,
- * trimmed to `HISTORY_TTL_SECONDS`) and publishes it to the nodes that listen.
- * History order and live order are therefore the same on every node, and ids
- * and creation times come from Redis's clock, not from the nodes'.
+ * channel (the offset in the channel's meta hash), appends it to the
+ * channel's stream (capped to `HISTORY_SIZE`, trimmed to
+ * `HISTORY_TTL_SECONDS`) and publishes it to the nodes that listen. History
+ * order and live order are therefore the same on every node, and ids and
+ * creation times come from Redis, not from the nodes.
+ *
+ * A channel's epoch lives in the same meta hash. A Redis that lost its data
+ * (a flush, a restart without persistence) has no hash, so the next script
+ * begins a new epoch (the calling node's candidate, unique cluster-wide), and
+ * a position from before the loss can never be taken for one of this epoch.
  *
  * A node subscribes (pub/sub) only to channels it has local subscribers for.
  * When its pub/sub connection drops and comes back, it catches each channel
- * up from the stream, after the last id it delivered; what the stream no
- * longer has shows as a jump in position, which the hub turns into a `seq` gap.
+ * up from the stream, after the last message it delivered; what the stream no
+ * longer has shows as a jump in offset, which the hub turns into a `seq` gap.
  *
  * While Redis is unreachable, publishes fail at once (no offline queue, no
  * silent resend), `healthy` is false, and both connections reconnect with
