@@ -61,6 +61,14 @@ function live(): ClientState {
   ).state;
 }
 
+/** The link drops, and the client connects and authenticates again. */
+const RECONNECT: readonly ClientEvent[] = [
+  { kind: "closed", code: 1006, jitter: 0 },
+  { kind: "reconnectDue" },
+  { kind: "opened" },
+  { kind: "authenticated" },
+];
+
 const kinds = (commands: readonly ClientCommand[]) =>
   commands.map((command) => command.kind);
 
@@ -105,10 +113,7 @@ Deno.test("a first subscribe: ready, no reset, and the position the server gave 
 Deno.test("a reconnect before any message recovers from the position: no reset", () => {
   const reconnected = run(
     live(),
-    { kind: "closed", code: 1006, jitter: 0 },
-    { kind: "reconnectDue" },
-    { kind: "opened" },
-    { kind: "authenticated" },
+    ...RECONNECT,
   );
   assert.deepEqual(reconnected.commands.at(-1), {
     kind: "subscribe",
@@ -170,10 +175,7 @@ Deno.test("recovered: false calls onReset; a reconnect resubscribes with since",
   const reconnected = run(
     live(),
     broadcast(1),
-    { kind: "closed", code: 1006, jitter: 0 },
-    { kind: "reconnectDue" },
-    { kind: "opened" },
-    { kind: "authenticated" },
+    ...RECONNECT,
   );
   assert.deepEqual(reconnected.commands.at(-1), {
     kind: "subscribe",
@@ -207,10 +209,7 @@ Deno.test("a confirmed subscription without a position (a server without positio
       recovered: undefined,
       position: undefined,
     },
-    { kind: "closed", code: 1006, jitter: 0 },
-    { kind: "reconnectDue" },
-    { kind: "opened" },
-    { kind: "authenticated" },
+    ...RECONNECT,
     {
       kind: "subscribed",
       channel: "room1",

@@ -41,13 +41,18 @@ async function cluster(env: Record<string, string> = {}) {
   };
 }
 
+/** A client on `node`, authenticated with `?token=`. */
+async function connected(node: TestServer): Promise<TestClient> {
+  return await TestClient.connect(
+    `${node.websocketUrl}?token=${await token()}`,
+  );
+}
+
 async function subscriber(
   node: TestServer,
   channel = "room1",
 ): Promise<TestClient> {
-  const client = await TestClient.connect(
-    `${node.websocketUrl}?token=${await token()}`,
-  );
+  const client = await connected(node);
   await client.ok("subscribe", { channel });
   return client;
 }
@@ -82,9 +87,7 @@ redisTest(
     const { one, two } = nodes;
     await using onOne = await subscriber(one);
     await using onTwo = await subscriber(two);
-    await using publisher = await TestClient.connect(
-      `${one.websocketUrl}?token=${await token()}`,
-    );
+    await using publisher = await connected(one);
     // Both nodes publish at once: REST on node two, WebSocket on node one.
     for (let i = 0; i < 20; i++) {
       publisher.send(JSON.stringify({
@@ -156,16 +159,12 @@ redisTest(
   async () => {
     await using nodes = await cluster();
     const { one, two } = nodes;
-    await using first = await TestClient.connect(
-      `${one.websocketUrl}?token=${await token()}`,
-    );
+    await using first = await connected(one);
     const { position } = await first.ok("subscribe", { channel: "room2" });
     assert.match(String(position), /^[0-9a-z]+-0$/);
     await first[Symbol.asyncDispose]();
     const ids = await publishAll(two, 3, "room2");
-    await using again = await TestClient.connect(
-      `${two.websocketUrl}?token=${await token()}`,
-    );
+    await using again = await connected(two);
     const recovered = await again.ok("subscribe", {
       channel: "room2",
       since: position,
@@ -188,9 +187,7 @@ redisTest(
     await redis.command("FLUSHALL");
     // Numbering starts over after the flush: offset 1 again, in a new epoch.
     await publishAll(one, 2);
-    await using client = await TestClient.connect(
-      `${two.websocketUrl}?token=${await token()}`,
-    );
+    await using client = await connected(two);
     const flushed = await client.ok("subscribe", {
       channel: "room1",
       since: beforeFlush,
@@ -240,9 +237,7 @@ redisTest(
     });
     assert.equal(refused.status, 503);
     assert.equal((await refused.json()).error.code, "Internal");
-    await using publisher = await TestClient.connect(
-      `${one.websocketUrl}?token=${await token()}`,
-    );
+    await using publisher = await connected(one);
     const failed = await publisher.request("publish", {
       channel: "room1",
       event: "lost?",
