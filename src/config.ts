@@ -60,10 +60,24 @@ export interface Config {
   readonly historyTtlSeconds: number;
   /** Where messages live: this process, or Redis shared by several nodes. */
   readonly engine: EngineConfig;
+  /** Presence and occupancy (SPEC §8). */
+  readonly presence: PresenceConfig;
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
+}
+
+/** The presence settings (SPEC §8). */
+export interface PresenceConfig {
+  /** `PRESENCE`: whether subscriptions are presence members (a namespace may turn it off, §10). */
+  readonly enabled: boolean;
+  /** `PRESENCE_MAX_MEMBERS`: the most members a `presence` answer lists. */
+  readonly maxMembers: number;
+  /** `PRESENCE_LEAVE_DELAY_MS`: how long a user may be gone before `leave`. */
+  readonly leaveDelayMs: number;
+  /** `OCCUPANCY_INTERVAL_MS`: the least time between two `occupancy` updates of a channel. */
+  readonly occupancyIntervalMs: number;
 }
 
 /** Every variable the server reads, with its default as documented in the README. */
@@ -82,6 +96,10 @@ export const DEFAULTS = {
   HISTORY_SIZE: "1000",
   HISTORY_TTL_SECONDS: "300",
   ENGINE: "memory",
+  PRESENCE: "true",
+  PRESENCE_MAX_MEMBERS: "1000",
+  PRESENCE_LEAVE_DELAY_MS: "5000",
+  OCCUPANCY_INTERVAL_MS: "100",
   CONSOLE: "true",
   ALLOW_WEAK_JWT_SECRET: "false",
 } as const;
@@ -154,6 +172,12 @@ const schema = z.object({
   ENGINE: z.enum(["memory", "redis"], {
     error: 'ENGINE must be "memory" or "redis"',
   }),
+  PRESENCE: z.enum(["true", "false"], {
+    error: 'PRESENCE must be "true" or "false"',
+  }).transform((value) => value === "true"),
+  PRESENCE_MAX_MEMBERS: integer("PRESENCE_MAX_MEMBERS", 1, 1_000_000),
+  PRESENCE_LEAVE_DELAY_MS: integer("PRESENCE_LEAVE_DELAY_MS", 0, 3_600_000),
+  OCCUPANCY_INTERVAL_MS: integer("OCCUPANCY_INTERVAL_MS", 10, 60_000),
   CONSOLE: z.enum(["true", "false"], {
     error: 'CONSOLE must be "true" or "false"',
   }).transform((value) => value === "true"),
@@ -302,6 +326,12 @@ export function parseConfig(
       historySize: values.HISTORY_SIZE,
       historyTtlSeconds: values.HISTORY_TTL_SECONDS,
       engine,
+      presence: {
+        enabled: values.PRESENCE,
+        maxMembers: values.PRESENCE_MAX_MEMBERS,
+        leaveDelayMs: values.PRESENCE_LEAVE_DELAY_MS,
+        occupancyIntervalMs: values.OCCUPANCY_INTERVAL_MS,
+      },
       console: values.CONSOLE,
       metricsToken: values.METRICS_TOKEN,
     },

@@ -14,8 +14,11 @@ import { createEngine } from "./engine/create.ts";
 import type { Engine } from "./engine/engine.ts";
 import type { Connection } from "./http/connection.ts";
 import { Hub } from "./hub/hub.ts";
+import { PresenceFanout } from "./hub/presence_fanout.ts";
 import { MeasuredEngine } from "./metrics/measured_engine.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
+import { createPresence } from "./presence/create.ts";
+import type { PresenceStore } from "./presence/presence.ts";
 import type { Limits } from "./protocol/state.ts";
 
 /** How long start-up waits for the engine (e.g. Redis) before serving anyway, unhealthy. */
@@ -31,6 +34,10 @@ export interface Services {
   readonly hub: Hub;
   /** The engine, its publishes timed by the metrics. */
   readonly engine: Engine;
+  /** Who is subscribed where (SPEC §8), cluster-wide with Redis. */
+  readonly presence: PresenceStore;
+  /** Tells local observers of join, leave and occupancy. */
+  readonly presenceFanout: PresenceFanout;
   /** Every metric of the server. */
   readonly metrics: ServerMetrics;
   /** Checks tokens (`JWT_SECRET`). */
@@ -79,15 +86,33 @@ export async function buildServices(
     historyTtlSeconds: config.historyTtlSeconds,
     clock,
   });
-  // The engine is told when this node no longer needs a channel.
-  hub.onChannel((channel, active) => {
-    if (!active) engine.unlisten(channel);
-  });
   const connections = new Set<Connection>();
   const metrics = new ServerMetrics({
     hub,
     engine,
     connections: () => connections.size,
+  });
+  const presenceFanout = new PresenceFanout(
+    hub,
+    config.presence.occupancyIntervalMs,
+    {
+      notified: (kind, amount) =>
+        metrics.presenceNotifications.inc({ kind }, amount),
+    },
+  );
+  const presence = await createPresence(config.engine, {
+    listener: (event) => presenceFanout.onEvent(event),
+    leaveDelayMs: config.presence.leaveDelayMs,
+  });
+  metrics.observePresence(presence);
+  // The engine and presence listen to the channels this node has subscribers for.
+  hub.onChannel((channel, active) => {
+    if (active) {
+      presence.listen(channel);
+    } else {
+      engine.unlisten(channel);
+      presence.unlisten(channel);
+    }
   });
   const measured = new MeasuredEngine(engine, metrics.publishLatency);
   await measured.start(ENGINE_START_MS);
@@ -96,6 +121,8 @@ export async function buildServices(
     clock,
     hub,
     engine: measured,
+    presence,
+    presenceFanout,
     metrics,
     verifier: new TokenVerifier(config.jwtSecret),
     apiKeys: new ApiKeys(config.apiKeys),
@@ -108,6 +135,8 @@ export async function buildServices(
       rateLimit: config.rateLimit,
       historySize: config.historySize,
       outboundBufferBytes: config.outboundBufferBytes,
+      presence: config.presence.enabled,
+      presenceMaxMembers: config.presence.maxMembers,
     },
     connections,
   };

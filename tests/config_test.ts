@@ -30,6 +30,12 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
     historySize: 1000,
     historyTtlSeconds: 300,
     engine: { kind: "memory" },
+    presence: {
+      enabled: true,
+      maxMembers: 1000,
+      leaveDelayMs: 5000,
+      occupancyIntervalMs: 100,
+    },
     console: true,
     metricsToken: undefined,
   });

@@ -56,9 +56,14 @@ export async function unavailableUnless<T>(
  * connect in the background; `status === "ready"` tells when they can serve.
  * Both fail at once while disconnected (no offline queue, no silent resend).
  *
- * @internal The Redis engine's own: its types are ioredis's.
+ * `name` names them for `CLIENT LIST` (`<name>` and `<name>-live`).
+ *
+ * @internal The Redis engine's and presence's own: its types are ioredis's.
  */
-export function connect(url: string): [commands: Redis, subscriber: Redis] {
+export function connect(
+  url: string,
+  name = "broadcaster",
+): [commands: Redis, subscriber: Redis] {
   const common = {
     retryStrategy: retryDelay,
     // Fail at once while disconnected, and never resend a publish that may have run.
@@ -67,13 +72,13 @@ export function connect(url: string): [commands: Redis, subscriber: Redis] {
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
   };
-  const commands = new Redis(url, { ...common, connectionName: "broadcaster" });
+  const commands = new Redis(url, { ...common, connectionName: name });
   const subscriber = new Redis(url, {
     ...common,
     // Subscriptions are re-established after a reconnect, then caught up by the engine.
     autoResubscribe: true,
     commandTimeout: undefined,
-    connectionName: "broadcaster-live",
+    connectionName: `${name}-live`,
   });
   for (
     const [role, connection] of [
@@ -82,14 +87,15 @@ export function connect(url: string): [commands: Redis, subscriber: Redis] {
     ] as const
   ) {
     connection.on("error", (error: Error) => {
-      logger.warning("redis {role} connection: {error}", {
+      logger.warning("redis {name} {role} connection: {error}", {
+        name,
         role,
         error: error.message,
       });
     });
     connection.on(
       "ready",
-      () => logger.info("redis {role} connection ready", { role }),
+      () => logger.info("redis {name} {role} connection ready", { name, role }),
     );
   }
   return [commands, subscriber];

@@ -150,6 +150,13 @@ export class Connection implements Recipient, Outbound {
     return false;
   }
 
+  /** A presence notification: sent like a reply, never dropped. */
+  notify(frame: string): void {
+    if (this.#closed) return;
+    this.#socket.send(frame);
+    this.#meter.afterReply(frame.length);
+  }
+
   /** A subscription lags: the reducer watches the backlog drain. */
   lagging(): void {
     this.#receive({ kind: "lagging" });
@@ -290,8 +297,9 @@ export class Connection implements Recipient, Outbound {
       case "catchUp":
         return core.catchUp(this.#services, effect, this.id);
       case "unsubscribe":
-        this.#services.hub.remove(effect.subscription);
-        return undefined;
+        return core.unsubscribe(this.#services, effect, this.id);
+      case "presence":
+        return core.presence(this.#services, effect, this.id);
       case "publish":
         return core.publish(this.#services, effect, this.id);
       case "history":

@@ -13,6 +13,7 @@ import type { Hub, Recipient } from "../hub/hub.ts";
 import { log } from "../log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { EffectOf, Input, TokenOutcome } from "../protocol/effects.ts";
+import type { PresenceStore } from "../presence/presence.ts";
 import type { EngineOperation } from "../protocol/engine_failure.ts";
 import type { StreamRead } from "../protocol/position.ts";
 
@@ -30,6 +31,8 @@ export interface CoreServices {
   readonly clock: () => number;
   /** What the effects count. */
   readonly metrics: ServerMetrics;
+  /** Who is subscribed where (SPEC §8). */
+  readonly presence: PresenceStore;
 }
 
 /**
@@ -84,6 +87,10 @@ export async function subscribe(
       since,
       effect.limit,
     );
+    // Present before the answer: a `presence` right after it includes this one.
+    if (subscription.member !== undefined) {
+      await services.presence.add(subscription.channel, subscription.member);
+    }
     return {
       kind: "subscribed",
       subscription,
@@ -135,6 +142,52 @@ export async function catchUp(
     services.hub.resume(subscription, read);
   }
   return undefined;
+}
+
+/**
+ * Ends a subscription here: the hub forgets it, and its presence membership
+ * ends (a failure is logged; a cluster store expires it anyway).
+ */
+export function unsubscribe(
+  services: CoreServices,
+  effect: EffectOf<"unsubscribe">,
+  connectionId: string,
+): undefined {
+  const { subscription } = effect;
+  services.hub.remove(subscription);
+  const { member } = subscription;
+  if (member === undefined) return undefined;
+  services.presence.remove(subscription.channel, member).catch((error) =>
+    logger.warning(
+      "connection {connectionId}: presence leave failed: {error}",
+      {
+        connectionId,
+        error: String(error),
+      },
+    )
+  );
+  return undefined;
+}
+
+/** Reads a channel's presence, or only its counts. */
+export async function presence(
+  services: CoreServices,
+  effect: EffectOf<"presence">,
+  connectionId: string,
+): Promise<Input> {
+  const { requestId, channel, stats } = effect;
+  try {
+    const read = stats
+      ? await services.presence.counts(channel)
+      : await services.presence.snapshot(channel, effect.max);
+    services.metrics.presenceQueries.inc({
+      kind: stats ? "stats" : "presence",
+      transport: "websocket",
+    });
+    return { kind: "presenceRead", requestId, presence: read };
+  } catch (error) {
+    return engineFailed(connectionId, "presence", requestId, error);
+  }
 }
 
 /** Hands a message to the engine; counts it by transport once accepted. */

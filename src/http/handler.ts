@@ -16,6 +16,7 @@ import {
   favicon,
 } from "./assets.ts";
 import { handleHistory } from "./history.ts";
+import { handlePresence, handlePresenceStats } from "./presence.ts";
 import type { InFlight } from "./in_flight.ts";
 import { handlePublish } from "./publish.ts";
 import {
@@ -82,6 +83,8 @@ export function createHandler(
     websocket: `${base}/websocket`,
     publish: `${base}/publish`,
     history: `${base}/history`,
+    presence: `${base}/presence`,
+    presenceStats: `${base}/presence/stats`,
     client: `${base}/client.js`,
     favicon: `${base}/favicon.svg`,
     console: `${base}/`,
@@ -127,6 +130,10 @@ export function createHandler(
         return rest(request, "POST", handlePublish);
       case paths.history:
         return rest(request, "GET", handleHistory);
+      case paths.presence:
+        return rest(request, "GET", handlePresence);
+      case paths.presenceStats:
+        return rest(request, "GET", handlePresenceStats);
       case paths.client:
         return readOnly ? clientScript() : notAllowed(method, "GET");
       case paths.favicon:

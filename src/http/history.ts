@@ -5,12 +5,11 @@
  * @module
  */
 
-import { isValidChannelName } from "../protocol/channel.ts";
 import { historyLimit } from "../protocol/history.ts";
 import { messagesJson } from "../protocol/message.ts";
-import { invalidChannel } from "../protocol/publication.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
+import { channelQuery } from "./channel_query.ts";
 import {
   engineFailureResponse,
   errorResponse,
@@ -27,14 +26,8 @@ export async function handleHistory(
   const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
   if (refused !== null) return refused;
   const query = new URL(request.url).searchParams;
-  const channel = query.get("channel");
-  if (channel === null) {
-    return errorResponse("InvalidArgument", "channel is required", { headers });
-  }
-  if (!isValidChannelName(channel)) {
-    const { code, message } = invalidChannel(channel);
-    return errorResponse(code, message, { headers });
-  }
+  const channel = channelQuery(query, headers);
+  if (channel instanceof Response) return channel;
   const limitText = query.get("limit");
   const limit = limitText === null ? undefined : Number(limitText);
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit <= 0)) {

@@ -134,6 +134,8 @@ export async function startServer(
         await within(inFlight.idle(), SHUTDOWN_GRACE_MS);
         await within(server.shutdown(), LISTENER_CLOSE_MS);
         clearInterval(ticker);
+        services.presenceFanout.close();
+        await services.presence.close();
         await engine.close();
         logger.info("stopped");
       })();

@@ -42,6 +42,11 @@ export interface Recipient {
   deliver(frame: string): boolean;
   /** A subscription of this recipient lags: it waits for its backlog to drain. */
   lagging(): void;
+  /**
+   * Sends a presence notification (`join`, `leave`, `occupancy`): never
+   * dropped, counted against the connection's backlog like a reply.
+   */
+  notify(frame: string): void;
 }
 
 /** A subscription as the hub tracks it; opaque outside this module but for reading. */
@@ -101,6 +106,7 @@ export function broadcastParts(message: Message): [string, string] {
  * hub.add(subscription, {
  *   deliver: (frame) => (console.log(frame), true),
  *   lagging: () => {},
+ *   notify: (frame) => console.log(frame),
  * });
  * hub.start(subscription, { epoch: "e", base: 0, replay: [], end: 0 });
  * hub.deliver({
@@ -185,6 +191,32 @@ export class Hub {
       if (offer(entry, head + seq + tail)) entry.seq = seq;
       else lag(entry, message.offset);
     }
+  }
+
+  /**
+   * Hands a presence notification to every started subscription of
+   * `channel` that asked for it (`joinLeave` or `occupancy`); returns how
+   * many. Not on the broadcast path: presence costs nothing per message.
+   */
+  notify(
+    channel: string,
+    frame: string,
+    wants: "joinLeave" | "occupancy",
+  ): number {
+    const entries = this.#channels.get(channel);
+    if (entries === undefined) return 0;
+    let observers = 0;
+    for (const entry of entries.values()) {
+      // Not before its subscribe is answered.
+      if (entry.epoch === "" || entry.subscription[wants] !== true) continue;
+      try {
+        entry.recipient.notify(frame);
+        observers++;
+      } catch {
+        // As in deliver: one recipient's failure is its own.
+      }
+    }
+    return observers;
   }
 
   /**

@@ -80,6 +80,10 @@ export class ServerMetrics {
   readonly rateLimited: Counter;
   /** Seconds from accepting a publish to the engine having it (and the local fan-out done). */
   readonly publishLatency: Histogram;
+  /** `join`, `leave` and `occupancy` notifications sent, by kind. */
+  readonly presenceNotifications: Counter;
+  /** `presence` and `presenceStats` answered, by kind and transport. */
+  readonly presenceQueries: Counter;
 
   /** Registers every metric, reading scrape-time values from `sources`. */
   constructor(sources: MetricSources) {
@@ -157,6 +161,18 @@ export class ServerMetrics {
         LATENCY_BUCKETS,
       ),
     );
+    this.presenceNotifications = r.add(
+      new Counter(
+        "broadcaster_presence_notifications_total",
+        "Presence notifications sent to subscribers, by kind (join, leave, occupancy).",
+      ),
+    );
+    this.presenceQueries = r.add(
+      new Counter(
+        "broadcaster_presence_queries_total",
+        "Presence queries answered, by kind (presence, stats) and transport (rest, websocket).",
+      ),
+    );
     r.add(
       new Sampled(
         "broadcaster_engine_up",
@@ -182,6 +198,18 @@ export class ServerMetrics {
         "Resident memory size in bytes.",
         "gauge",
         () => Deno.memoryUsage().rss,
+      ),
+    );
+  }
+
+  /** Adds the gauge of presence members this node holds, read from `presence` at scrape time. */
+  observePresence(presence: { readonly localMembers: number }): void {
+    this.registry.add(
+      new Sampled(
+        "broadcaster_presence_members",
+        "Presence members (subscriptions) held by this node.",
+        "gauge",
+        () => presence.localMembers,
       ),
     );
   }

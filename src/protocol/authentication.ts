@@ -9,6 +9,7 @@
  */
 
 import { fail, ok, type Result } from "./errors.ts";
+import { utf8ByteLength } from "./size.ts";
 
 /** Clock skew tolerated on a token's `exp` and `iat`, in seconds. */
 export const LEEWAY_SECONDS = 30;
@@ -29,7 +30,12 @@ export interface Authentication {
   readonly scopes: ReadonlySet<Scope>;
   /** The token's `exp`, in epoch milliseconds. */
   readonly expiresAt: number;
+  /** The token's `info` claim as JSON text, shown in presence; absent without one. */
+  readonly info?: string;
 }
+
+/** The most an `info` claim may take, as JSON text in UTF-8 bytes (SPEC §8). */
+export const MAX_INFO_BYTES = 1024;
 
 /**
  * The scopes of a token without a `scope` claim. The original had no scopes
@@ -51,6 +57,10 @@ function scopeSet(scope: readonly string[] | undefined): ReadonlySet<Scope> {
   return publish ? PUBLISH_ONLY : NO_SCOPES;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function isStringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) &&
     value.every((item) => typeof item === "string");
@@ -70,7 +80,7 @@ function isStringArray(value: unknown): value is readonly string[] {
 export function authenticationFromClaims(
   claims: Readonly<Record<string, unknown>>,
 ): Result<Authentication> {
-  const { sub, authorizedChannels, scope, exp } = claims;
+  const { sub, authorizedChannels, scope, exp, info } = claims;
   if (typeof sub !== "string" || sub === "") {
     return fail(
       "InvalidArgument",
@@ -92,12 +102,21 @@ export function authenticationFromClaims(
   if (typeof exp !== "number") {
     return fail("InvalidArgument", "token claim exp must be a number");
   }
-  return ok({
+  const authentication = {
     subject: sub,
     channels: new Set(authorizedChannels),
     scopes: scopeSet(scope),
     expiresAt: exp * 1000,
-  });
+  };
+  if (info === undefined) return ok(authentication);
+  const infoJson = isPlainObject(info) ? JSON.stringify(info) : undefined;
+  if (infoJson === undefined || utf8ByteLength(infoJson) > MAX_INFO_BYTES) {
+    return fail(
+      "InvalidArgument",
+      `token claim info must be a JSON object of at most ${MAX_INFO_BYTES} bytes`,
+    );
+  }
+  return ok({ ...authentication, info: infoJson });
 }
 
 /** True when `authentication` lets its holder use `channel` for `scope`. */

@@ -12,6 +12,7 @@
 
 import type { EngineFailure, EngineOperation } from "./engine_failure.ts";
 import type { Message, NewMessage } from "./message.ts";
+import type { PresenceCounts, PresenceSnapshot } from "./presence.ts";
 import type { ServerFrame } from "./frames.ts";
 import type {
   StreamPosition,
@@ -78,12 +79,18 @@ export type Input =
     readonly requestId: number | undefined;
     readonly message: Message;
   }
-  /** The engine failed a `publish` or `history` effect (unavailable, or another failure). */
+  /** The engine failed a `publish`, `history` or `presence` effect (unavailable, or another failure). */
   | {
     readonly kind: "engineFailed";
     readonly operation: EngineOperation;
     readonly requestId: number | undefined;
     readonly failure: EngineFailure;
+  }
+  /** The presence store answered a `presence` effect. */
+  | {
+    readonly kind: "presenceRead";
+    readonly requestId: number;
+    readonly presence: PresenceSnapshot | PresenceCounts;
   }
   /** The engine answered a `history` effect. */
   | {
@@ -154,6 +161,17 @@ export type Effect =
     readonly channel: string;
     readonly limit: number;
     readonly requestId: number;
+  }
+  /**
+   * Read the channel's presence (at most `max` members) or, with `stats`,
+   * only its counts; then feed `presenceRead` or `engineFailed` back.
+   */
+  | {
+    readonly kind: "presence";
+    readonly channel: string;
+    readonly requestId: number;
+    readonly stats: boolean;
+    readonly max: number;
   }
   /** (Re)start the timer `name` to fire at `at` (epoch ms; `Infinity` stops it). */
   | { readonly kind: "timer"; readonly name: TimerName; readonly at: number }

@@ -18,7 +18,11 @@ import type { ProtocolError } from "./errors.ts";
 export type EngineFailure = "unavailable" | "failed";
 
 /** The engine operations a client can ask for. */
-export type EngineOperation = "publish" | "history" | "subscribe";
+export type EngineOperation =
+  | "publish"
+  | "history"
+  | "subscribe"
+  | "presence";
 
 /**
  * The error a client gets when the engine failed `operation`.

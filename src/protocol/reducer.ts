@@ -22,6 +22,7 @@ import {
   onSlowConsumerTimer,
 } from "./outbound.ts";
 import { formatPosition, type SubscriptionStart } from "./position.ts";
+import { presenceJson, presenceStatsJson } from "./presence.ts";
 import { quote } from "./publication.ts";
 import { admit } from "./rate_limit.ts";
 import { type ConnectionStep, refuse, respond, unchanged } from "./replies.ts";
@@ -29,6 +30,7 @@ import {
   auth,
   history,
   onTokenVerified,
+  presence,
   publish,
   subscribe,
   unsubscribe,
@@ -54,6 +56,8 @@ import { lifetime, onTokenTimer } from "./token_lifetime.ts";
  *       rateLimit: 100,
  *       historySize: 100,
  *       outboundBufferBytes: 1 << 20,
+ *       presence: true,
+ *       presenceMaxMembers: 1000,
  *     },
  *   }),
  *   { kind: "frame", text: '{"id":1,"method":"heartbeat"}' },
@@ -127,6 +131,19 @@ export function reduce(
           },
         }],
       };
+    case "presenceRead":
+      return {
+        state,
+        effects: [{
+          kind: "reply",
+          frame: {
+            requestId: input.requestId,
+            resultJson: "members" in input.presence
+              ? presenceJson(input.presence)
+              : presenceStatsJson(input.presence),
+          },
+        }],
+      };
     case "backlog":
       return onBacklog(state, input.bytes, now);
     case "closed":
@@ -194,6 +211,10 @@ function onFrame(
       return publish(state, requestId, params);
     case "history":
       return history(state, requestId, params);
+    case "presence":
+      return presence(state, requestId, params, false);
+    case "presenceStats":
+      return presence(state, requestId, params, true);
     case "heartbeat":
       return respond(state, requestId, { timestamp: formatTimestamp(now) });
     default:

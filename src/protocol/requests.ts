@@ -13,6 +13,7 @@ import {
   type Authentication,
   authenticationFromClaims,
 } from "./authentication.ts";
+import type { Member } from "./presence.ts";
 import { isValidChannelName } from "./channel.ts";
 import type { Effect, TokenOutcome } from "./effects.ts";
 import { fail, type Result } from "./errors.ts";
@@ -24,6 +25,7 @@ import {
   AuthParams,
   decodeParams,
   HistoryParams,
+  PresenceParams,
   SubscribeParams,
   UnsubscribeParams,
 } from "./schema.ts";
@@ -106,9 +108,10 @@ export function subscribe(
 ): ConnectionStep {
   const decoded = decodeParams(SubscribeParams, params);
   if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel, since } = decoded.value;
+  const { channel, since, joinLeave, occupancy } = decoded.value;
   const permitted = permit(state.auth, "subscribe", channel);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  const auth = permitted.value;
   if (state.subscriptions.has(channel)) {
     return refuse(state, requestId, {
       code: "AlreadyExists",
@@ -126,6 +129,11 @@ export function subscribe(
   const subscription: Subscription = {
     id: `${state.connectionId}.${opened}`,
     channel,
+    ...(joinLeave === true ? { joinLeave } : {}),
+    ...(occupancy === true ? { occupancy } : {}),
+    ...(state.limits.presence
+      ? { member: memberOf(auth, state.connectionId) }
+      : {}),
   };
   const subscriptions = new Map(state.subscriptions);
   subscriptions.set(channel, subscription);
@@ -138,6 +146,41 @@ export function subscribe(
       recover: since !== undefined,
       since: since === undefined ? null : parsePosition(since),
       limit: CATCH_UP_BATCH,
+    }],
+  };
+}
+
+/** A subscription's presence membership: who holds it, on which connection. */
+function memberOf(auth: Authentication, connectionId: string): Member {
+  return auth.info === undefined
+    ? { user: auth.subject, connectionId }
+    : { user: auth.subject, connectionId, info: auth.info };
+}
+
+/**
+ * `presence` (`stats: false`) and `presenceStats` (`stats: true`): allowed
+ * to whoever may subscribe to the channel, checked in the same order.
+ */
+export function presence(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+  stats: boolean,
+): ConnectionStep {
+  const decoded = decodeParams(PresenceParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  const { channel } = decoded.value;
+  const permitted = permit(state.auth, "subscribe", channel);
+  if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  if (requestId === undefined) return unchanged(state);
+  return {
+    state,
+    effects: [{
+      kind: "presence",
+      channel,
+      requestId,
+      stats,
+      max: state.limits.presenceMaxMembers,
     }],
   };
 }

@@ -112,11 +112,23 @@ export const AuthParams: ParamsSchema<{ token: string }> = z.object({
 
 /** Params of `subscribe`. */
 export const SubscribeParams: ParamsSchema<
-  { channel: string; since?: string | undefined }
+  {
+    channel: string;
+    since?: string | undefined;
+    joinLeave?: boolean | undefined;
+    occupancy?: boolean | undefined;
+  }
 > = z.object({
   channel: channelField,
   since: z.string({ error: "must be a string" }).min(1, "must not be empty")
     .optional(),
+  joinLeave: z.boolean({ error: "must be a boolean" }).optional(),
+  occupancy: z.boolean({ error: "must be a boolean" }).optional(),
+});
+
+/** Params of `presence` and `presenceStats`. */
+export const PresenceParams: ParamsSchema<{ channel: string }> = z.object({
+  channel: channelField,
 });
 
 /** Params of `unsubscribe`. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Member } from "./presence.ts";
 import type { Authentication } from "./authentication.ts";
 import { FULL_BUCKET, type RateState } from "./rate_limit.ts";
 
@@ -20,6 +21,10 @@ export interface Limits {
   readonly historySize: number;
   /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
   readonly outboundBufferBytes: number;
+  /** Whether subscriptions are presence members (`PRESENCE`). */
+  readonly presence: boolean;
+  /** The most members a `presence` answer lists (`PRESENCE_MAX_MEMBERS`). */
+  readonly presenceMaxMembers: number;
 }
 
 /** One subscription of this connection to one channel. */
@@ -28,6 +33,12 @@ export interface Subscription {
   readonly id: string;
   /** The channel subscribed to. */
   readonly channel: string;
+  /** Whether it is sent `join` and `leave` (SPEC §8). */
+  readonly joinLeave?: boolean;
+  /** Whether it is sent `occupancy` updates (SPEC §8). */
+  readonly occupancy?: boolean;
+  /** Its presence membership; absent when presence is off. */
+  readonly member?: Member;
 }
 
 /** The state of one connection. Replaced on every step, never mutated. */
@@ -80,6 +91,8 @@ export interface InitialStateOptions {
  *     rateLimit: 100,
  *     historySize: 100,
  *     outboundBufferBytes: 1 << 20,
+ *     presence: true,
+ *     presenceMaxMembers: 1000,
  *   },
  * });
  * ```

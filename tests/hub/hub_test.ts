@@ -43,6 +43,12 @@ class Collector implements Recipient {
     this.lags++;
   }
 
+  readonly notes: string[] = [];
+
+  notify(frame: string): void {
+    this.notes.push(frame);
+  }
+
   /** `[id, seq]` of every frame received. */
   get received(): [string, number][] {
     return this.frames.map((frame) => {
@@ -352,4 +358,30 @@ Deno.test("property: every subscription sees seq 1, 2, 3, … with one step per 
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("presence notifications reach only started subscriptions that asked for them", () => {
+  const hub = new Hub();
+  const plain = live(hub, S1);
+  const joinLeave = new Collector();
+  const both = new Collector();
+  const pending = new Collector();
+  hub.add({ id: "s2", channel: "room1", joinLeave: true }, joinLeave);
+  hub.start({ id: "s2", channel: "room1" }, {
+    epoch: "ep",
+    base: 0,
+    replay: [],
+    end: 0,
+  });
+  const s3 = { id: "s3", channel: "room1", joinLeave: true, occupancy: true };
+  hub.add(s3, both);
+  hub.start(s3, { epoch: "ep", base: 0, replay: [], end: 0 });
+  hub.add({ id: "s4", channel: "room1", joinLeave: true }, pending);
+  assert.equal(hub.notify("room1", "J", "joinLeave"), 2);
+  assert.equal(hub.notify("room1", "O", "occupancy"), 1);
+  assert.equal(hub.notify("room2", "J", "joinLeave"), 0);
+  assert.deepEqual(plain.notes, []);
+  assert.deepEqual(joinLeave.notes, ["J"]);
+  assert.deepEqual(both.notes, ["J", "O"]);
+  assert.deepEqual(pending.notes, [], "not before its subscribe is answered");
 });

@@ -24,6 +24,8 @@ export const LIMITS = {
   rateLimit: 1000,
   historySize: 10,
   outboundBufferBytes: 4096,
+  presence: true,
+  presenceMaxMembers: 2,
 };
 
 export const CLAIMS = {

@@ -1,0 +1,46 @@
+/**
+ * Builds the presence store that goes with the engine: in this process for
+ * `memory`, shared through Redis for `redis` (loaded only when used).
+ *
+ * @module
+ */
+
+import type { EngineConfig } from "../config.ts";
+import { MemoryPresence } from "./memory.ts";
+import type { PresenceListener, PresenceStore } from "./presence.ts";
+
+/** What every presence store is built with. */
+export interface PresenceOptions {
+  /** Receives every event of the channels this node listens to: the fan-out. */
+  readonly listener: PresenceListener;
+  /** `PRESENCE_LEAVE_DELAY_MS`. */
+  readonly leaveDelayMs: number;
+}
+
+/**
+ * The presence store for `engine`.
+ *
+ * @example
+ * ```ts
+ * import { createPresence } from "./create.ts";
+ *
+ * const presence = await createPresence({ kind: "memory" }, {
+ *   listener: (event) => console.log(event),
+ *   leaveDelayMs: 5000,
+ * });
+ * await presence.close();
+ * ```
+ */
+export async function createPresence(
+  engine: EngineConfig,
+  options: PresenceOptions,
+): Promise<PresenceStore> {
+  switch (engine.kind) {
+    case "memory":
+      return new MemoryPresence(options);
+    case "redis": {
+      const { RedisPresence } = await import("./redis.ts");
+      return new RedisPresence({ url: engine.url, ...options });
+    }
+  }
+}

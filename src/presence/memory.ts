@@ -1,0 +1,198 @@
+/**
+ * Presence of one process (`ENGINE=memory`): every member is local, so each
+ * transition is decided here, synchronously, and reported to the listener.
+ *
+ * @module
+ */
+
+import type {
+  Member,
+  PresenceCounts,
+  PresenceListener,
+  PresenceSnapshot,
+  PresenceStore,
+} from "./presence.ts";
+
+/** Options of {@linkcode MemoryPresence}. */
+export interface MemoryPresenceOptions {
+  /** Receives every event: the node's presence fan-out. */
+  readonly listener: PresenceListener;
+  /** `PRESENCE_LEAVE_DELAY_MS`: how long a user may be gone before `leave`. */
+  readonly leaveDelayMs: number;
+}
+
+/** One channel's presence. */
+interface ChannelPresence {
+  /** By connection id. */
+  readonly members: Map<string, Member>;
+  /** Connections per user. */
+  readonly users: Map<string, number>;
+  /** Users gone, waiting out the leave delay. */
+  readonly leaving: Map<string, ReturnType<typeof setTimeout>>;
+  /** Most connections since the channel became occupied. */
+  peak: number;
+}
+
+/**
+ * Presence in this process.
+ *
+ * @example
+ * ```ts
+ * import { MemoryPresence } from "./memory.ts";
+ *
+ * const presence = new MemoryPresence({
+ *   listener: (event) => console.log(event.kind),
+ *   leaveDelayMs: 5000,
+ * });
+ * await presence.add("room1", { user: "alice", connectionId: "c1" }); // join, counts
+ * await presence.close();
+ * ```
+ */
+export class MemoryPresence implements PresenceStore {
+  readonly #listener: PresenceListener;
+  readonly #leaveDelayMs: number;
+  readonly #channels = new Map<string, ChannelPresence>();
+  #members = 0;
+
+  /** A store reporting to `options.listener`. */
+  constructor(options: MemoryPresenceOptions) {
+    this.#listener = options.listener;
+    this.#leaveDelayMs = options.leaveDelayMs;
+  }
+
+  get localMembers(): number {
+    return this.#members;
+  }
+
+  add(channel: string, member: Member): Promise<void> {
+    let presence = this.#channels.get(channel);
+    if (presence === undefined) {
+      presence = {
+        members: new Map(),
+        users: new Map(),
+        leaving: new Map(),
+        peak: 0,
+      };
+      this.#channels.set(channel, presence);
+    }
+    const known = presence.members.has(member.connectionId);
+    presence.members.set(member.connectionId, member);
+    if (known) return Promise.resolve();
+    this.#members++;
+    const { user } = member;
+    const connections = (presence.users.get(user) ?? 0) + 1;
+    presence.users.set(user, connections);
+    if (connections === 1) {
+      const leaving = presence.leaving.get(user);
+      if (leaving !== undefined) {
+        // Back within the delay: as if it had never left.
+        clearTimeout(leaving);
+        presence.leaving.delete(user);
+      } else {
+        this.#listener(
+          member.info === undefined
+            ? { kind: "join", channel, user }
+            : { kind: "join", channel, user, info: member.info },
+        );
+      }
+    }
+    presence.peak = Math.max(presence.peak, presence.members.size);
+    this.#counted(channel, presence);
+    return Promise.resolve();
+  }
+
+  remove(channel: string, member: Member): Promise<void> {
+    const presence = this.#channels.get(channel);
+    if (presence === undefined) return Promise.resolve();
+    if (!presence.members.delete(member.connectionId)) {
+      return Promise.resolve();
+    }
+    this.#members--;
+    const { user } = member;
+    const connections = (presence.users.get(user) ?? 1) - 1;
+    if (connections > 0) {
+      presence.users.set(user, connections);
+    } else {
+      presence.users.delete(user);
+      presence.leaving.set(
+        user,
+        setTimeout(() => this.#left(channel, user), this.#leaveDelayMs),
+      );
+    }
+    if (presence.members.size === 0) presence.peak = 0;
+    this.#counted(channel, presence);
+    return Promise.resolve();
+  }
+
+  snapshot(channel: string, max: number): Promise<PresenceSnapshot> {
+    const presence = this.#channels.get(channel);
+    if (presence === undefined) {
+      return Promise.resolve({
+        connections: 0,
+        users: 0,
+        members: [],
+        truncated: false,
+      });
+    }
+    const members: Member[] = [];
+    for (const member of presence.members.values()) {
+      if (members.length === max) break;
+      members.push(member);
+    }
+    return Promise.resolve({
+      connections: presence.members.size,
+      users: presence.users.size,
+      members,
+      truncated: presence.members.size > members.length,
+    });
+  }
+
+  counts(channel: string): Promise<PresenceCounts> {
+    const presence = this.#channels.get(channel);
+    return Promise.resolve({
+      connections: presence?.members.size ?? 0,
+      users: presence?.users.size ?? 0,
+    });
+  }
+
+  /** Every event is local already. */
+  listen(_channel: string): void {}
+
+  unlisten(_channel: string): void {}
+
+  close(): Promise<void> {
+    for (const presence of this.#channels.values()) {
+      for (const timer of presence.leaving.values()) clearTimeout(timer);
+    }
+    this.#channels.clear();
+    this.#members = 0;
+    return Promise.resolve();
+  }
+
+  /** The leave delay is over: `leave`, unless the user came back. */
+  #left(channel: string, user: string): void {
+    const presence = this.#channels.get(channel);
+    if (presence === undefined) return;
+    presence.leaving.delete(user);
+    if (!presence.users.has(user)) {
+      this.#listener({ kind: "leave", channel, user });
+    }
+    if (presence.members.size === 0 && presence.leaving.size === 0) {
+      this.#channels.delete(channel);
+    }
+  }
+
+  #counted(channel: string, presence: ChannelPresence): void {
+    this.#listener({
+      kind: "counts",
+      channel,
+      connections: presence.members.size,
+      users: presence.users.size,
+      peak: presence.peak,
+    });
+    // Empty and nobody waiting to leave: nothing left to remember.
+    if (presence.members.size === 0 && presence.leaving.size === 0) {
+      this.#channels.delete(channel);
+    }
+  }
+}

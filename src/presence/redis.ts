@@ -1,0 +1,307 @@
+/**
+ * Presence shared through Redis (`ENGINE=redis`): counts and members are the
+ * same on every node, and each transition is decided once, inside a script
+ * (`redis_scripts.ts`), and published to the nodes that listen.
+ *
+ * A node refreshes its own members every 25 s; a member whose node stops
+ * (`kill -9`) expires 60 s after its last refresh, and its user's `leave`
+ * goes out then. A `leave` is due a delay after the last connection went:
+ * the node that saw it go publishes it when the delay is over (any other
+ * node does, at its next write or read of that channel, if that node died).
+ *
+ * @module
+ */
+
+import type { Redis } from "ioredis";
+import { connect, unavailableUnless } from "../engine/redis_connections.ts";
+import { log } from "../log.ts";
+import { memberJson } from "../protocol/presence.ts";
+import type {
+  Member,
+  PresenceCounts,
+  PresenceEvent,
+  PresenceListener,
+  PresenceSnapshot,
+  PresenceStore,
+} from "./presence.ts";
+import {
+  addScript,
+  PRESENCE_TOPIC_PREFIX,
+  presenceKeys,
+  presenceTopic,
+  readScript,
+  removeScript,
+} from "./redis_scripts.ts";
+
+const logger = log("presence");
+
+/** How long a member lives in Redis without its node refreshing it (SPEC §8: gone within 60 s). */
+export const PRESENCE_TTL_MS = 60_000;
+
+/** How often a node refreshes its members. */
+const REFRESH_MS = 25_000;
+
+/** Options of {@linkcode RedisPresence}. */
+export interface RedisPresenceOptions {
+  /** `redis://` or `rediss://`, with password if any. */
+  readonly url: string;
+  /** Receives the events of the channels this node listens to: the fan-out. */
+  readonly listener: PresenceListener;
+  /** `PRESENCE_LEAVE_DELAY_MS`. */
+  readonly leaveDelayMs: number;
+}
+
+/**
+ * Cluster-wide presence.
+ *
+ * @example
+ * ```ts
+ * import { RedisPresence } from "./redis.ts";
+ *
+ * // Needs a Redis server, so the doc test only defines it.
+ * function presenceOn(url: string): RedisPresence {
+ *   return new RedisPresence({
+ *     url,
+ *     listener: (event) => console.log(event),
+ *     leaveDelayMs: 5000,
+ *   });
+ * }
+ * ```
+ */
+export class RedisPresence implements PresenceStore {
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #listener: PresenceListener;
+  readonly #leaveDelayMs: number;
+  /** This node's members, by channel and connection id: what it refreshes. */
+  readonly #local = new Map<string, Map<string, Member>>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #refresher: ReturnType<typeof setInterval>;
+  #members = 0;
+  #closed = false;
+
+  /** Connects (lazily, with backoff) to `options.url`. */
+  constructor(options: RedisPresenceOptions) {
+    this.#listener = options.listener;
+    this.#leaveDelayMs = options.leaveDelayMs;
+    [this.#commands, this.#subscriber] = connect(
+      options.url,
+      "broadcaster-presence",
+    );
+    this.#subscriber.on(
+      "message",
+      (topic: string, text: string) => this.#onEvent(topic, text),
+    );
+    this.#refresher = setInterval(() => this.#refresh(), REFRESH_MS);
+    Deno.unrefTimer(this.#refresher);
+  }
+
+  get localMembers(): number {
+    return this.#members;
+  }
+
+  async add(channel: string, member: Member): Promise<void> {
+    await this.#run(addScript, channel, [
+      presenceTopic(channel),
+      String(PRESENCE_TTL_MS),
+      String(this.#leavingTtl),
+      ...memberArgs(member),
+    ]);
+    let members = this.#local.get(channel);
+    if (members === undefined) {
+      members = new Map();
+      this.#local.set(channel, members);
+    }
+    if (!members.has(member.connectionId)) this.#members++;
+    members.set(member.connectionId, member);
+  }
+
+  remove(channel: string, member: Member): Promise<void> {
+    const members = this.#local.get(channel);
+    if (members?.delete(member.connectionId)) {
+      this.#members--;
+      if (members.size === 0) this.#local.delete(channel);
+    }
+    const removed = this.#run(removeScript, channel, [
+      presenceTopic(channel),
+      String(PRESENCE_TTL_MS),
+      String(this.#leavingTtl),
+      member.connectionId,
+      member.user,
+      String(this.#leaveDelayMs),
+    ]).then(() => this.#leaveLater(channel));
+    // Awaited by close(): a node shutting down takes its members out first.
+    this.#pending.add(removed);
+    return removed.finally(() => this.#pending.delete(removed));
+  }
+
+  async snapshot(channel: string, max: number): Promise<PresenceSnapshot> {
+    const [connections, users, members] = await this.#read(channel, max);
+    return {
+      connections,
+      users,
+      members: members.map(memberOf),
+      truncated: connections > members.length,
+    };
+  }
+
+  async counts(channel: string): Promise<PresenceCounts> {
+    const [connections, users] = await this.#read(channel, 0);
+    return { connections, users };
+  }
+
+  listen(channel: string): void {
+    this.#subscriber.subscribe(presenceTopic(channel)).catch((error) =>
+      logger.warning("presence of {channel} waits for redis: {error}", {
+        channel,
+        error: String(error),
+      })
+    );
+  }
+
+  unlisten(channel: string): void {
+    this.#subscriber.unsubscribe(presenceTopic(channel)).catch(() => {
+      // Disconnected: nothing to unsubscribe from.
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#refresher);
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    await Promise.allSettled(this.#pending);
+    this.#closed = true;
+    this.#local.clear();
+    this.#members = 0;
+    this.#commands.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  /** Long enough for a due leave to be published by any node that comes by. */
+  get #leavingTtl(): number {
+    return Math.max(PRESENCE_TTL_MS, this.#leaveDelayMs) + PRESENCE_TTL_MS;
+  }
+
+  /** Once the leave delay is over, publishes the leave if it is still due. */
+  #leaveLater(channel: string): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#read(channel, 0).catch((error) =>
+        logger.warning("presence leave of {channel}: {error}", {
+          channel,
+          error: String(error),
+        })
+      );
+    }, this.#leaveDelayMs + 1);
+    Deno.unrefTimer(timer);
+    this.#timers.add(timer);
+  }
+
+  /** Pushes this node's members' expiry forward (and puts back any that expired meanwhile). */
+  #refresh(): void {
+    for (const [channel, members] of this.#local) {
+      this.#run(addScript, channel, [
+        presenceTopic(channel),
+        String(PRESENCE_TTL_MS),
+        String(this.#leavingTtl),
+        ...[...members.values()].flatMap(memberArgs),
+      ]).catch((error) =>
+        logger.warning("refreshing presence of {channel}: {error}", {
+          channel,
+          error: String(error),
+        })
+      );
+    }
+  }
+
+  #read(
+    channel: string,
+    max: number,
+  ): Promise<[number, number, string[]]> {
+    return this.#run(readScript, channel, [
+      presenceTopic(channel),
+      String(max),
+    ]) as Promise<[number, number, string[]]>;
+  }
+
+  #run(
+    script: typeof addScript,
+    channel: string,
+    args: readonly string[],
+  ): Promise<unknown> {
+    return unavailableUnless(
+      this.#closed,
+      () => script.run(this.#commands, presenceKeys(channel), args),
+    );
+  }
+
+  #onEvent(topic: string, text: string): void {
+    if (!topic.startsWith(PRESENCE_TOPIC_PREFIX)) return;
+    const channel = topic.slice(PRESENCE_TOPIC_PREFIX.length);
+    const event = eventOf(channel, text);
+    if (event !== null) this.#listener(event);
+  }
+}
+
+/** A member back from the JSON the add script stored (`info` as JSON text again). */
+function memberOf(json: string): Member {
+  const { user, connectionId, info } = JSON.parse(json) as {
+    user: string;
+    connectionId: string;
+    info?: unknown;
+  };
+  return info === undefined
+    ? { user, connectionId }
+    : { user, connectionId, info: JSON.stringify(info) };
+}
+
+/** A member as the add script takes it: id, user, JSON, info ('' for none). */
+function memberArgs(member: Member): string[] {
+  return [
+    member.connectionId,
+    member.user,
+    memberJson(member),
+    member.info ?? "",
+  ];
+}
+
+/** An event as a script published it, or `null` for one that is not ours. */
+function eventOf(channel: string, text: string): PresenceEvent | null {
+  try {
+    const event = JSON.parse(text) as {
+      k: string;
+      u?: string;
+      i?: unknown;
+      c?: number;
+      n?: number;
+      p?: number;
+    };
+    switch (event.k) {
+      case "join":
+        return event.i === undefined
+          ? { kind: "join", channel, user: String(event.u) }
+          : {
+            kind: "join",
+            channel,
+            user: String(event.u),
+            info: JSON.stringify(event.i),
+          };
+      case "leave":
+        return { kind: "leave", channel, user: String(event.u) };
+      case "counts":
+        return {
+          kind: "counts",
+          channel,
+          connections: Number(event.c),
+          users: Number(event.n),
+          peak: Number(event.p),
+        };
+      default:
+        return null;
+    }
+  } catch {
+    return null;
+  }
+}
