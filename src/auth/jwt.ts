@@ -144,6 +144,8 @@ export interface TokenClaims {
   readonly scope?: readonly string[];
   /** Lifetime in seconds from `now`. */
   readonly ttlSeconds: number;
+  /** Shown with the holder in presence (SPEC §8): a JSON object of at most 1 KiB. */
+  readonly info?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -176,6 +178,7 @@ export function mintToken(
     authorizedChannels: claims.authorizedChannels,
   };
   if (claims.scope !== undefined) payload.scope = claims.scope;
+  if (claims.info !== undefined) payload.info = claims.info;
   const sign = createSigner({
     key: secret,
     algorithm: "HS256",

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { MAX_INFO_BYTES } from "../protocol/authentication.ts";
 import { parseArgs } from "node:util";
 import { mintToken } from "../auth/jwt.ts";
 import { DEV_ENVIRONMENT } from "../dev.ts";
@@ -19,12 +20,13 @@ const SCOPES = ["subscribe", "publish"];
 
 const USAGE = `Mints a Broadcaster token (HS256) signed with JWT_SECRET.
 
-Usage: deno task token --sub <subject> --channels <c1,c2> [--scope subscribe,publish] [--ttl seconds] [--dev]
+Usage: deno task token --sub <subject> --channels <c1,c2> [--scope subscribe,publish] [--ttl seconds] [--info '{"name":"Alice"}'] [--dev]
 
   --sub       the token's subject (user id)
   --channels  comma-separated channels the token may use
   --scope     comma-separated scopes (default: subscribe)
   --ttl       lifetime in seconds (default: 3600)
+  --info      a JSON object shown with the holder in presence (at most 1 KiB)
   --dev       sign with the dev server's built-in secret instead of JWT_SECRET
 `;
 
@@ -69,6 +71,25 @@ function warnings(channels: readonly string[], scopes: readonly string[]) {
   ];
 }
 
+/** `--info` as an object; `undefined` without it, `null` when it is not a small JSON object. */
+function infoOf(
+  text: string | undefined,
+): Record<string, unknown> | undefined | null {
+  if (text === undefined) return undefined;
+  try {
+    const info: unknown = JSON.parse(text);
+    if (typeof info !== "object" || info === null || Array.isArray(info)) {
+      return null;
+    }
+    return new TextEncoder().encode(JSON.stringify(info)).length <=
+        MAX_INFO_BYTES
+      ? info as Record<string, unknown>
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs the command with `args`; returns the exit code. */
 export function run(args: readonly string[]): number {
   let values;
@@ -80,6 +101,7 @@ export function run(args: readonly string[]): number {
         channels: { type: "string" },
         scope: { type: "string", default: "subscribe" },
         ttl: { type: "string", default: "3600" },
+        info: { type: "string" },
         dev: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -109,7 +131,16 @@ export function run(args: readonly string[]): number {
   if (!Number.isSafeInteger(ttl) || ttl <= 0) {
     problems.push("--ttl must be a positive whole number of seconds");
   }
-  if (problems.length > 0 || secret === undefined || values.sub === undefined) {
+  const info = infoOf(values.info);
+  if (info === null) {
+    problems.push(
+      `--info must be a JSON object of at most ${MAX_INFO_BYTES} bytes`,
+    );
+  }
+  if (
+    problems.length > 0 || secret === undefined || values.sub === undefined ||
+    info === null
+  ) {
     for (const problem of problems) console.error(`token: ${problem}`);
     console.error(USAGE);
     return 2;
@@ -124,6 +155,7 @@ export function run(args: readonly string[]): number {
       authorizedChannels: channels,
       scope,
       ttlSeconds: ttl,
+      ...(info === undefined ? {} : { info }),
     }, Date.now()),
   );
   return 0;

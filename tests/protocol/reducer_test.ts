@@ -276,7 +276,11 @@ Deno.test("subscribe: success registers a uniquely numbered subscription", () =>
   );
   assert.deepEqual(effects, [{
     kind: "subscribe",
-    subscription: { id: "c1.1", channel: "room1" },
+    subscription: {
+      id: "c1.1",
+      channel: "room1",
+      member: { user: "alice", connectionId: "c1" },
+    },
     requestId: 9,
     recover: false,
     since: null,
