@@ -195,20 +195,26 @@ export class Hub {
 
   /**
    * Hands a presence notification to every started subscription of
-   * `channel` that asked for it (`joinLeave` or `occupancy`); returns how
-   * many. Not on the broadcast path: presence costs nothing per message.
+   * `channel` that asked for it (`joinLeave` or `occupancy`), except those
+   * of the user it is `about`; returns how many. Not on the broadcast path:
+   * presence costs nothing per message.
    */
   notify(
     channel: string,
     frame: string,
     wants: "joinLeave" | "occupancy",
+    about?: string,
   ): number {
     const entries = this.#channels.get(channel);
     if (entries === undefined) return 0;
     let observers = 0;
     for (const entry of entries.values()) {
-      // Not before its subscribe is answered.
-      if (entry.epoch === "" || entry.subscription[wants] !== true) continue;
+      const { subscription } = entry;
+      // Not before its subscribe is answered, and nobody hears of their own join.
+      if (
+        entry.epoch === "" || subscription[wants] !== true ||
+        (about !== undefined && subscription.member?.user === about)
+      ) continue;
       try {
         entry.recipient.notify(frame);
         observers++;

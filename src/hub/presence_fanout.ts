@@ -70,6 +70,7 @@ export class PresenceFanout {
           `{"method":"join","params":{"channel":${
             JSON.stringify(event.channel)
           },"user":${JSON.stringify(event.user)}${info}}}`,
+          event.user,
         );
         return;
       }
@@ -144,11 +145,13 @@ export class PresenceFanout {
     kind: "join" | "leave" | "occupancy",
     channel: string,
     frame: string,
+    about?: string,
   ): void {
     const observers = this.#hub.notify(
       channel,
       frame,
       kind === "occupancy" ? "occupancy" : "joinLeave",
+      about,
     );
     if (observers > 0) this.#counters.notified(kind, observers);
   }

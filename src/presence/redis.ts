@@ -3,9 +3,10 @@
  * same on every node, and each transition is decided once, inside a script
  * (`redis_scripts.ts`), and published to the nodes that listen.
  *
- * A node refreshes its own members every 25 s; a member whose node stops
- * (`kill -9`) expires 60 s after its last refresh, and its user's `leave`
- * goes out then. A `leave` is due a delay after the last connection went:
+ * A node refreshes its own members every 15 s; a member whose node stops
+ * (`kill -9`) expires 40 s after its last refresh (queries stop counting
+ * it then) and is swept, its user's `leave` sent, by the next refresh of
+ * any node in that channel: gone within 55 s, under the 60 s of the spec. A `leave` is due a delay after the last connection went:
  * the node that saw it go publishes it when the delay is over (any other
  * node does, at its next write or read of that channel, if that node died).
  *
@@ -35,11 +36,15 @@ import {
 
 const logger = log("presence");
 
-/** How long a member lives in Redis without its node refreshing it (SPEC §8: gone within 60 s). */
-export const PRESENCE_TTL_MS = 60_000;
+/**
+ * How long a member lives in Redis without its node refreshing it. With the
+ * refresh below, which also sweeps what expired, a dead node's members are
+ * gone, and their users' leave sent, within 60 s (SPEC §8).
+ */
+export const PRESENCE_TTL_MS = 40_000;
 
-/** How often a node refreshes its members. */
-const REFRESH_MS = 25_000;
+/** How often a node refreshes its members (and sweeps expired ones of the same channels). */
+const REFRESH_MS = 15_000;
 
 /** Options of {@linkcode RedisPresence}. */
 export interface RedisPresenceOptions {

@@ -7,7 +7,7 @@
  * Per channel, in one hash slot:
  * - `…:presence` hash: connection id → the member's JSON;
  * - `…:presence:expiry` sorted set: connection id → when it expires (ms),
- *   pushed forward by its node every 25 s (Centrifugo's scheme);
+ *   pushed forward by its node every 15 s (Centrifugo's scheme, tighter);
  * - `…:presence:users` hash: user → connections;
  * - `…:presence:leaving` sorted set: user → when its `leave` is due;
  * - `…:presence:peak`: most connections since the channel became occupied.

@@ -20,6 +20,9 @@ export type Frame = Record<string, unknown> & {
 /** How long a test waits for a frame before it fails. */
 const FRAME_TIMEOUT_MS = 5_000;
 
+/** Notifications a server sends whenever presence changes. */
+const PRESENCE_NOTIFICATIONS = new Set(["join", "leave", "occupancy"]);
+
 /** A connected test client. */
 export class TestClient implements AsyncDisposable {
   readonly socket: WebSocket;
@@ -72,15 +75,15 @@ export class TestClient implements AsyncDisposable {
     });
   }
 
-  /** The next frame from the server. */
-  next(): Promise<Frame> {
+  /** The next frame from the server, within `timeoutMs`. */
+  next(timeoutMs = FRAME_TIMEOUT_MS): Promise<Frame> {
     const queued = this.#frames.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error("no frame within 5 s"));
-      }, FRAME_TIMEOUT_MS);
+        reject(new Error(`no frame within ${timeoutMs} ms`));
+      }, timeoutMs);
       const waiter = (frame: Frame) => {
         clearTimeout(timer);
         resolve(frame);
@@ -101,16 +104,28 @@ export class TestClient implements AsyncDisposable {
     return id;
   }
 
-  /** Sends a request and returns the next frame, which must answer it. */
+  /**
+   * Sends a request and returns its answer, which must come next; presence
+   * notifications (which may come at any time) are left for `next()`, in
+   * the order they came.
+   */
   async request(method: string, params?: unknown): Promise<Frame> {
     const id = this.sendRequest(method, params);
-    const frame = await this.next();
-    if (frame.requestId !== id) {
-      throw new Error(
-        `expected the answer to ${id}, got ${JSON.stringify(frame)}`,
-      );
+    const aside: Frame[] = [];
+    try {
+      for (;;) {
+        const frame = await this.next();
+        if (frame.requestId === id) return frame;
+        if (!PRESENCE_NOTIFICATIONS.has(String(frame.method))) {
+          throw new Error(
+            `expected the answer to ${id}, got ${JSON.stringify(frame)}`,
+          );
+        }
+        aside.push(frame);
+      }
+    } finally {
+      this.#frames.unshift(...aside);
     }
-    return frame;
   }
 
   /** Sends a request that must succeed; returns its result. */
