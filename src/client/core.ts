@@ -19,7 +19,11 @@ import type {
   ClientEvent,
   ClientState,
   ClientStep,
+  PresenceWishes,
 } from "./events.ts";
+
+/** A subscription that asks for no presence notifications. */
+const NO_WISHES: PresenceWishes = { joinLeave: false, occupancy: false };
 
 /** Close codes after which reconnecting cannot help: the client has a bug (SPEC §3). */
 const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
@@ -65,7 +69,22 @@ export function step(
     case "tokenExpiring":
       return { state, commands: [{ kind: "authenticate" }] };
     case "subscribeAsked":
-      return onSubscribeAsked(state, event.channel, event.generation);
+      return onSubscribeAsked(
+        state,
+        event.channel,
+        event.generation,
+        event.wishes ?? NO_WISHES,
+      );
+    case "presence": {
+      // Only for a subscription confirmed on this connection: nothing stale is news.
+      const record = state.channels.get(event.notice.event.channel);
+      return {
+        state,
+        commands: record?.live === true
+          ? [{ kind: "presence", notice: event.notice }]
+          : [],
+      };
+    }
     case "unsubscribeAsked": {
       if (current(state, event.channel, event.generation) === undefined) {
         return { state, commands: [] };
@@ -157,6 +176,7 @@ function resubscribe(
     generation: record.generation,
     since: record.since,
     unsubscribeFirst,
+    wishes: record.wishes,
   };
 }
 
@@ -188,6 +208,7 @@ function onSubscribeAsked(
   state: ClientState,
   channel: string,
   generation: number,
+  wishes: PresenceWishes,
 ): ClientStep {
   // Subscribing again replaces the earlier subscription, position included;
   // the server's is ended first, or it would answer AlreadyExists.
@@ -199,6 +220,7 @@ function onSubscribeAsked(
     live: false,
     confirmed: false,
     retries: 0,
+    wishes,
   };
   return {
     state: withRecord(state, channel, record),

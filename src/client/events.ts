@@ -6,6 +6,7 @@
  */
 
 import type { BroadcastParams } from "../protocol/frames.ts";
+import type { PresenceNotice } from "./frames.ts";
 
 /** Where the client stands. */
 export type Phase = "connecting" | "connected" | "disconnected" | "closed";
@@ -28,6 +29,16 @@ export interface ChannelRecord {
   readonly confirmed: boolean;
   /** Subscribes in a row the server could not serve (`Internal`): the retry's backoff exponent. */
   readonly retries: number;
+  /** What it asks the server for besides messages: `join`/`leave`, `occupancy`. */
+  readonly wishes: PresenceWishes;
+}
+
+/** Presence notifications a subscription asks for. */
+export interface PresenceWishes {
+  /** `join` and `leave`. */
+  readonly joinLeave: boolean;
+  /** `occupancy`. */
+  readonly occupancy: boolean;
 }
 
 /** The client's state. Replaced on every step, never mutated. */
@@ -68,7 +79,10 @@ export type ClientEvent =
     readonly kind: "subscribeAsked";
     readonly channel: string;
     readonly generation: number;
+    readonly wishes?: PresenceWishes;
   }
+  /** A presence notification arrived. */
+  | { readonly kind: "presence"; readonly notice: PresenceNotice }
   /** The server warned that the token expires soon: refresh it in place. */
   | { readonly kind: "tokenExpiring" }
   /** The application ended a subscription. */
@@ -132,6 +146,7 @@ export type ClientCommand =
     readonly generation: number;
     readonly since: string | undefined;
     readonly unsubscribeFirst: boolean;
+    readonly wishes: PresenceWishes;
   }
   /** Tell the server a subscription ended. */
   | { readonly kind: "unsubscribe"; readonly channel: string }
@@ -142,6 +157,8 @@ export type ClientCommand =
     readonly generation: number;
     readonly delayMs: number;
   }
+  /** Hand a presence notification to the application. */
+  | { readonly kind: "presence"; readonly notice: PresenceNotice }
   /** Hand a message to the application. */
   | { readonly kind: "deliver"; readonly message: BroadcastParams }
   /** Tell the application that missed messages cannot be recovered. */

@@ -7,12 +7,21 @@
  */
 
 import type { BroadcastParams } from "../protocol/frames.ts";
+import type {
+  JoinEvent,
+  LeaveEvent,
+  OccupancyEvent,
+  Presence,
+  PresenceMember,
+  PresenceStats,
+} from "./types.ts";
 
 /** A server frame the client acts on. */
 export type IncomingFrame =
   | { readonly kind: "broadcast"; readonly message: BroadcastParams }
   | { readonly kind: "tokenExpiring" }
   | { readonly kind: "unsubscribed"; readonly channel: string }
+  | { readonly kind: "presence"; readonly notice: PresenceNotice }
   | {
     readonly kind: "result";
     readonly requestId: number;
@@ -25,7 +34,38 @@ export type IncomingFrame =
     readonly message: string;
   };
 
+/** A presence notification, validated. */
+export type PresenceNotice =
+  | { readonly kind: "join"; readonly event: JoinEvent }
+  | { readonly kind: "leave"; readonly event: LeaveEvent }
+  | { readonly kind: "occupancy"; readonly event: OccupancyEvent };
+
 type Fields = Readonly<Record<string, unknown>>;
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value);
+}
+
+function noticeOf(method: string, params: unknown): PresenceNotice | null {
+  if (!isRecord(params) || typeof params.channel !== "string") return null;
+  const { channel, user, info } = params;
+  if (method === "occupancy") {
+    const { connections, users, peak, change } = params;
+    return isCount(connections) && isCount(users) && isCount(peak) &&
+        isCount(change)
+      ? {
+        kind: "occupancy",
+        event: { channel, connections, users, peak, change },
+      }
+      : null;
+  }
+  if (typeof user !== "string") return null;
+  if (method === "leave") return { kind: "leave", event: { channel, user } };
+  return {
+    kind: "join",
+    event: isRecord(info) ? { channel, user, info } : { channel, user },
+  };
+}
 
 function isRecord(value: unknown): value is Fields {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -59,6 +99,12 @@ function notificationOf(
       return isRecord(params) && typeof params.channel === "string"
         ? { kind: "unsubscribed", channel: params.channel }
         : null;
+    case "join":
+    case "leave":
+    case "occupancy": {
+      const notice = noticeOf(method, params);
+      return notice === null ? null : { kind: "presence", notice };
+    }
     default:
       return null;
   }
@@ -100,5 +146,37 @@ export function parseServerFrame(text: string): IncomingFrame | null {
     kind: "result",
     requestId: id,
     result: isRecord(result) ? result : {},
+  };
+}
+
+/** `presenceStats`'s answer, typed. */
+export function presenceStatsOf(
+  result: Readonly<Record<string, unknown>>,
+): PresenceStats {
+  return {
+    connections: Number(result.connections ?? 0),
+    users: Number(result.users ?? 0),
+  };
+}
+
+/** `presence`'s answer, typed; members of another shape are left out. */
+export function presenceResultOf(
+  result: Readonly<Record<string, unknown>>,
+): Presence {
+  const members: PresenceMember[] = [];
+  for (const member of Array.isArray(result.members) ? result.members : []) {
+    if (typeof member !== "object" || member === null) continue;
+    const { user, connectionId, info } = member as Record<string, unknown>;
+    if (typeof user !== "string" || typeof connectionId !== "string") continue;
+    members.push(
+      typeof info === "object" && info !== null && !Array.isArray(info)
+        ? { user, connectionId, info: info as Record<string, unknown> }
+        : { user, connectionId },
+    );
+  }
+  return {
+    ...presenceStatsOf(result),
+    members,
+    truncated: result.truncated === true,
   };
 }

@@ -9,13 +9,18 @@
 
 import { BroadcasterError, RequestTimeoutError } from "./errors.ts";
 import type { ClientCommand, Phase } from "./events.ts";
-import type { BroadcasterClientOptions, BroadcastMessage } from "./types.ts";
+import type { PresenceNotice } from "./frames.ts";
+import type {
+  BroadcasterClientOptions,
+  BroadcastMessage,
+  SubscribeOptions,
+} from "./types.ts";
 
 /** One subscription's callbacks. */
 interface Handlers {
   readonly generation: number;
   readonly onMessage: (message: BroadcastMessage) => void;
-  readonly onReset: (() => void) | undefined;
+  readonly options: SubscribeOptions;
   readonly settle: (error?: Error) => void;
 }
 
@@ -48,7 +53,7 @@ function call(callback: () => void): void {
  * import { Listeners } from "./listeners.ts";
  *
  * const listeners = new Listeners({ onError: (error) => console.error(error) });
- * const { generation } = listeners.add("room1", (message) => console.log(message), undefined);
+ * const { generation } = listeners.add("room1", (message) => console.log(message), {});
  * listeners.ready({ kind: "ready", channel: "room1", generation });
  * ```
  */
@@ -72,7 +77,7 @@ export class Listeners {
   add(
     channel: string,
     onMessage: (message: BroadcastMessage) => void,
-    onReset: (() => void) | undefined,
+    options: SubscribeOptions,
   ): Registration {
     let settle: (error?: Error) => void = () => {};
     const ready = new Promise<void>((resolve, reject) => {
@@ -83,7 +88,7 @@ export class Listeners {
     const handlers = {
       generation: ++this.#generations,
       onMessage,
-      onReset,
+      options,
       settle,
     };
     this.#subscriptions.set(channel, handlers);
@@ -106,8 +111,31 @@ export class Listeners {
 
   /** Missed messages of `channel` cannot be recovered. */
   reset(channel: string): void {
-    const onReset = this.#subscriptions.get(channel)?.onReset;
+    const onReset = this.#subscriptions.get(channel)?.options.onReset;
     if (onReset !== undefined) call(onReset);
+  }
+
+  /** Hands a presence notification to its channel's callback. */
+  presence(notice: PresenceNotice): void {
+    const options = this.#subscriptions.get(notice.event.channel)?.options;
+    if (options === undefined) return;
+    switch (notice.kind) {
+      case "join": {
+        const { onJoin } = options;
+        if (onJoin !== undefined) call(() => onJoin(notice.event));
+        return;
+      }
+      case "leave": {
+        const { onLeave } = options;
+        if (onLeave !== undefined) call(() => onLeave(notice.event));
+        return;
+      }
+      case "occupancy": {
+        const { onOccupancy } = options;
+        if (onOccupancy !== undefined) call(() => onOccupancy(notice.event));
+        return;
+      }
+    }
   }
 
   /** Settles a subscription's `ready`; a refusal ends it and is reported. */

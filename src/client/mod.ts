@@ -45,7 +45,11 @@ import {
   type ClientState,
   INITIAL_STATE,
 } from "./events.ts";
-import type { IncomingFrame } from "./frames.ts";
+import {
+  type IncomingFrame,
+  presenceResultOf,
+  presenceStatsOf,
+} from "./frames.ts";
 import { Listeners } from "./listeners.ts";
 import * as operations from "./operations.ts";
 import { Requests, type Settle } from "./requests.ts";
@@ -54,6 +58,12 @@ import type {
   BroadcasterClientOptions,
   BroadcastMessage,
   ConnectionState,
+  JoinEvent,
+  LeaveEvent,
+  OccupancyEvent,
+  Presence,
+  PresenceMember,
+  PresenceStats,
   SubscribeOptions,
   Subscription,
 } from "./types.ts";
@@ -63,6 +73,12 @@ export type {
   BroadcasterClientOptions,
   BroadcastMessage,
   ConnectionState,
+  JoinEvent,
+  LeaveEvent,
+  OccupancyEvent,
+  Presence,
+  PresenceMember,
+  PresenceStats,
   SubscribeOptions,
   Subscription,
 };
@@ -120,13 +136,18 @@ export class BroadcasterClient {
     onMessage: (message: BroadcastMessage) => void,
     options: SubscribeOptions = {},
   ): Subscription {
-    const registration = this.#listeners.add(
-      channel,
-      onMessage,
-      options.onReset,
-    );
+    const registration = this.#listeners.add(channel, onMessage, options);
     const { generation, ready } = registration;
-    this.#dispatch({ kind: "subscribeAsked", channel, generation });
+    this.#dispatch({
+      kind: "subscribeAsked",
+      channel,
+      generation,
+      wishes: {
+        joinLeave: options.onJoin !== undefined ||
+          options.onLeave !== undefined,
+        occupancy: options.onOccupancy !== undefined,
+      },
+    });
     return {
       channel,
       ready,
@@ -134,6 +155,10 @@ export class BroadcasterClient {
         if (!registration.remove()) return;
         this.#dispatch({ kind: "unsubscribeAsked", channel, generation });
       },
+      presence: async () =>
+        presenceResultOf(await this.#call("presence", { channel })),
+      presenceStats: async () =>
+        presenceStatsOf(await this.#call("presenceStats", { channel })),
     };
   }
 
@@ -143,14 +168,7 @@ export class BroadcasterClient {
     event: string,
     payload: unknown,
   ): Promise<{ id: string; createTime: string }> {
-    await this.#connected();
-    const result = await new Promise<Readonly<Record<string, unknown>>>(
-      (resolve, reject) =>
-        this.#request("publish", { channel, event, payload }, (answer) => {
-          if (answer.ok) resolve(answer.result);
-          else reject(answer.error);
-        }),
-    );
+    const result = await this.#call("publish", { channel, event, payload });
     return { id: String(result.id), createTime: String(result.createTime) };
   }
 
@@ -166,6 +184,20 @@ export class BroadcasterClient {
     this.#dispatch({ kind: "closeAsked" });
     this.#requests.failAll(this.#closedForGood);
     return closed;
+  }
+
+  /** A request once connected; its result, or the server's refusal as an error. */
+  async #call(
+    method: string,
+    params: unknown,
+  ): Promise<Readonly<Record<string, unknown>>> {
+    await this.#connected();
+    return await new Promise((resolve, reject) =>
+      this.#request(method, params, (answer) => {
+        if (answer.ok) resolve(answer.result);
+        else reject(answer.error);
+      })
+    );
   }
 
   /** Hands `event` to the core and runs its commands; events raised meanwhile wait their turn. */
@@ -224,6 +256,8 @@ export class BroadcasterClient {
       }
       case "deliver":
         return this.#listeners.deliver(command.message);
+      case "presence":
+        return this.#listeners.presence(command.notice);
       case "reset":
         return this.#listeners.reset(command.channel);
       case "ready":
@@ -323,6 +357,8 @@ export class BroadcasterClient {
         return this.#dispatch({ kind: "tokenExpiring" });
       case "unsubscribed":
         return this.#dispatch({ kind: "unsubscribed", channel: frame.channel });
+      case "presence":
+        return this.#dispatch({ kind: "presence", notice: frame.notice });
     }
   }
 

@@ -73,8 +73,13 @@ export function subscribe(
   done: (outcome: Outcome) => void,
   wanted: () => boolean,
 ): void {
-  const { channel, generation, since } = command;
-  const params = since === undefined ? { channel } : { channel, since };
+  const { channel, generation, since, wishes } = command;
+  const params = {
+    channel,
+    ...(since === undefined ? {} : { since }),
+    ...(wishes.joinLeave ? { joinLeave: true } : {}),
+    ...(wishes.occupancy ? { occupancy: true } : {}),
+  };
   const send = () =>
     request("subscribe", params, (answer) => {
       if (answer.ok) {

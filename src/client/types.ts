@@ -40,6 +40,66 @@ export interface SubscribeOptions {
    * has them): reload the state this channel feeds, then carry on.
    */
   readonly onReset?: () => void;
+  /** Called when a user's first connection joins the channel (subscribes with `joinLeave`). */
+  readonly onJoin?: (event: JoinEvent) => void;
+  /** Called when a user's last connection has left for good (subscribes with `joinLeave`). */
+  readonly onLeave?: (event: LeaveEvent) => void;
+  /** Called with batched counts, at most every 100 ms by default (subscribes with `occupancy`). */
+  readonly onOccupancy?: (event: OccupancyEvent) => void;
+}
+
+/** A user joined a channel: their first connection subscribed. */
+export interface JoinEvent {
+  /** The channel. */
+  readonly channel: string;
+  /** The user (the token's `sub`). */
+  readonly user: string;
+  /** The token's `info`, if it has one. */
+  readonly info?: Readonly<Record<string, unknown>>;
+}
+
+/** A user left a channel: their last connection has been gone for the leave delay. */
+export interface LeaveEvent {
+  /** The channel. */
+  readonly channel: string;
+  /** The user (the token's `sub`). */
+  readonly user: string;
+}
+
+/** A channel's counts changed. */
+export interface OccupancyEvent extends PresenceStats {
+  /** The channel. */
+  readonly channel: string;
+  /** The most connections since the channel became occupied. */
+  readonly peak: number;
+  /** `connections` less that of the previous update (the first: all of them). */
+  readonly change: number;
+}
+
+/** How many are in a channel. */
+export interface PresenceStats {
+  /** Subscriptions (one per connection). */
+  readonly connections: number;
+  /** Distinct users. */
+  readonly users: number;
+}
+
+/** One member of a channel. */
+export interface PresenceMember {
+  /** The user (the token's `sub`). */
+  readonly user: string;
+  /** The connection holding the subscription. */
+  readonly connectionId: string;
+  /** The token's `info`, if it has one. */
+  readonly info?: Readonly<Record<string, unknown>>;
+}
+
+/** Who is in a channel: its counts and members (at most the server's cap). */
+export interface Presence extends PresenceStats {
+  /** The members. */
+  readonly members: readonly PresenceMember[];
+  /** True when the server listed fewer members than there are. */
+  readonly truncated: boolean;
 }
 
 /** A subscription; `unsubscribe()` ends it. */
@@ -54,4 +114,8 @@ export interface Subscription {
   readonly ready: Promise<void>;
   /** Ends the subscription; harmless when it already ended. */
   unsubscribe(): void;
+  /** Who is in the channel now. */
+  presence(): Promise<Presence>;
+  /** How many are in the channel now. */
+  presenceStats(): Promise<PresenceStats>;
 }

@@ -13,6 +13,9 @@ import {
   INITIAL_STATE,
 } from "../../src/client/events.ts";
 
+/** A subscription asking for no presence notifications. */
+const NO_WISHES = { joinLeave: false, occupancy: false };
+
 const OPTIONS: BackoffOptions = {
   initialBackoffMs: 500,
   maxBackoffMs: 30_000,
@@ -104,6 +107,7 @@ Deno.test("a first subscribe: ready, no reset, and the position the server gave 
       generation: 1,
       since: undefined,
       unsubscribeFirst: false,
+      wishes: NO_WISHES,
     },
     { kind: "ready", channel: "room1", generation: 1 },
   ]);
@@ -121,6 +125,7 @@ Deno.test("a reconnect before any message recovers from the position: no reset",
     generation: 1,
     since: "ep-0",
     unsubscribeFirst: false,
+    wishes: NO_WISHES,
   });
   const recovered = run(reconnected.state, {
     kind: "subscribed",
@@ -154,6 +159,7 @@ Deno.test("a seq gap resubscribes with since = the last delivered id, after unsu
     generation: 1,
     since: "1-0",
     unsubscribeFirst: true,
+    wishes: NO_WISHES,
   });
   // Nothing more is delivered until the server confirms the recovery.
   assert.deepEqual(run(state, broadcast(4)).commands, []);
@@ -183,6 +189,7 @@ Deno.test("recovered: false calls onReset; a reconnect resubscribes with since",
     generation: 1,
     since: "1-0",
     unsubscribeFirst: false,
+    wishes: NO_WISHES,
   });
   const lost = run(reconnected.state, {
     kind: "subscribed",
@@ -256,6 +263,7 @@ Deno.test("a subscribe the server could not serve (Internal) is retried with bac
     generation: 1,
     since: "ep-0",
     unsubscribeFirst: false,
+    wishes: NO_WISHES,
   }]);
   const denied = refused("PermissionDenied");
   assert.equal(denied.state.channels.has("room1"), false);
@@ -417,6 +425,7 @@ Deno.test("subscribing again to a channel replaces the subscription: the server'
     generation: 2,
     since: undefined,
     unsubscribeFirst: true,
+    wishes: NO_WISHES,
   }]);
   assert.equal(state.channels.get("room1")?.generation, 2);
 });
@@ -445,4 +454,32 @@ Deno.test("close: timers stop, the socket closes, and nothing happens after", ()
       .commands,
     [],
   );
+});
+
+Deno.test("presence: the subscribe asks for what the application listens to; notices only while live on this connection", () => {
+  const wishes = { joinLeave: true, occupancy: false };
+  const { state, commands } = run(
+    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    { kind: "subscribeAsked", channel: "room1", generation: 1, wishes },
+  );
+  assert.deepEqual(commands.at(-1), {
+    kind: "subscribe",
+    channel: "room1",
+    generation: 1,
+    since: undefined,
+    unsubscribeFirst: false,
+    wishes,
+  });
+  const notice = {
+    kind: "join" as const,
+    event: { channel: "room1", user: "bob" },
+  };
+  // Not yet confirmed: a notice for it is not news yet.
+  assert.deepEqual(run(state, { kind: "presence", notice }).commands, []);
+  assert.deepEqual(run(live(), { kind: "presence", notice }).commands, [
+    { kind: "presence", notice },
+  ]);
+  // Disconnected: whatever still arrives from the old connection is dropped.
+  const away = run(live(), { kind: "closed", code: 1006, jitter: 0 }).state;
+  assert.deepEqual(run(away, { kind: "presence", notice }).commands, []);
 });
