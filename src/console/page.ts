@@ -62,6 +62,7 @@ export function consolePage(settings: ConsoleSettings): string {
   .chip { background: #e7eaf0; border-radius: 12px; padding: 2px 4px 2px 10px; font-size: 13px; }
   .chip.live { background: #d7f5df; }
   .chip button { padding: 0 6px; margin-left: 4px; background: transparent; color: #5b6478; }
+  .chip .who { color: #5b6478; }
   table { width: 100%; border-collapse: collapse; font-size: 13px; }
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eef0f4; vertical-align: top; }
   td.payload { font-family: ui-monospace, monospace; word-break: break-all; }

@@ -51,8 +51,18 @@ function renderSubscriptions() {
   for (const [channel, subscription] of subscriptions) {
     const chip = document.createElement("span");
     chip.className = subscription.live ? "chip live" : "chip";
-    chip.title = subscription.live ? "subscribed" : "subscribing…";
+    const users = subscription.users ?? [];
+    chip.title = subscription.live
+      ? (users.length ? \`here: \${users.join(", ")}\` : "subscribed")
+      : "subscribing…";
     chip.textContent = channel;
+    if (subscription.live) {
+      const who = document.createElement("span");
+      who.className = "who";
+      const shown = users.slice(0, 5).join(", ");
+      who.textContent = \` · \${subscription.users?.length ?? "…"} here\${shown ? \`: \${shown}\` : ""}\${users.length > 5 ? ", …" : ""}\`;
+      chip.append(who);
+    }
     const remove = document.createElement("button");
     remove.textContent = "×";
     remove.title = \`unsubscribe from \${channel}\`;
@@ -105,13 +115,28 @@ function subscribe(channel) {
     last = message.seq;
     row([[new Date(message.createTime).toLocaleTimeString()], [message.channel], [String(message.seq)],
       [message.event], [JSON.stringify(message.payload), "payload"], [message.id, "id"]]);
-  }, { onReset: () => notice(channel, "reset: messages were lost, reload this channel's state") });
+  }, {
+    onReset: () => notice(channel, "reset: messages were lost, reload this channel's state"),
+    onJoin: (event) => { notice(channel, \`\${event.user} joined\`); whoIsHere(channel, subscription); },
+    onLeave: (event) => { notice(channel, \`\${event.user} left\`); whoIsHere(channel, subscription); },
+  });
   subscriptions.set(channel, subscription);
   renderSubscriptions();
   subscription.ready.then(
-    () => { subscription.live = true; renderSubscriptions(); },
+    () => { subscription.live = true; whoIsHere(channel, subscription); },
     (error) => { subscriptions.delete(channel); renderSubscriptions(); say("subscribe", error.message, true); },
   );
+}
+
+/** Who is in the channel, shown on its chip (presence; refreshed on every join and leave). */
+async function whoIsHere(channel, subscription) {
+  try {
+    const presence = await subscription.presence();
+    subscription.users = [...new Set(presence.members.map((member) => member.user))].sort();
+  } catch {
+    subscription.users = undefined;
+  }
+  if (subscriptions.get(channel) === subscription) renderSubscriptions();
 }
 
 async function publish() {

@@ -2,11 +2,13 @@
  * The web console in a real browser (Debian's Chromium, driven by
  * playwright-core): open it, see it connect with the prefilled token,
  * subscribe, publish over REST (from the test and from the page), see the
- * messages. A screenshot is saved to test-artifacts/console.png.
+ * messages and who is in the channel. A screenshot is saved to
+ * test-artifacts/console.png.
  */
 
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
+import { TestClient } from "../support/client.ts";
 import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
 
 /** Debian's Chromium, else CHROMIUM_PATH, else a preinstalled Chrome (GitHub's runners). */
@@ -129,6 +131,15 @@ Deno.test({
         fullPage: true,
       });
       assert.deepEqual(external, [], "no request leaves the server");
+
+      // Who is here, live: the chip lists the channel's users, a join is a row.
+      await page.locator(".chip.live", { hasText: "1 here: alice" }).waitFor();
+      const bob = await TestClient.authed(fixture.websocketUrl, { sub: "bob" });
+      await bob.ok("subscribe", { channel: "room1" });
+      await page.locator(".chip.live", { hasText: "2 here: alice, bob" })
+        .waitFor();
+      await page.locator("#messages tr", { hasText: "bob joined" }).waitFor();
+      await bob[Symbol.asyncDispose]();
 
       // A refused token: stopped until it is edited, not a reconnect loop.
       await page.fill("#token", "not-a-token");
