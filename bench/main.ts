@@ -29,6 +29,7 @@ import {
   DEFAULT_SIZES,
   fanOut,
   idleThenManyChannels,
+  presenceCrowd,
   reconnectStorm,
   restThroughput,
   type ScenarioSizes,
@@ -48,6 +49,7 @@ const SCENARIOS = [
   "setup",
   "rest",
   "reconnectStorm",
+  "presence",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 
@@ -69,6 +71,8 @@ const USAGE = `deno task bench [flags]
   --rest-concurrency <n>   concurrent REST publishers (${DEFAULT_SIZES.restConcurrency})
   --storm-clients <n>      reconnect storm: clients reconnecting at once (${DEFAULT_SIZES.stormClients})
   --storm-backlog <n>      reconnect storm: messages each recovers (${DEFAULT_SIZES.stormBacklog})
+  --presence-members <n>   presence: members of the crowded channel (${DEFAULT_SIZES.presenceMembers})
+  --presence-churn <n>     presence: users joining and leaving it (${DEFAULT_SIZES.presenceChurn})
   --timeout <s>            give up (and kill every server) after this long (900)
   --out <dir>              where to write reports (bench/results)
   --reference              also write bench/results/reference.{json,svg}
@@ -127,6 +131,8 @@ async function main(): Promise<number> {
       "rest-concurrency": { type: "string" },
       "storm-clients": { type: "string" },
       "storm-backlog": { type: "string" },
+      "presence-members": { type: "string" },
+      "presence-churn": { type: "string" },
       timeout: { type: "string", default: "900" },
       out: { type: "string" },
       reference: { type: "boolean", default: false },
@@ -185,6 +191,16 @@ async function main(): Promise<number> {
       "storm-backlog",
       values["storm-backlog"],
       DEFAULT_SIZES.stormBacklog,
+    ),
+    presenceMembers: positive(
+      "presence-members",
+      values["presence-members"],
+      DEFAULT_SIZES.presenceMembers,
+    ),
+    presenceChurn: positive(
+      "presence-churn",
+      values["presence-churn"],
+      DEFAULT_SIZES.presenceChurn,
     ),
   };
   const only = (values.only?.split(",") ?? [...SCENARIOS]) as Scenario[];
@@ -265,6 +281,18 @@ async function main(): Promise<number> {
             await withServer(kind, (s) => restThroughput(s, sizes)),
           );
           break;
+        case "presence": {
+          // Presence is ours alone; its baseline is ours too, with PRESENCE=false.
+          if (kind !== "broadcaster") break;
+          const now = { PRESENCE_LEAVE_DELAY_MS: "0" };
+          await using server = await startServerUnderTest(kind, now);
+          await using without = await startServerUnderTest(kind, {
+            ...now,
+            PRESENCE: "false",
+          });
+          record("presence", kind, await presenceCrowd(server, without, sizes));
+          break;
+        }
         case "reconnectStorm": {
           // Recovery is ours alone: the floor keeps no history.
           if (kind !== "broadcaster") break;

@@ -89,6 +89,21 @@ export const TARGETS: readonly Target[] = [
     limit: 0,
   },
   {
+    label:
+      "CPU per join + leave ÷ per connect + subscribe without presence (churn in a 5000-member channel)",
+    scenario: "presence",
+    metric: "churnCpuRatio",
+    kind: "absolute",
+    limit: 3,
+  },
+  {
+    label: "presence on a 5000-member channel, slowest of 20 (ms)",
+    scenario: "presence",
+    metric: "presenceMaxMs",
+    kind: "absolute",
+    limit: 50,
+  },
+  {
     label: "messages lost (fan-out)",
     scenario: "fanOut",
     metric: "lost",

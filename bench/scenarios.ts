@@ -52,6 +52,10 @@ export interface ScenarioSizes {
   readonly stormClients: number;
   /** Reconnect storm: messages each of them recovers. */
   readonly stormBacklog: number;
+  /** Presence: members of the one crowded channel. */
+  readonly presenceMembers: number;
+  /** Presence: connections that join and leave it, one after another (`setupParallel` at once). */
+  readonly presenceChurn: number;
 }
 
 /** The defaults of the issue that defined the benchmark. */
@@ -68,6 +72,8 @@ export const DEFAULT_SIZES: ScenarioSizes = {
   restConcurrency: 16,
   stormClients: 1000,
   stormBacklog: 100,
+  presenceMembers: 5000,
+  presenceChurn: 1000,
 };
 
 /** Figures of one scenario on one server, by name (units in the name). */
@@ -76,9 +82,9 @@ export type Figures = Record<string, number>;
 /** Channels one publisher's token names at most, to keep its `auth` frame under 64 KiB. */
 const CHANNELS_PER_PUBLISHER = 2000;
 
-function token(channels: string[], scope: string[]): string {
+function token(channels: string[], scope: string[], sub = "bench"): string {
   return mintToken(BENCH_SECRET, {
-    sub: "bench",
+    sub,
     authorizedChannels: channels,
     scope,
     ttlSeconds: 3600,
@@ -414,4 +420,87 @@ export async function reconnectStorm(
     seqGaps: recovered.gaps,
     publishFailures: failures,
   };
+}
+
+/** Observers of the crowded channel, with `joinLeave` and `occupancy`. */
+const PRESENCE_OBSERVERS = 10;
+
+/** `presence` requests timed on the crowded channel. */
+const PRESENCE_QUERIES = 20;
+
+/**
+ * 7. Presence: `presenceMembers` users in one channel, ten of them
+ * observing joins, leaves and occupancy. `presence` on it is timed from a
+ * client. Then churn: `presenceChurn` new users each connect, authenticate,
+ * subscribe and close, `setupParallel` at once, and the server's CPU per
+ * cycle (a join and a leave, told to the observers) is compared with the
+ * same churn on `without`, a server with `PRESENCE=false`. Both run with
+ * `PRESENCE_LEAVE_DELAY_MS=0`, so every leave is paid for inside the window.
+ */
+export async function presenceCrowd(
+  server: ServerUnderTest,
+  without: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const channel = "crowd";
+  const member = (i: number) => token([channel], ["subscribe"], `member-${i}`);
+  const fill = (target: ServerUnderTest) =>
+    pool(sizes.presenceMembers, sizes.setupParallel, async (i) => {
+      const client = await BenchClient.open(target.websocketUrl);
+      await client.request("auth", { token: member(i) });
+      await client.request("subscribe", {
+        channel,
+        ...(i < PRESENCE_OBSERVERS ? { joinLeave: true, occupancy: true } : {}),
+      });
+      return client;
+    });
+  const crowd = await fill(server);
+  const observer = crowd[0];
+  const latencies: number[] = [];
+  let members = 0;
+  for (let i = 0; i < PRESENCE_QUERIES && observer !== undefined; i++) {
+    const started = now();
+    const answer = await observer.request("presence", { channel }) as {
+      connections: number;
+    };
+    latencies.push(now() - started);
+    members = answer.connections;
+  }
+  latencies.sort((a, b) => a - b);
+  const withPresence = await churnCpuPerCycleUs(server, channel, sizes);
+  await closeAll(crowd);
+  const plainCrowd = await fill(without);
+  const withoutPresence = await churnCpuPerCycleUs(without, channel, sizes);
+  await closeAll(plainCrowd);
+  return {
+    members,
+    presenceP50Ms: latencies[Math.floor(latencies.length / 2)] ?? Number.NaN,
+    presenceMaxMs: latencies.at(-1) ?? Number.NaN,
+    cpuPerJoinLeaveUs: withPresence,
+    cpuPerCycleWithoutPresenceUs: withoutPresence,
+    churnCpuRatio: withPresence / withoutPresence,
+  };
+}
+
+/** Server CPU per connect, auth, subscribe and close of a new user in `channel`. */
+async function churnCpuPerCycleUs(
+  server: ServerUnderTest,
+  channel: string,
+  sizes: ScenarioSizes,
+): Promise<number> {
+  const credentials = Array.from(
+    { length: sizes.presenceChurn },
+    (_, i) => token([channel], ["subscribe"], `churn-${i}`),
+  );
+  await settle(500);
+  const cpuBefore = await server.cpuSeconds();
+  await pool(sizes.presenceChurn, sizes.setupParallel, async (i) => {
+    const client = await connect(server, credentials[i] ?? "", channel);
+    await client.close();
+    return client;
+  });
+  // The last leaves and occupancy updates are sent within the batching interval.
+  await settle(300);
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  return (cpu * 1e6) / sizes.presenceChurn;
 }

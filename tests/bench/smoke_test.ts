@@ -14,6 +14,7 @@ const SCENARIOS = [
   "manyChannels",
   "setup",
   "rest",
+  "presence",
   ...(WITH_REDIS ? ["fanOutRedis"] : []),
 ];
 
@@ -35,6 +36,8 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
       "--rest-concurrency=2",
       "--storm-clients=10",
       "--storm-backlog=5",
+      "--presence-members=20",
+      "--presence-churn=10",
       "--timeout=120",
       `--only=${SCENARIOS.join(",")}`,
       `--out=${out}`,
@@ -52,6 +55,7 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
   assert.equal(report.results.fanOut.broadcaster.lost, 0);
   assert.equal(report.results.fanOut.broadcaster.seqGaps, 0);
   assert.equal(report.results.manyChannels.broadcaster.lost, 0);
+  assert.equal(report.results.presence.broadcaster.members, 20);
   if (WITH_REDIS) {
     assert.equal(report.results.fanOutRedis.broadcaster.lost, 0);
     assert.equal(report.results.fanOutRedis.broadcaster.seqGaps, 0);
