@@ -111,6 +111,20 @@ Deno.test("at the defaults: join with info, members and counts over the socket a
     1,
   );
   assert.equal(seriesValue(metrics, "broadcaster_presence_members"), 1);
+  assert.equal(
+    seriesValue(
+      metrics,
+      'broadcaster_presence_queries_total{kind="presence",transport="websocket"}',
+    ),
+    1,
+  );
+  assert.equal(
+    seriesValue(
+      metrics,
+      'broadcaster_presence_queries_total{kind="presence",transport="rest"}',
+    ),
+    1,
+  );
 });
 
 Deno.test("occupancy: batched updates with peak and change", async () => {
