@@ -121,29 +121,15 @@ export function reduce(
         engineError(input.operation, input.failure),
       );
     case "historyRead":
-      return {
-        state,
-        effects: [{
-          kind: "reply",
-          frame: {
-            requestId: input.requestId,
-            resultJson: messagesJson(input.messages),
-          },
-        }],
-      };
+      return replyJson(state, input.requestId, messagesJson(input.messages));
     case "presenceRead":
-      return {
+      return replyJson(
         state,
-        effects: [{
-          kind: "reply",
-          frame: {
-            requestId: input.requestId,
-            resultJson: "members" in input.presence
-              ? presenceJson(input.presence)
-              : presenceStatsJson(input.presence),
-          },
-        }],
-      };
+        input.requestId,
+        "members" in input.presence
+          ? presenceJson(input.presence)
+          : presenceStatsJson(input.presence),
+      );
     case "backlog":
       return onBacklog(state, input.bytes, now);
     case "closed":
@@ -295,6 +281,18 @@ function onSubscribeFailed(
   return {
     state: refusal.state,
     effects: [unsubscribe, ...refusal.effects],
+  };
+}
+
+/** Answers `requestId` with a result already serialised (spliced, never parsed again). */
+function replyJson(
+  state: ConnectionState,
+  requestId: number,
+  resultJson: string,
+): ConnectionStep {
+  return {
+    state,
+    effects: [{ kind: "reply", frame: { requestId, resultJson } }],
   };
 }
 

@@ -25,6 +25,7 @@ import {
   AuthParams,
   decodeParams,
   HistoryParams,
+  type ParamsSchema,
   PresenceParams,
   SubscribeParams,
   UnsubscribeParams,
@@ -167,22 +168,19 @@ export function presence(
   params: unknown,
   stats: boolean,
 ): ConnectionStep {
-  const decoded = decodeParams(PresenceParams, params);
-  if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel } = decoded.value;
-  const permitted = permit(state.auth, "subscribe", channel);
-  if (!permitted.ok) return refuse(state, requestId, permitted.error);
-  if (requestId === undefined) return unchanged(state);
-  return {
+  return channelRead(
     state,
-    effects: [{
+    requestId,
+    PresenceParams,
+    params,
+    ({ channel }, answered) => ({
       kind: "presence",
       channel,
-      requestId,
+      requestId: answered,
       stats,
       max: state.limits.presenceMaxMembers,
-    }],
-  };
+    }),
+  );
 }
 
 /** `history`: checked as `subscribe` is, up to the channel itself. */
@@ -191,22 +189,38 @@ export function history(
   requestId: number | undefined,
   params: unknown,
 ): ConnectionStep {
-  const decoded = decodeParams(HistoryParams, params);
-  if (!decoded.ok) return refuse(state, requestId, decoded.error);
-  const { channel, limit } = decoded.value;
-  const permitted = permit(state.auth, "subscribe", channel);
-  if (!permitted.ok) return refuse(state, requestId, permitted.error);
-  // A notification asks for an answer nobody will read.
-  if (requestId === undefined) return unchanged(state);
-  return {
+  return channelRead(
     state,
-    effects: [{
+    requestId,
+    HistoryParams,
+    params,
+    ({ channel, limit }, answered) => ({
       kind: "history",
       channel,
       limit: historyLimit(limit, state.limits.historySize),
-      requestId,
-    }],
-  };
+      requestId: answered,
+    }),
+  );
+}
+
+/**
+ * A read of a channel (`history`, `presence`): its params, then the checks
+ * of `subscribe` up to the channel itself, then `read`'s effect. A
+ * notification asks for an answer nobody will read: nothing is done.
+ */
+function channelRead<P extends { channel: string }>(
+  state: ConnectionState,
+  requestId: number | undefined,
+  schema: ParamsSchema<P>,
+  params: unknown,
+  read: (params: P, requestId: number) => Effect,
+): ConnectionStep {
+  const decoded = decodeParams(schema, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  const permitted = permit(state.auth, "subscribe", decoded.value.channel);
+  if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  if (requestId === undefined) return unchanged(state);
+  return { state, effects: [read(decoded.value, requestId)] };
 }
 
 /** `unsubscribe`: the subscription ends here; the shell removes it from the hub. */
