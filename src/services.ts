@@ -82,6 +82,7 @@ export async function buildServices(
   const hub = new Hub();
   const engine = await createEngine(config.engine, {
     deliver: (message) => hub.deliver(message),
+    cluster: hub,
     historySize: config.historySize,
     historyTtlSeconds: config.historyTtlSeconds,
     clock,
@@ -113,6 +114,9 @@ export async function buildServices(
       engine.unlisten(channel);
       presence.unlisten(channel);
     }
+  });
+  hub.onPattern((pattern, active) => {
+    if (!active) engine.unlistenPattern(pattern);
   });
   const measured = new MeasuredEngine(engine, metrics.publishLatency);
   await measured.start(ENGINE_START_MS);

@@ -6,13 +6,15 @@
  */
 
 import type { EngineConfig } from "../config.ts";
-import type { Deliver, Engine } from "./engine.ts";
+import type { ClusterDelivery, Deliver, Engine } from "./engine.ts";
 import { MemoryEngine } from "./memory.ts";
 
 /** What every engine is built with, besides its own settings. */
 export interface EngineOptions {
   /** Receives every message the engine accepts, in order: the node's hub. */
   readonly deliver: Deliver;
+  /** Where a cluster engine delivers, subscriptions and patterns apart: the same hub. */
+  readonly cluster: ClusterDelivery;
   /** `HISTORY_SIZE`. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`. */
@@ -30,6 +32,7 @@ export interface EngineOptions {
  *
  * const engine = await createEngine({ kind: "memory" }, {
  *   deliver: (message) => console.log(message.id),
+ *   cluster: { toChannel: () => {}, toPatterns: () => {} },
  *   historySize: 100,
  *   historyTtlSeconds: 300,
  *   clock: Date.now,
@@ -48,7 +51,7 @@ export async function createEngine(
       const { RedisEngine } = await import("./redis.ts");
       return new RedisEngine({
         url: config.url,
-        deliver: options.deliver,
+        deliver: options.cluster,
         historySize: options.historySize,
         historyTtlSeconds: options.historyTtlSeconds,
       });

@@ -59,6 +59,13 @@ export interface Engine {
   /** This node has no subscriber of `channel` any more. */
   unlisten(channel: string): void;
   /**
+   * Resolves once every message of a channel matching `pattern` published
+   * from now on will reach this node's hub (SPEC §9). Idempotent.
+   */
+  listenPattern(pattern: string): Promise<void>;
+  /** This node has no subscription of `pattern` any more. */
+  unlistenPattern(pattern: string): void;
+  /**
    * Resolves once the engine can serve, or after `timeoutMs` if it cannot yet
    * (it keeps trying on its own): a node starts serving either way.
    */
@@ -71,6 +78,18 @@ export interface Engine {
 
 /** Receives every message the engine accepts, in order: the node's hub. */
 export type Deliver = (message: Message) => void;
+
+/**
+ * Where a cluster engine delivers: a channel's subscribers and the pattern
+ * subscriptions apart, since it hears of a message once per subscription
+ * kind (and once per pattern glob, `glob`).
+ */
+export interface ClusterDelivery {
+  /** To the subscribers of the message's channel. */
+  toChannel(message: Message): void;
+  /** To the pattern subscriptions with glob `glob` that the message matches. */
+  toPatterns(message: Message, glob: string): void;
+}
 
 /**
  * What a client is told of an engine's failure, from what it threw: the

@@ -117,6 +117,7 @@ export class MemoryEngine implements Engine {
       createTime: formatTimestamp(now),
       epoch: stream.epoch,
       offset,
+      ...(message.from === undefined ? {} : { from: message.from }),
     };
     this.#remember(stream, accepted, now);
     this.#deliver(accepted);
@@ -169,6 +170,13 @@ export class MemoryEngine implements Engine {
     this.#listened.add(channel);
     return Promise.resolve();
   }
+
+  /** Every message is delivered to this process's hub already. */
+  listenPattern(_pattern: string): Promise<void> {
+    return Promise.resolve();
+  }
+
+  unlistenPattern(_pattern: string): void {}
 
   unlisten(channel: string): void {
     this.#listened.delete(channel);

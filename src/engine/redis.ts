@@ -37,7 +37,13 @@ import {
   type StreamPosition,
   type StreamRead,
 } from "../protocol/position.ts";
-import { type Deliver, type Engine, STREAM_META_TTL_MS } from "./engine.ts";
+import {
+  type ClusterDelivery,
+  type Deliver,
+  type Engine,
+  STREAM_META_TTL_MS,
+} from "./engine.ts";
+import { globOf } from "../protocol/channel.ts";
 import {
   deliverOnce,
   historyScript,
@@ -51,6 +57,7 @@ import {
   type StreamEntry,
   streamKey,
   topic,
+  TOPIC_PREFIX,
 } from "./redis_streams.ts";
 import { connect, retryDelay, unavailableUnless } from "./redis_connections.ts";
 
@@ -69,8 +76,8 @@ type ReadReply = [string, number, number, StreamEntry[]];
 export interface RedisEngineOptions {
   /** `redis://` or `rediss://`, with password if any. */
   readonly url: string;
-  /** Receives every message of the channels this node listens to: the hub. */
-  readonly deliver: Deliver;
+  /** Receives every message of the channels and patterns this node listens to: the hub. */
+  readonly deliver: ClusterDelivery;
   /** `HISTORY_SIZE`: entries kept per channel stream. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`: how long entries are kept. */
@@ -89,7 +96,7 @@ export interface RedisEngineOptions {
  * async function startOnRedis(hub: Hub): Promise<RedisEngine> {
  *   const engine = new RedisEngine({
  *     url: "redis://127.0.0.1:6379",
- *     deliver: (message) => hub.deliver(message),
+ *     deliver: hub,
  *     historySize: 100,
  *     historyTtlSeconds: 300,
  *   });
@@ -102,6 +109,9 @@ export class RedisEngine implements Engine {
   readonly #commands: Redis;
   readonly #subscriber: Redis;
   readonly #deliver: Deliver;
+  readonly #delivery: ClusterDelivery;
+  /** Pattern subscriptions by glob: a glob is PSUBSCRIBEd while any pattern needs it. */
+  readonly #globs = new Map<string, number>();
   readonly #maxLength: string;
   readonly #ttlMs: string;
   readonly #metaTtlMs: string;
@@ -112,7 +122,8 @@ export class RedisEngine implements Engine {
 
   /** Connects (lazily, with backoff) to `options.url`; `start` waits for it. */
   constructor(options: RedisEngineOptions) {
-    this.#deliver = options.deliver;
+    this.#delivery = options.deliver;
+    this.#deliver = (message) => options.deliver.toChannel(message);
     this.#maxLength = String(options.historySize);
     this.#ttlMs = String(options.historyTtlSeconds * 1000);
     this.#metaTtlMs = String(
@@ -123,6 +134,15 @@ export class RedisEngine implements Engine {
     this.#subscriber.on(
       "message",
       (topicName: string, text: string) => this.#onLive(topicName, text),
+    );
+    this.#subscriber.on(
+      "pmessage",
+      (glob: string, topicName: string, text: string) => {
+        const message = liveMessage(topicName, text);
+        if (message !== null && glob.startsWith(TOPIC_PREFIX)) {
+          this.#delivery.toPatterns(message, glob.slice(TOPIC_PREFIX.length));
+        }
+      },
     );
   }
 
@@ -152,7 +172,11 @@ export class RedisEngine implements Engine {
           this.#ttlMs,
           this.#metaTtlMs,
           topic(message.channel),
-          JSON.stringify([message.event, message.payloadJson]),
+          JSON.stringify(
+            message.from === undefined
+              ? [message.event, message.payloadJson]
+              : [message.event, message.payloadJson, message.from],
+          ),
           this.#epochs.next(),
         ]) as Promise<[string, number, number]>,
     );
@@ -222,6 +246,41 @@ export class RedisEngine implements Engine {
     this.#channels.set(channel, listening);
     listening.ready = this.#startListening(channel, listening);
     return listening.ready;
+  }
+
+  /**
+   * PSUBSCRIBEs the pattern's glob (a superset: the hub keeps only the
+   * channels that match). Never fails: while Redis is unreachable,
+   * ioredis subscribes it again on reconnect.
+   */
+  async listenPattern(pattern: string): Promise<void> {
+    const glob = globOf(pattern);
+    const count = this.#globs.get(glob) ?? 0;
+    this.#globs.set(glob, count + 1);
+    if (count > 0) return;
+    try {
+      await this.#command(() =>
+        this.#subscriber.psubscribe(`${TOPIC_PREFIX}${glob}`)
+      );
+    } catch (error) {
+      logger.warning("listening to {pattern} waits for redis: {error}", {
+        pattern,
+        error: String(error),
+      });
+    }
+  }
+
+  unlistenPattern(pattern: string): void {
+    const glob = globOf(pattern);
+    const count = (this.#globs.get(glob) ?? 0) - 1;
+    if (count > 0) {
+      this.#globs.set(glob, count);
+      return;
+    }
+    this.#globs.delete(glob);
+    this.#subscriber.punsubscribe(`${TOPIC_PREFIX}${glob}`).catch(() => {
+      // Disconnected: nothing to unsubscribe from.
+    });
   }
 
   unlisten(channel: string): void {

@@ -179,7 +179,11 @@ export function messageOf(
   milliseconds: number,
   body: string,
 ): Message {
-  const [event, payloadJson] = JSON.parse(body) as [string, string];
+  const [event, payloadJson, from] = JSON.parse(body) as [
+    string,
+    string,
+    string?,
+  ];
   return {
     id: `${epoch}-${offset}`,
     channel,
@@ -188,6 +192,7 @@ export function messageOf(
     createTime: formatTimestamp(milliseconds),
     epoch,
     offset,
+    ...(from === undefined ? {} : { from }),
   };
 }
 

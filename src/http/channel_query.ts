@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isValidChannelName } from "../protocol/channel.ts";
+import { isChannel } from "../protocol/channel.ts";
 import { invalidChannel } from "../protocol/publication.ts";
 import { errorResponse, type HeaderList } from "./responses.ts";
 
@@ -19,7 +19,7 @@ export function channelQuery(
   if (channel === null) {
     return errorResponse("InvalidArgument", "channel is required", { headers });
   }
-  if (!isValidChannelName(channel)) {
+  if (!isChannel(channel)) {
     const { code, message } = invalidChannel(channel);
     return errorResponse(code, message, { headers });
   }

@@ -81,6 +81,17 @@ export async function subscribe(
   const { subscription, requestId, recover, since } = effect;
   services.hub.add(subscription, recipient);
   try {
+    if (subscription.pattern === true) {
+      await services.engine.listenPattern(subscription.channel);
+      return {
+        kind: "subscribed",
+        subscription,
+        requestId,
+        recover,
+        since,
+        read: null,
+      };
+    }
     await services.engine.listen(subscription.channel);
     const read = await services.engine.read(
       subscription.channel,

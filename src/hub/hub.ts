@@ -25,13 +25,14 @@
  * @module
  */
 
-import type { Message } from "../protocol/message.ts";
+import { fromJson, type Message } from "../protocol/message.ts";
 import type {
   StreamPosition,
   StreamRead,
   SubscriptionStart,
 } from "../protocol/position.ts";
 import type { Subscription } from "../protocol/state.ts";
+import { PatternIndex } from "./pattern_index.ts";
 
 /** Where the hub hands a subscription's frames: the connection that holds it. */
 export interface Recipient {
@@ -71,6 +72,9 @@ interface MutableEntry extends HubEntry {
   lagFrom: number;
 }
 
+/** Called when a pattern gains its first local subscription or loses its last. */
+export type PatternListener = (pattern: string, active: boolean) => void;
+
 /** Called when a channel gains its first local subscriber or loses its last. */
 export type ChannelListener = (channel: string, active: boolean) => void;
 
@@ -85,8 +89,8 @@ export function broadcastParts(message: Message): [string, string] {
   },"seq":`;
   const tail = `,"createTime":${JSON.stringify(message.createTime)},"channel":${
     JSON.stringify(message.channel)
-  },"event":${
-    JSON.stringify(message.event)
+  },"event":${JSON.stringify(message.event)}${
+    fromJson(message)
   },"payload":${message.payloadJson}}}`;
   return [head, tail];
 }
@@ -123,7 +127,9 @@ export function broadcastParts(message: Message): [string, string] {
  */
 export class Hub {
   readonly #channels = new Map<string, Map<string, MutableEntry>>();
+  readonly #patterns = new PatternIndex<MutableEntry>();
   #onChannel: ChannelListener | undefined;
+  #onPattern: PatternListener | undefined;
   #subscriptions = 0;
   #delivered = 0;
 
@@ -133,6 +139,11 @@ export class Hub {
    */
   onChannel(listener: ChannelListener): void {
     this.#onChannel = listener;
+  }
+
+  /** Calls `listener` when a pattern gains its first local subscription or loses its last. */
+  onPattern(listener: PatternListener): void {
+    this.#onPattern = listener;
   }
 
   /**
@@ -149,6 +160,13 @@ export class Hub {
       pending: [],
       lagFrom: 0,
     };
+    this.#subscriptions++;
+    if (subscription.pattern === true) {
+      if (this.#patterns.add(subscription.channel, subscription.id, entry)) {
+        this.#onPattern?.(subscription.channel, true);
+      }
+      return entry;
+    }
     let entries = this.#channels.get(subscription.channel);
     if (entries === undefined) {
       entries = new Map<string, MutableEntry>();
@@ -156,13 +174,20 @@ export class Hub {
       this.#onChannel?.(subscription.channel, true);
     }
     entries.set(subscription.id, entry);
-    this.#subscriptions++;
     return entry;
   }
 
   /** Forgets a subscription; removing one twice, or one never added, is harmless. */
   remove(subscription: Subscription): void {
     const channel = subscription.channel;
+    if (subscription.pattern === true) {
+      if (this.#patterns.get(channel, subscription.id) === undefined) return;
+      this.#subscriptions--;
+      if (this.#patterns.remove(channel, subscription.id)) {
+        this.#onPattern?.(channel, false);
+      }
+      return;
+    }
     const entries = this.#channels.get(channel);
     if (entries === undefined || !entries.delete(subscription.id)) return;
     this.#subscriptions--;
@@ -172,11 +197,66 @@ export class Hub {
     }
   }
 
-  /** Fans one message out to every local subscriber of its channel, in call order. */
+  /**
+   * Fans one message out to every local subscriber of its channel and every
+   * pattern subscription it matches, in call order: what a single-process
+   * engine does with each message.
+   */
   deliver(message: Message): void {
+    // Nobody to tell: not even the frame is built.
+    if (!this.#channels.has(message.channel) && this.#patterns.size === 0) {
+      return;
+    }
+    const [head, tail] = broadcastParts(message);
+    this.#toChannel(message, head, tail);
+    this.#toPatterns(message, head, tail, undefined);
+  }
+
+  /** Fans a message out to its channel's subscribers only (a cluster engine's exact subscriptions). */
+  toChannel(message: Message): void {
+    if (!this.#channels.has(message.channel)) return;
+    const [head, tail] = broadcastParts(message);
+    this.#toChannel(message, head, tail);
+  }
+
+  /**
+   * Fans a message out to the pattern subscriptions it matches; with `glob`,
+   * only to those of patterns with that glob (a cluster engine receives a
+   * message once per glob it matches, and each must count once).
+   */
+  toPatterns(message: Message, glob?: string): void {
+    if (this.#patterns.size === 0) return;
+    const [head, tail] = broadcastParts(message);
+    this.#toPatterns(message, head, tail, glob);
+  }
+
+  #toPatterns(
+    message: Message,
+    head: string,
+    tail: string,
+    glob: string | undefined,
+  ): void {
+    // Patterns name channels; a personal channel (`#…`) matches none.
+    if (this.#patterns.size === 0 || message.channel.startsWith("#")) return;
+    this.#patterns.forEachMatch(message.channel, (group) => {
+      if (glob !== undefined && group.glob !== glob) return;
+      for (const entry of group.entries.values()) {
+        if (entry.pending !== null) {
+          entry.pending.push(message);
+          continue;
+        }
+        // One seq across the channels; a dropped broadcast still counts (a
+        // pattern has no history to catch up from), so the gap shows.
+        entry.seq++;
+        this.#delivered++;
+        offer(entry, head + entry.seq + group.json + tail);
+      }
+    });
+  }
+
+  #toChannel(message: Message, head: string, tail: string): void {
     const entries = this.#channels.get(message.channel);
     if (entries === undefined) return;
-    const [head, tail] = broadcastParts(message);
     for (const entry of entries.values()) {
       if (entry.pending !== null) {
         entry.pending.push(message);
@@ -233,6 +313,7 @@ export class Hub {
    * started subscription.
    */
   start(subscription: Subscription, start: SubscriptionStart): void {
+    if (subscription.pattern === true) return this.#startPattern(subscription);
     const entry = this.#entry(subscription);
     if (entry === undefined || entry.pending === null || entry.epoch !== "") {
       return;
@@ -240,6 +321,21 @@ export class Hub {
     entry.epoch = start.epoch;
     entry.base = start.base;
     this.#release(entry, start.replay, start.end);
+  }
+
+  /** A pattern subscription goes live: what was held back follows, in order. */
+  #startPattern(subscription: Subscription): void {
+    const entry = this.#patterns.get(subscription.channel, subscription.id);
+    if (entry === undefined || entry.pending === null) return;
+    const pending = entry.pending;
+    entry.pending = null;
+    const json = `,"pattern":${JSON.stringify(subscription.channel)}`;
+    for (const message of pending) {
+      const [head, tail] = broadcastParts(message);
+      entry.seq++;
+      this.#delivered++;
+      offer(entry, head + entry.seq + json + tail);
+    }
   }
 
   /**

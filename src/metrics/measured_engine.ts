@@ -73,6 +73,16 @@ export class MeasuredEngine implements Engine {
   }
 
   /** As the wrapped engine's. */
+  listenPattern(pattern: string): Promise<void> {
+    return this.#engine.listenPattern(pattern);
+  }
+
+  /** As the wrapped engine's. */
+  unlistenPattern(pattern: string): void {
+    this.#engine.unlistenPattern(pattern);
+  }
+
+  /** As the wrapped engine's. */
   start(timeoutMs: number): Promise<void> {
     return this.#engine.start(timeoutMs);
   }

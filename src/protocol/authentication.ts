@@ -8,6 +8,7 @@
  * @module
  */
 
+import { covers, hasWildcard, personalOwner } from "./channel.ts";
 import { fail, ok, type Result } from "./errors.ts";
 import { utf8ByteLength } from "./size.ts";
 
@@ -17,15 +18,17 @@ export const LEEWAY_SECONDS = 30;
 /** How long before `exp` the server warns with `tokenExpiring`, in ms. */
 export const EXPIRY_WARNING_MS = 60_000;
 
-/** The scopes a token may carry. */
-export type Scope = "subscribe" | "publish";
+/** The scopes a token may carry: `direct` publishes to personal channels (SPEC §9). */
+export type Scope = "subscribe" | "publish" | "direct";
 
 /** The credentials of an authenticated connection. */
 export interface Authentication {
   /** The token's `sub`. */
   readonly subject: string;
-  /** The token's `authorizedChannels`: exact channel names. */
+  /** The token's `authorizedChannels` that are plain channel names. */
   readonly channels: ReadonlySet<string>;
+  /** The token's `authorizedChannels` with wildcards (`updates:*`, `updates:>`). */
+  readonly grants: readonly string[];
   /** What the token allows: `subscribe` and/or `publish`. */
   readonly scopes: ReadonlySet<Scope>;
   /** The token's `exp`, in epoch milliseconds. */
@@ -44,17 +47,25 @@ export const MAX_INFO_BYTES = 1024;
  */
 export const DEFAULT_SCOPES: ReadonlySet<Scope> = new Set(["subscribe"]);
 
-const NO_SCOPES: ReadonlySet<Scope> = new Set();
-const PUBLISH_ONLY: ReadonlySet<Scope> = new Set(["publish"]);
-const BOTH_SCOPES: ReadonlySet<Scope> = new Set(["subscribe", "publish"]);
+/** Scope sets by their claim, shared: each connection would otherwise hold its own Set. */
+const SCOPE_SETS = new Map<string, ReadonlySet<Scope>>([[
+  "subscribe",
+  DEFAULT_SCOPES,
+]]);
 
-/** The set for a `scope` claim, shared: each connection would otherwise hold its own Set. */
+const KNOWN_SCOPES: readonly Scope[] = ["subscribe", "publish", "direct"];
+
+/** The set for a `scope` claim: the scopes it names that the server knows. */
 function scopeSet(scope: readonly string[] | undefined): ReadonlySet<Scope> {
   if (scope === undefined) return DEFAULT_SCOPES;
-  const subscribe = scope.includes("subscribe");
-  const publish = scope.includes("publish");
-  if (subscribe) return publish ? BOTH_SCOPES : DEFAULT_SCOPES;
-  return publish ? PUBLISH_ONLY : NO_SCOPES;
+  const known = KNOWN_SCOPES.filter((name) => scope.includes(name));
+  const key = known.join(",");
+  let set = SCOPE_SETS.get(key);
+  if (set === undefined) {
+    set = new Set(known);
+    SCOPE_SETS.set(key, set);
+  }
+  return set;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -102,9 +113,15 @@ export function authenticationFromClaims(
   if (typeof exp !== "number") {
     return fail("InvalidArgument", "token claim exp must be a number");
   }
+  const grants = authorizedChannels.filter(hasWildcard);
   const authentication = {
     subject: sub,
-    channels: new Set(authorizedChannels),
+    channels: new Set(
+      grants.length === 0
+        ? authorizedChannels
+        : authorizedChannels.filter((channel) => !hasWildcard(channel)),
+    ),
+    grants,
     scopes: scopeSet(scope),
     expiresAt: exp * 1000,
   };
@@ -119,12 +136,27 @@ export function authenticationFromClaims(
   return ok({ ...authentication, info: infoJson });
 }
 
-/** True when `authentication` lets its holder use `channel` for `scope`. */
+/**
+ * True when `authentication` lets its holder use `channel` (a channel or a
+ * pattern) for `scope`. A personal channel is its owner's to subscribe to
+ * (and read) and anyone's with `direct` to publish to, whatever the grants;
+ * any other channel must be granted, exactly or by a wildcard.
+ */
 export function allows(
   authentication: Authentication,
   scope: Scope,
   channel: string,
 ): boolean {
-  return authentication.scopes.has(scope) &&
-    authentication.channels.has(channel);
+  const owner = personalOwner(channel);
+  if (owner !== null) {
+    return scope === "publish"
+      ? authentication.scopes.has("direct")
+      : authentication.scopes.has(scope) && owner === authentication.subject;
+  }
+  if (!authentication.scopes.has(scope)) return false;
+  if (authentication.channels.has(channel)) return true;
+  for (const grant of authentication.grants) {
+    if (covers(grant, channel)) return true;
+  }
+  return false;
 }

@@ -62,7 +62,8 @@ export type Input =
     readonly requestId: number | undefined;
     readonly recover: boolean;
     readonly since: StreamPosition | null;
-    readonly read: StreamRead;
+    /** `null` for a pattern: it has no stream of its own. */
+    readonly read: StreamRead | null;
   }
   /** The engine could not say where the stream stands: the subscribe fails. */
   | {

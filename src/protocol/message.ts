@@ -15,6 +15,8 @@ export interface NewMessage {
   readonly event: string;
   /** The payload as JSON text, serialised once at validation. */
   readonly payloadJson: string;
+  /** Who sent it, when a client published it to a personal channel (SPEC §9). */
+  readonly from?: string;
 }
 
 /**
@@ -48,7 +50,7 @@ export function formatTimestamp(epochMilliseconds: number): string {
 }
 
 /**
- * A message as JSON text, `{"id","createTime","channel","event","payload"}`,
+ * A message as JSON text, `{"id","createTime","channel","event","from"?,"payload"}`,
  * splicing in the payload text rather than parsing it again.
  */
 export function messageJson(message: Message): string {
@@ -56,10 +58,17 @@ export function messageJson(message: Message): string {
     JSON.stringify(message.createTime)
   },"channel":${JSON.stringify(message.channel)},"event":${
     JSON.stringify(message.event)
-  },"payload":${message.payloadJson}}`;
+  }${fromJson(message)},"payload":${message.payloadJson}}`;
 }
 
 /** `{"messages":[...]}`, oldest first: the body of every history answer. */
 export function messagesJson(messages: readonly Message[]): string {
   return `{"messages":[${messages.map(messageJson).join(",")}]}`;
+}
+
+/** `,"from":"<sub>"` for a direct message, else nothing. */
+export function fromJson(message: NewMessage): string {
+  return message.from === undefined
+    ? ""
+    : `,"from":${JSON.stringify(message.from)}`;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isValidChannelName } from "./channel.ts";
+import { isChannel, isPattern } from "./channel.ts";
 import { fail, ok, type ProtocolError, type Result } from "./errors.ts";
 import type { NewMessage } from "./message.ts";
 import { decodeParams, type ParamsSource, PublishParams } from "./schema.ts";
@@ -26,7 +26,9 @@ export function quote(text: string): string {
 export function invalidChannel(channel: string): ProtocolError {
   return {
     code: "InvalidArgument",
-    message: `invalid channel name ${quote(channel)}`,
+    message: isPattern(channel)
+      ? `${quote(channel)} is a pattern: only subscribe takes one`
+      : `invalid channel name ${quote(channel)}`,
   };
 }
 
@@ -75,7 +77,7 @@ export function newMessageFrom(
     if (!decoded.ok) return decoded;
     ({ channel, event, payload } = decoded.value);
   }
-  if (!isValidChannelName(channel)) {
+  if (!isChannel(channel)) {
     return { ok: false, error: invalidChannel(channel) };
   }
   const payloadJson = JSON.stringify(payload);

@@ -228,8 +228,26 @@ function onSubscribed(
     // Ended while it was being set up: the hub must not keep it.
     return { state, effects: [{ kind: "unsubscribe", subscription }] };
   }
-  const recovered = recover && read.recovered && since !== null;
   const effects: Effect[] = [];
+  if (read === null) {
+    // A pattern: no stream, so no position, nothing to recover.
+    if (requestId !== undefined) {
+      effects.push({
+        kind: "reply",
+        frame: resultFrame(requestId, {
+          subscriptionId: subscription.id,
+          timestamp: formatTimestamp(now),
+        }),
+      });
+    }
+    effects.push({
+      kind: "activate",
+      subscription,
+      start: { epoch: "", base: 0, replay: [], end: 0 },
+    });
+    return { state, effects };
+  }
+  const recovered = recover && read.recovered && since !== null;
   if (requestId !== undefined) {
     const answer = {
       subscriptionId: subscription.id,

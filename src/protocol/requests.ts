@@ -14,7 +14,7 @@ import {
   authenticationFromClaims,
 } from "./authentication.ts";
 import type { Member } from "./presence.ts";
-import { isValidChannelName } from "./channel.ts";
+import { isChannel, isPattern, isPersonalChannel } from "./channel.ts";
 import type { Effect, TokenOutcome } from "./effects.ts";
 import { fail, type Result } from "./errors.ts";
 import { notificationFrame, resultFrame } from "./frames.ts";
@@ -110,7 +110,21 @@ export function subscribe(
   const decoded = decodeParams(SubscribeParams, params);
   if (!decoded.ok) return refuse(state, requestId, decoded.error);
   const { channel, since, joinLeave, occupancy } = decoded.value;
-  const permitted = permit(state.auth, "subscribe", channel);
+  const pattern = isPattern(channel);
+  if (pattern && since !== undefined) {
+    return refuse(state, requestId, {
+      code: "InvalidArgument",
+      message: "params.since: a pattern has no history to recover from",
+    });
+  }
+  if (pattern && (joinLeave === true || occupancy === true)) {
+    return refuse(state, requestId, {
+      code: "InvalidArgument",
+      message:
+        "a pattern has no presence: joinLeave and occupancy need a channel",
+    });
+  }
+  const permitted = permit(state.auth, "subscribe", channel, true);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
   const auth = permitted.value;
   if (state.subscriptions.has(channel)) {
@@ -127,15 +141,17 @@ export function subscribe(
     });
   }
   const opened = state.subscriptionsOpened + 1;
-  const subscription: Subscription = {
-    id: `${state.connectionId}.${opened}`,
-    channel,
-    ...(joinLeave === true ? { joinLeave } : {}),
-    ...(occupancy === true ? { occupancy } : {}),
-    ...(state.limits.presence
-      ? { member: memberOf(auth, state.connectionId) }
-      : {}),
-  };
+  const subscription: Subscription = pattern
+    ? { id: `${state.connectionId}.${opened}`, channel, pattern }
+    : {
+      id: `${state.connectionId}.${opened}`,
+      channel,
+      ...(joinLeave === true ? { joinLeave } : {}),
+      ...(occupancy === true ? { occupancy } : {}),
+      ...(state.limits.presence
+        ? { member: memberOf(auth, state.connectionId) }
+        : {}),
+    };
   const subscriptions = new Map(state.subscriptions);
   subscriptions.set(channel, subscription);
   return {
@@ -232,7 +248,7 @@ export function unsubscribe(
   const decoded = decodeParams(UnsubscribeParams, params);
   if (!decoded.ok) return refuse(state, requestId, decoded.error);
   const { channel } = decoded.value;
-  if (!isValidChannelName(channel)) {
+  if (!isChannel(channel) && !isPattern(channel)) {
     return refuse(state, requestId, invalidChannel(channel));
   }
   const subscription = state.subscriptions.get(channel);
@@ -263,24 +279,31 @@ export function publish(
   const message = newMessageFrom(params, state.limits.maxMessageBytes);
   if (!message.ok) return refuse(state, requestId, message.error);
   // The channel name is checked already, with the message.
-  const permitted = authorize(state.auth, "publish", message.value.channel);
+  const { channel } = message.value;
+  const permitted = authorize(state.auth, "publish", channel);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  // A direct message says who sent it (SPEC §9).
+  const sent = isPersonalChannel(channel)
+    ? { ...message.value, from: permitted.value.subject }
+    : message.value;
   return {
     state,
-    effects: [{ kind: "publish", message: message.value, requestId }],
+    effects: [{ kind: "publish", message: sent, requestId }],
   };
 }
 
 /**
- * The checks `subscribe` and `publish` share after their params: channel name,
- * authentication, scope, then the channel itself.
+ * The checks every request on a channel makes after its params: the name
+ * (a pattern only where `patterns` allows one: `subscribe`), authentication,
+ * scope, then the channel itself.
  */
 function permit(
   auth: Authentication | null,
   scope: "subscribe" | "publish",
   channel: string,
+  patterns = false,
 ): Result<Authentication> {
-  if (!isValidChannelName(channel)) {
+  if (!isChannel(channel) && !(patterns && isPattern(channel))) {
     return { ok: false, error: invalidChannel(channel) };
   }
   return authorize(auth, scope, channel);
@@ -295,8 +318,12 @@ function authorize(
   if (auth === null) {
     return fail("Unauthenticated", "not authenticated: send auth first");
   }
-  if (!auth.scopes.has(scope)) {
-    return fail("PermissionDenied", `the token lacks the ${scope} scope`);
+  // Publishing to a personal channel is a direct message: its own scope.
+  const needed = scope === "publish" && isPersonalChannel(channel)
+    ? "direct"
+    : scope;
+  if (!auth.scopes.has(needed)) {
+    return fail("PermissionDenied", `the token lacks the ${needed} scope`);
   }
   if (!allows(auth, scope, channel)) {
     return fail(

@@ -31,8 +31,10 @@ export interface Limits {
 export interface Subscription {
   /** Unique per subscription: the connection id and a per-connection counter. */
   readonly id: string;
-  /** The channel subscribed to. */
+  /** The channel subscribed to, or the pattern (`updates:*`) when `pattern`. */
   readonly channel: string;
+  /** A pattern subscription: every matching channel's broadcasts, one `seq` (SPEC §9). */
+  readonly pattern?: true;
   /** Whether it is sent `join` and `leave` (SPEC §8). */
   readonly joinLeave?: boolean;
   /** Whether it is sent `occupancy` updates (SPEC §8). */
