@@ -13,6 +13,7 @@ import type { Config } from "./config.ts";
 import { createEngine } from "./engine/create.ts";
 import type { Engine } from "./engine/engine.ts";
 import type { Connection } from "./http/connection.ts";
+import { carryOut } from "./http/control.ts";
 import { Hub } from "./hub/hub.ts";
 import { PresenceFanout } from "./hub/presence_fanout.ts";
 import { MeasuredEngine } from "./metrics/measured_engine.ts";
@@ -80,14 +81,15 @@ export async function buildServices(
 ): Promise<Services> {
   const clock = options.clock ?? Date.now;
   const hub = new Hub();
+  const connections = new Set<Connection>();
   const engine = await createEngine(config.engine, {
+    onControl: (command) => carryOut(command, connections),
     deliver: (message) => hub.deliver(message),
     cluster: hub,
     historySize: config.historySize,
     historyTtlSeconds: config.historyTtlSeconds,
     clock,
   });
-  const connections = new Set<Connection>();
   const metrics = new ServerMetrics({
     hub,
     engine,

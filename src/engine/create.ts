@@ -6,7 +6,12 @@
  */
 
 import type { EngineConfig } from "../config.ts";
-import type { ClusterDelivery, Deliver, Engine } from "./engine.ts";
+import type {
+  ClusterDelivery,
+  ControlHandler,
+  Deliver,
+  Engine,
+} from "./engine.ts";
 import { MemoryEngine } from "./memory.ts";
 
 /** What every engine is built with, besides its own settings. */
@@ -15,6 +20,8 @@ export interface EngineOptions {
   readonly deliver: Deliver;
   /** Where a cluster engine delivers, subscriptions and patterns apart: the same hub. */
   readonly cluster: ClusterDelivery;
+  /** Carries out the server API's commands on this node. */
+  readonly onControl: ControlHandler;
   /** `HISTORY_SIZE`. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`. */
@@ -33,6 +40,7 @@ export interface EngineOptions {
  * const engine = await createEngine({ kind: "memory" }, {
  *   deliver: (message) => console.log(message.id),
  *   cluster: { toChannel: () => {}, toPatterns: () => {} },
+ *   onControl: (command) => console.log(command.kind),
  *   historySize: 100,
  *   historyTtlSeconds: 300,
  *   clock: Date.now,
@@ -52,6 +60,7 @@ export async function createEngine(
       return new RedisEngine({
         url: config.url,
         deliver: options.cluster,
+        onControl: options.onControl,
         historySize: options.historySize,
         historyTtlSeconds: options.historyTtlSeconds,
       });

@@ -66,6 +66,12 @@ export interface Engine {
   /** This node has no subscription of `pattern` any more. */
   unlistenPattern(pattern: string): void;
   /**
+   * Has every node (this one included) carry out `command` (SPEC §9's
+   * server API): once each, not stored. Rejects with
+   * {@linkcode EngineUnavailableError} when it cannot be sent.
+   */
+  control(command: ControlCommand): Promise<void>;
+  /**
    * Resolves once the engine can serve, or after `timeoutMs` if it cannot yet
    * (it keeps trying on its own): a node starts serving either way.
    */
@@ -75,6 +81,24 @@ export interface Engine {
   /** Releases what the engine holds; publishes after it are refused. */
   close(): Promise<void>;
 }
+
+/** What the server API asks of every node. */
+export type ControlCommand =
+  /** Send `frame` (a `notification`) to every authenticated connection, or those of `users`. */
+  | {
+    readonly kind: "notify";
+    readonly frame: string;
+    readonly users?: readonly string[];
+  }
+  /** Close every connection of `user` with 4003 and `reason`. */
+  | {
+    readonly kind: "disconnect";
+    readonly user: string;
+    readonly reason: string;
+  };
+
+/** Carries out a {@linkcode ControlCommand} on this node. */
+export type ControlHandler = (command: ControlCommand) => void;
 
 /** Receives every message the engine accepts, in order: the node's hub. */
 export type Deliver = (message: Message) => void;

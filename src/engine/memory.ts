@@ -22,6 +22,8 @@ import {
   type StreamRead,
 } from "../protocol/position.ts";
 import {
+  type ControlCommand,
+  type ControlHandler,
   type Deliver,
   type Engine,
   EngineUnavailableError,
@@ -38,6 +40,8 @@ export interface MemoryEngineOptions {
   readonly historyTtlSeconds: number;
   /** Epoch milliseconds; `Date.now` unless a test controls time. */
   readonly clock?: () => number;
+  /** Carries out the server API's commands on this (the only) node. */
+  readonly onControl?: ControlHandler;
   /** Where epochs come from; a fresh random prefix unless a test fixes it. */
   readonly epochs?: EpochSource;
 }
@@ -71,6 +75,7 @@ interface ChannelStream {
  */
 export class MemoryEngine implements Engine {
   readonly #deliver: Deliver;
+  readonly #onControl: ControlHandler;
   readonly #clock: () => number;
   readonly #historySize: number;
   readonly #ttlMs: number;
@@ -85,6 +90,7 @@ export class MemoryEngine implements Engine {
   /** An engine delivering to `options.deliver`; its history sweep runs unref'd. */
   constructor(options: MemoryEngineOptions) {
     this.#deliver = options.deliver;
+    this.#onControl = options.onControl ?? (() => {});
     this.#clock = options.clock ?? Date.now;
     this.#historySize = options.historySize;
     this.#ttlMs = options.historyTtlSeconds * 1000;
@@ -177,6 +183,15 @@ export class MemoryEngine implements Engine {
   }
 
   unlistenPattern(_pattern: string): void {}
+
+  /** This process is every node: carried out at once. */
+  control(command: ControlCommand): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new EngineUnavailableError("engine closed"));
+    }
+    this.#onControl(command);
+    return Promise.resolve();
+  }
 
   unlisten(channel: string): void {
     this.#listened.delete(channel);

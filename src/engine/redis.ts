@@ -39,6 +39,8 @@ import {
 } from "../protocol/position.ts";
 import {
   type ClusterDelivery,
+  type ControlCommand,
+  type ControlHandler,
   type Deliver,
   type Engine,
   STREAM_META_TTL_MS,
@@ -59,6 +61,7 @@ import {
   topic,
   TOPIC_PREFIX,
 } from "./redis_streams.ts";
+import { CONTROL_TOPIC, controlOf } from "./redis_control.ts";
 import { connect, retryDelay, unavailableUnless } from "./redis_connections.ts";
 
 const logger = log("redis");
@@ -78,6 +81,8 @@ export interface RedisEngineOptions {
   readonly url: string;
   /** Receives every message of the channels and patterns this node listens to: the hub. */
   readonly deliver: ClusterDelivery;
+  /** Carries out the server API's commands that reach this node. */
+  readonly onControl?: ControlHandler;
   /** `HISTORY_SIZE`: entries kept per channel stream. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`: how long entries are kept. */
@@ -131,6 +136,19 @@ export class RedisEngine implements Engine {
     );
     [this.#commands, this.#subscriber] = connect(options.url);
     this.#subscriber.on("ready", () => this.#onSubscriberReady());
+    const onControl = options.onControl ?? (() => {});
+    // Every node hears the server API's commands, from the start.
+    this.#subscriber.subscribe(CONTROL_TOPIC).catch(() => {
+      // Not connected yet: autoResubscribe does not know it, so the first ready does.
+    });
+    this.#subscriber.on("ready", () => {
+      this.#subscriber.subscribe(CONTROL_TOPIC).catch(() => {});
+    });
+    this.#subscriber.on("message", (topicName: string, text: string) => {
+      if (topicName !== CONTROL_TOPIC) return;
+      const command = controlOf(text);
+      if (command !== null) onControl(command);
+    });
     this.#subscriber.on(
       "message",
       (topicName: string, text: string) => this.#onLive(topicName, text),
@@ -281,6 +299,12 @@ export class RedisEngine implements Engine {
     this.#subscriber.punsubscribe(`${TOPIC_PREFIX}${glob}`).catch(() => {
       // Disconnected: nothing to unsubscribe from.
     });
+  }
+
+  async control(command: ControlCommand): Promise<void> {
+    await this.#command(() =>
+      this.#commands.publish(CONTROL_TOPIC, JSON.stringify(command))
+    );
   }
 
   unlisten(channel: string): void {

@@ -130,6 +130,11 @@ export class Connection implements Recipient, Outbound {
     );
   }
 
+  /** The authenticated user (the token's `sub`), or `null` before `auth`. */
+  get user(): string | null {
+    return this.#state.auth?.subject ?? null;
+  }
+
   /** The connection id, as in the logs and subscription ids. */
   get id(): string {
     return this.#state.connectionId;

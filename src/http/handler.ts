@@ -17,6 +17,11 @@ import {
 } from "./assets.ts";
 import { handleHistory } from "./history.ts";
 import { handlePresence, handlePresenceStats } from "./presence.ts";
+import {
+  handleChannels,
+  handleDisconnect,
+  handleNotify,
+} from "./server_api.ts";
 import type { InFlight } from "./in_flight.ts";
 import { handlePublish } from "./publish.ts";
 import {
@@ -85,6 +90,9 @@ export function createHandler(
     history: `${base}/history`,
     presence: `${base}/presence`,
     presenceStats: `${base}/presence/stats`,
+    notify: `${base}/notify`,
+    disconnect: `${base}/disconnect`,
+    channels: `${base}/channels`,
     client: `${base}/client.js`,
     favicon: `${base}/favicon.svg`,
     console: `${base}/`,
@@ -134,6 +142,12 @@ export function createHandler(
         return rest(request, "GET", handlePresence);
       case paths.presenceStats:
         return rest(request, "GET", handlePresenceStats);
+      case paths.notify:
+        return rest(request, "POST", handleNotify);
+      case paths.disconnect:
+        return rest(request, "POST", handleDisconnect);
+      case paths.channels:
+        return rest(request, "GET", handleChannels);
       case paths.client:
         return readOnly ? clientScript() : notAllowed(method, "GET");
       case paths.favicon:

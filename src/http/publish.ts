@@ -9,8 +9,7 @@
 
 import { newMessageFrom } from "../protocol/publication.ts";
 import type { Services } from "../services.ts";
-import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { readBody } from "./body.ts";
+import { jsonBody } from "./json_body.ts";
 import {
   engineFailureResponse,
   errorResponse,
@@ -27,24 +26,13 @@ export async function handlePublish(
   services: Services,
   headers: HeaderList,
 ): Promise<Response> {
-  const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
-  if (refused !== null) return refused;
-  // Largest body accepted, in bytes (`MAX_MESSAGE_BYTES`); over it: 413.
-  const limit = services.config.maxMessageBytes;
-  const body = await readBody(request, limit);
-  if (body === null) {
-    return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
-      status: 413,
-      headers,
-    });
-  }
-  let params: unknown;
-  try {
-    params = JSON.parse(body);
-  } catch {
-    return errorResponse("InvalidArgument", "malformed JSON", { headers });
-  }
-  const message = newMessageFrom(params, limit, "body");
+  const body = await jsonBody(request, services, headers);
+  if (body instanceof Response) return body;
+  const message = newMessageFrom(
+    body.json,
+    services.config.maxMessageBytes,
+    "body",
+  );
   if (!message.ok) {
     return errorResponse(message.error.code, message.error.message, {
       headers,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Engine } from "../engine/engine.ts";
+import type { ControlCommand, Engine } from "../engine/engine.ts";
 import type { Message, NewMessage } from "../protocol/message.ts";
 import type { StreamPosition, StreamRead } from "../protocol/position.ts";
 import type { Histogram } from "./registry.ts";
@@ -70,6 +70,11 @@ export class MeasuredEngine implements Engine {
   /** As the wrapped engine's. */
   unlisten(channel: string): void {
     this.#engine.unlisten(channel);
+  }
+
+  /** As the wrapped engine's. */
+  control(command: ControlCommand): Promise<void> {
+    return this.#engine.control(command);
   }
 
   /** As the wrapped engine's. */

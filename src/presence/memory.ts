@@ -6,6 +6,7 @@
  */
 
 import type {
+  ChannelCount,
   Member,
   PresenceCounts,
   PresenceListener,
@@ -153,6 +154,17 @@ export class MemoryPresence implements PresenceStore {
       connections: presence?.members.size ?? 0,
       users: presence?.users.size ?? 0,
     });
+  }
+
+  channels(prefix: string): Promise<ChannelCount[]> {
+    const occupied: ChannelCount[] = [];
+    for (const [channel, presence] of this.#channels) {
+      if (presence.members.size > 0 && channel.startsWith(prefix)) {
+        occupied.push({ channel, connections: presence.members.size });
+      }
+    }
+    occupied.sort((a, b) => a.channel < b.channel ? -1 : 1);
+    return Promise.resolve(occupied);
   }
 
   /** Every event is local already. */

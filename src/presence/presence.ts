@@ -21,6 +21,14 @@ import type {
 
 export type { Member, PresenceCounts, PresenceSnapshot };
 
+/** One occupied channel, as `GET /channels` lists it. */
+export interface ChannelCount {
+  /** The channel. */
+  readonly channel: string;
+  /** Its subscriptions. */
+  readonly connections: number;
+}
+
 /** A transition a store decided, once for the whole cluster. */
 export type PresenceEvent =
   /** A user's first connection subscribed (not a return within the leave delay). */
@@ -54,6 +62,11 @@ export interface PresenceStore {
   snapshot(channel: string, max: number): Promise<PresenceSnapshot>;
   /** The channel's counts. */
   counts(channel: string): Promise<PresenceCounts>;
+  /**
+   * The occupied channels whose names start with `prefix`, with their
+   * connections (SPEC §9's `GET /channels`), by name.
+   */
+  channels(prefix: string): Promise<ChannelCount[]>;
   /** This node needs `channel`'s events from now on (a cluster store subscribes). */
   listen(channel: string): void;
   /** This node no longer needs `channel`'s events. */

@@ -18,6 +18,7 @@ import { connect, unavailableUnless } from "../engine/redis_connections.ts";
 import { log } from "../log.ts";
 import { memberJson } from "../protocol/presence.ts";
 import type {
+  ChannelCount,
   Member,
   PresenceCounts,
   PresenceEvent,
@@ -27,6 +28,9 @@ import type {
 } from "./presence.ts";
 import {
   addScript,
+  channelOfKey,
+  escapeGlob,
+  PRESENCE_KEY_PREFIX,
   PRESENCE_TOPIC_PREFIX,
   presenceKeys,
   presenceTopic,
@@ -154,6 +158,33 @@ export class RedisPresence implements PresenceStore {
   async counts(channel: string): Promise<PresenceCounts> {
     const [connections, users] = await this.#read(channel, 0);
     return { connections, users };
+  }
+
+  /**
+   * Every node's channels, from the keys Redis holds (SCAN, a page at a
+   * time), each counted after what expired is swept.
+   */
+  async channels(prefix: string): Promise<ChannelCount[]> {
+    const match = `${PRESENCE_KEY_PREFIX}${escapeGlob(prefix)}*}:presence`;
+    const names = new Set<string>();
+    let cursor = "0";
+    do {
+      const [next, keys] = await unavailableUnless(
+        this.#closed,
+        () => this.#commands.scan(cursor, "MATCH", match, "COUNT", 1000),
+      );
+      cursor = next;
+      for (const key of keys) {
+        const channel = channelOfKey(key);
+        if (channel !== null) names.add(channel);
+      }
+    } while (cursor !== "0");
+    const occupied: ChannelCount[] = [];
+    for (const channel of [...names].sort()) {
+      const { connections } = await this.counts(channel);
+      if (connections > 0) occupied.push({ channel, connections });
+    }
+    return occupied;
   }
 
   listen(channel: string): void {

@@ -32,6 +32,22 @@ export function presenceKeys(channel: string): string[] {
   ];
 }
 
+/** What every channel's presence keys start with, before the channel. */
+export const PRESENCE_KEY_PREFIX = `${PREFIX}:{`;
+
+/** The channel of a members key (`broadcaster:{<channel>}:presence`), or `null`. */
+export function channelOfKey(key: string): string | null {
+  const suffix = "}:presence";
+  return key.startsWith(PRESENCE_KEY_PREFIX) && key.endsWith(suffix)
+    ? key.slice(PRESENCE_KEY_PREFIX.length, -suffix.length)
+    : null;
+}
+
+/** `text` with the characters a Redis glob treats specially escaped. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (character) => `\\${character}`);
+}
+
 /** The pub/sub channel `channel`'s presence events travel on. */
 export const presenceTopic = (channel: string): string =>
   `${PREFIX}:presence:${channel}`;

@@ -1,7 +1,8 @@
 /**
  * WebSocket close codes the server uses (SPEC §3), and what a client should do
  * after each: reconnect with backoff after 1001, 1011, 1013; fetch a fresh
- * token after 4001; fix its own bug after 1003, 1008, 1009.
+ * token after 4001; fix its own bug after 1003, 1008, 1009; stay away after
+ * 4003 (a back-end disconnected it).
  *
  * @module
  */
@@ -26,4 +27,6 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** The token expired without a refresh. */
   TokenExpired: 4001,
+  /** A back-end disconnected the user (`POST /disconnect`): do not reconnect on your own. */
+  DisconnectedByServer: 4003,
 } as const;

@@ -22,7 +22,10 @@ export type EngineOperation =
   | "publish"
   | "history"
   | "subscribe"
-  | "presence";
+  | "presence"
+  | "notify"
+  | "disconnect"
+  | "channels";
 
 /**
  * The error a client gets when the engine failed `operation`.

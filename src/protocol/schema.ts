@@ -148,6 +148,33 @@ export const PublishParams: ParamsSchema<
   payload: z.unknown().optional().transform((payload) => payload ?? null),
 });
 
+/** The body of REST `/notify` (SPEC §9): to everyone, or to the listed users. */
+export const NotifyBody: ParamsSchema<
+  { event: string; payload: unknown; users?: string[] | undefined }
+> = z.object({
+  event: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+  payload: z.unknown().optional().transform((payload) => payload ?? null),
+  users: z.array(
+    z.string({ error: "must be a string" }).min(1, "must not be empty"),
+    { error: "must be an array of strings" },
+  ).optional(),
+});
+
+/** The most a close frame's reason may take, in UTF-8 bytes (RFC 6455). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** The body of REST `/disconnect` (SPEC §9). */
+export const DisconnectBody: ParamsSchema<
+  { user: string; reason?: string | undefined }
+> = z.object({
+  user: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+  reason: z.string({ error: "must be a string" }).refine(
+    (reason) =>
+      new TextEncoder().encode(reason).length <= MAX_CLOSE_REASON_BYTES,
+    `must be at most ${MAX_CLOSE_REASON_BYTES} bytes`,
+  ).optional(),
+});
+
 /** Params of `history`. */
 export const HistoryParams: ParamsSchema<
   { channel: string; limit?: number | undefined }

@@ -20,8 +20,13 @@ export type Frame = Record<string, unknown> & {
 /** How long a test waits for a frame before it fails. */
 const FRAME_TIMEOUT_MS = 5_000;
 
-/** Notifications a server sends whenever presence changes. */
-const PRESENCE_NOTIFICATIONS = new Set(["join", "leave", "occupancy"]);
+/** Notifications a server may send at any time: presence changes, and the server API's. */
+const PRESENCE_NOTIFICATIONS = new Set([
+  "join",
+  "leave",
+  "occupancy",
+  "notification",
+]);
 
 /** A connected test client. */
 export class TestClient implements AsyncDisposable {

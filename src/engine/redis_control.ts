@@ -1,0 +1,50 @@
+/**
+ * The server API's commands between nodes (SPEC §9): published as JSON on
+ * one topic every node subscribes to, and read back with care, since a
+ * topic can carry anything anyone publishes.
+ *
+ * @module
+ */
+
+import type { ControlCommand } from "./engine.ts";
+import { PREFIX } from "./redis_streams.ts";
+
+/** The topic every node listens to for `notify` and `disconnect`. */
+export const CONTROL_TOPIC = `${PREFIX}:control`;
+
+/**
+ * A command read back from its JSON, or `null` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { controlOf } from "./redis_control.ts";
+ *
+ * controlOf('{"kind":"disconnect","user":"alice","reason":"bye"}');
+ * // { kind: "disconnect", user: "alice", reason: "bye" }
+ * controlOf("nonsense"); // null
+ * ```
+ */
+export function controlOf(text: string): ControlCommand | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { kind, frame, users, user, reason } = value as Record<string, unknown>;
+  if (kind === "notify" && typeof frame === "string") {
+    if (users === undefined) return { kind, frame };
+    return Array.isArray(users) &&
+        users.every((name) => typeof name === "string")
+      ? { kind, frame, users }
+      : null;
+  }
+  if (
+    kind === "disconnect" && typeof user === "string" &&
+    typeof reason === "string"
+  ) {
+    return { kind, user, reason };
+  }
+  return null;
+}

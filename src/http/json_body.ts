@@ -1,0 +1,35 @@
+/**
+ * The first steps of every REST write (`/publish`, `/notify`,
+ * `/disconnect`), cheapest first: the API key (a header), the body's size
+ * (`MAX_MESSAGE_BYTES`, else 413), then its JSON.
+ *
+ * @module
+ */
+
+import type { Services } from "../services.ts";
+import { refuseWithoutApiKey } from "./api_key_guard.ts";
+import { readBody } from "./body.ts";
+import { errorResponse, type HeaderList } from "./responses.ts";
+
+/** The request's JSON body, or the error response that refuses it. */
+export async function jsonBody(
+  request: Request,
+  services: Services,
+  headers: HeaderList,
+): Promise<{ readonly json: unknown } | Response> {
+  const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
+  if (refused !== null) return refused;
+  const limit = services.config.maxMessageBytes;
+  const body = await readBody(request, limit);
+  if (body === null) {
+    return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
+      status: 413,
+      headers,
+    });
+  }
+  try {
+    return { json: JSON.parse(body) };
+  } catch {
+    return errorResponse("InvalidArgument", "malformed JSON", { headers });
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The server API (SPEC §9), for back-ends holding an API key, cluster-wide
+ * with Redis:
+ * - `POST {BASE_PATH}/notify {event, payload?, users?}`: a `notification`
+ *   to every authenticated connection, or to those of the listed users; not
+ *   stored. `200 {"createTime"}`.
+ * - `POST {BASE_PATH}/disconnect {user, reason?}`: every connection of that
+ *   user closed with 4003. `200 {}`, also when the user has none.
+ * - `GET {BASE_PATH}/channels?prefix=P`: the occupied channels, by name,
+ *   with their connections.
+ *
+ * @module
+ */
+
+import { formatTimestamp } from "../protocol/message.ts";
+import {
+  decodeParams,
+  DisconnectBody,
+  NotifyBody,
+} from "../protocol/schema.ts";
+import { utf8ByteLength } from "../protocol/size.ts";
+import type { Services } from "../services.ts";
+import { refuseWithoutApiKey } from "./api_key_guard.ts";
+import { jsonBody } from "./json_body.ts";
+import {
+  engineFailureResponse,
+  errorResponse,
+  type HeaderList,
+  withHeaders,
+} from "./responses.ts";
+
+/** The close reason when `/disconnect` gives none. */
+const DEFAULT_REASON = "disconnected by the server";
+
+/** Answers `POST /notify`. */
+export async function handleNotify(
+  request: Request,
+  services: Services,
+  headers: HeaderList,
+): Promise<Response> {
+  const body = await jsonBody(request, services, headers);
+  if (body instanceof Response) return body;
+  const decoded = decodeParams(NotifyBody, body.json, "body");
+  if (!decoded.ok) {
+    return errorResponse(decoded.error.code, decoded.error.message, {
+      headers,
+    });
+  }
+  const { event, payload, users } = decoded.value;
+  const createTime = formatTimestamp(services.clock());
+  const frame = `{"method":"notification","params":{"event":${
+    JSON.stringify(event)
+  },"payload":${JSON.stringify(payload)},"createTime":${
+    JSON.stringify(createTime)
+  }}}`;
+  const limit = services.config.maxMessageBytes;
+  if (utf8ByteLength(frame) > limit) {
+    return errorResponse(
+      "InvalidArgument",
+      `notification over the limit of ${limit} bytes`,
+      { headers },
+    );
+  }
+  try {
+    await services.engine.control(
+      users === undefined
+        ? { kind: "notify", frame }
+        : { kind: "notify", frame, users },
+    );
+    return withHeaders(Response.json({ createTime }), headers);
+  } catch (error) {
+    return engineFailureResponse("notify", error, headers);
+  }
+}
+
+/** Answers `POST /disconnect`. */
+export async function handleDisconnect(
+  request: Request,
+  services: Services,
+  headers: HeaderList,
+): Promise<Response> {
+  const body = await jsonBody(request, services, headers);
+  if (body instanceof Response) return body;
+  const decoded = decodeParams(DisconnectBody, body.json, "body");
+  if (!decoded.ok) {
+    return errorResponse(decoded.error.code, decoded.error.message, {
+      headers,
+    });
+  }
+  const { user, reason } = decoded.value;
+  try {
+    await services.engine.control({
+      kind: "disconnect",
+      user,
+      reason: reason ?? DEFAULT_REASON,
+    });
+    return withHeaders(Response.json({}), headers);
+  } catch (error) {
+    return engineFailureResponse("disconnect", error, headers);
+  }
+}
+
+/** Answers `GET /channels?prefix=P`. */
+export async function handleChannels(
+  request: Request,
+  services: Services,
+  headers: HeaderList,
+): Promise<Response> {
+  const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
+  if (refused !== null) return refused;
+  const prefix = new URL(request.url).searchParams.get("prefix") ?? "";
+  try {
+    const channels = await services.presence.channels(prefix);
+    return withHeaders(Response.json({ channels }), headers);
+  } catch (error) {
+    return engineFailureResponse("channels", error, headers);
+  }
+}
