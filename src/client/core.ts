@@ -121,7 +121,7 @@ export function step(
       };
     }
     case "closed":
-      return onClosed(state, event.code, event.jitter, options);
+      return onClosed(state, event, options);
     case "reconnectDue":
       return {
         state: { ...state, phase: "connecting" },
@@ -318,22 +318,25 @@ function backoffDelay(
 
 /** Delivers in step; a gap means messages were missed: recover them with `since`. */
 function onBroadcast(state: ClientState, message: BroadcastParams): ClientStep {
-  const record = state.channels.get(message.channel);
+  // A pattern subscription's broadcasts name their pattern.
+  const key = message.pattern ?? message.channel;
+  const record = state.channels.get(key);
   if (record === undefined || !record.live || message.seq <= record.lastSeq) {
     return { state, commands: [] };
   }
   if (message.seq !== record.lastSeq + 1) {
     const waiting = { ...record, live: false };
     return {
-      state: withRecord(state, message.channel, waiting),
-      commands: [resubscribe(message.channel, waiting, true)],
+      state: withRecord(state, key, waiting),
+      commands: [resubscribe(key, waiting, true)],
     };
   }
   return {
-    state: withRecord(state, message.channel, {
+    state: withRecord(state, key, {
       ...record,
       lastSeq: message.seq,
-      since: message.id,
+      // A pattern has no history to recover from: it never sends `since`.
+      since: message.pattern === undefined ? message.id : record.since,
     }),
     commands: [{ kind: "deliver", message }],
   };
@@ -341,20 +344,26 @@ function onBroadcast(state: ClientState, message: BroadcastParams): ClientStep {
 
 function onClosed(
   state: ClientState,
-  code: number,
-  jitter: number,
+  event: Extract<ClientEvent, { kind: "closed" }>,
   options: BackoffOptions,
 ): ClientStep {
+  const { code, jitter } = event;
   const channels = new Map<string, ChannelRecord>();
   for (const [channel, record] of state.channels) {
     channels.set(channel, { ...record, live: false });
   }
-  if (FATAL_CLOSE_CODES.has(code)) {
+  const why = code === CloseCode.DisconnectedByServer
+    ? `disconnected by the server: ${event.reason || "no reason given"}`
+    : FATAL_CLOSE_CODES.has(code)
+    ? `closed by the server with ${code}: fix the client`
+    : undefined;
+  if (why !== undefined) {
+    // A bug to fix, or a back-end that wants this user gone: no reconnect loop.
     return {
       state: { ...state, phase: "closed", channels },
       commands: [
         { kind: "stopTimers" },
-        { kind: "fatal", code },
+        { kind: "fatal", code, why },
         { kind: "phase", phase: "closed" },
       ],
     };

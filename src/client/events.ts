@@ -122,7 +122,13 @@ export type ClientEvent =
   /** The server ended a subscription the token no longer allows. */
   | { readonly kind: "unsubscribed"; readonly channel: string }
   /** The socket closed; `jitter` is a random number in [0, 1) for the backoff. */
-  | { readonly kind: "closed"; readonly code: number; readonly jitter: number }
+  | {
+    readonly kind: "closed";
+    readonly code: number;
+    readonly jitter: number;
+    /** The close frame's reason, when the server gave one. */
+    readonly reason?: string;
+  }
   /** The reconnect timer went off. */
   | { readonly kind: "reconnectDue" }
   /** A socket could not even be created (e.g. a malformed URL): stop. */
@@ -181,7 +187,7 @@ export type ClientCommand =
   /** Close the socket. */
   | { readonly kind: "closeSocket"; readonly code: number }
   /** Stop for good: the server closed with a code that retrying cannot help. */
-  | { readonly kind: "fatal"; readonly code: number };
+  | { readonly kind: "fatal"; readonly code: number; readonly why: string };
 
 /** The core's answer. */
 export interface ClientStep {

@@ -10,6 +10,7 @@ import type { BroadcastParams } from "../protocol/frames.ts";
 import type {
   JoinEvent,
   LeaveEvent,
+  Notification,
   OccupancyEvent,
   Presence,
   PresenceMember,
@@ -22,6 +23,7 @@ export type IncomingFrame =
   | { readonly kind: "tokenExpiring" }
   | { readonly kind: "unsubscribed"; readonly channel: string }
   | { readonly kind: "presence"; readonly notice: PresenceNotice }
+  | { readonly kind: "notification"; readonly notification: Notification }
   | {
     readonly kind: "result";
     readonly requestId: number;
@@ -81,7 +83,17 @@ function broadcastOf(params: unknown): BroadcastParams | null {
   ) {
     return null;
   }
-  return { id, seq, createTime, channel, event, payload: params.payload };
+  const { pattern, from } = params;
+  return {
+    id,
+    seq,
+    createTime,
+    channel,
+    event,
+    payload: params.payload,
+    ...(typeof pattern === "string" ? { pattern } : {}),
+    ...(typeof from === "string" ? { from } : {}),
+  };
 }
 
 function notificationOf(
@@ -98,6 +110,18 @@ function notificationOf(
     case "unsubscribed":
       return isRecord(params) && typeof params.channel === "string"
         ? { kind: "unsubscribed", channel: params.channel }
+        : null;
+    case "notification":
+      return isRecord(params) && typeof params.event === "string" &&
+          typeof params.createTime === "string"
+        ? {
+          kind: "notification",
+          notification: {
+            event: params.event,
+            payload: params.payload,
+            createTime: params.createTime,
+          },
+        }
         : null;
     case "join":
     case "leave":

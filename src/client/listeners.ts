@@ -13,6 +13,7 @@ import type { PresenceNotice } from "./frames.ts";
 import type {
   BroadcasterClientOptions,
   BroadcastMessage,
+  Notification,
   SubscribeOptions,
 } from "./types.ts";
 
@@ -60,7 +61,7 @@ function call(callback: () => void): void {
 export class Listeners {
   readonly #callbacks: Pick<
     BroadcasterClientOptions,
-    "onError" | "onStateChange"
+    "onError" | "onStateChange" | "onNotification"
   >;
   readonly #subscriptions = new Map<string, Handlers>();
   readonly #waiters = new Set<() => void>();
@@ -68,7 +69,10 @@ export class Listeners {
 
   /** Listeners calling back the application's `onError` and `onStateChange`. */
   constructor(
-    callbacks: Pick<BroadcasterClientOptions, "onError" | "onStateChange">,
+    callbacks: Pick<
+      BroadcasterClientOptions,
+      "onError" | "onStateChange" | "onNotification"
+    >,
   ) {
     this.#callbacks = callbacks;
   }
@@ -103,9 +107,11 @@ export class Listeners {
     };
   }
 
-  /** Hands a message to its channel's callback. */
+  /** Hands a message to its subscription's callback (its pattern's, for a pattern subscription). */
   deliver(message: BroadcastMessage): void {
-    const handlers = this.#subscriptions.get(message.channel);
+    const handlers = this.#subscriptions.get(
+      message.pattern ?? message.channel,
+    );
     if (handlers !== undefined) call(() => handlers.onMessage(message));
   }
 
@@ -159,6 +165,12 @@ export class Listeners {
     this.report(
       new BroadcasterError("PermissionDenied", `unsubscribed from ${channel}`),
     );
+  }
+
+  /** Hands a back-end's notification to the application (`onNotification`). */
+  notification(notification: Notification): void {
+    const onNotification = this.#callbacks.onNotification;
+    if (onNotification !== undefined) call(() => onNotification(notification));
   }
 
   /** Tells the application of an error (`onError`). */

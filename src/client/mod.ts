@@ -60,6 +60,7 @@ import type {
   ConnectionState,
   JoinEvent,
   LeaveEvent,
+  Notification,
   OccupancyEvent,
   Presence,
   PresenceMember,
@@ -75,6 +76,7 @@ export type {
   ConnectionState,
   JoinEvent,
   LeaveEvent,
+  Notification,
   OccupancyEvent,
   Presence,
   PresenceMember,
@@ -280,11 +282,7 @@ export class BroadcasterClient {
       case "closeSocket":
         return void this.#transport?.close(command.code);
       case "fatal":
-        return this.#stop(
-          new ClientClosedError(
-            `closed by the server with ${command.code}: fix the client`,
-          ),
-        );
+        return this.#stop(new ClientClosedError(command.why));
     }
   }
 
@@ -312,11 +310,16 @@ export class BroadcasterClient {
       const transport: Transport = new Transport(this.#options.url, {
         opened: () => this.#on(transport, { kind: "opened" }),
         frame: (frame) => this.#onFrame(transport, frame),
-        closed: (code) => {
+        closed: (code, reason) => {
           if (transport !== this.#transport) return;
           this.#transport = undefined;
           this.#requests.failAll(new Error(`connection closed (${code})`));
-          this.#dispatch({ kind: "closed", code, jitter: Math.random() });
+          this.#dispatch({
+            kind: "closed",
+            code,
+            reason,
+            jitter: Math.random(),
+          });
         },
       });
       this.#transport = transport;
@@ -359,6 +362,8 @@ export class BroadcasterClient {
         return this.#dispatch({ kind: "unsubscribed", channel: frame.channel });
       case "presence":
         return this.#dispatch({ kind: "presence", notice: frame.notice });
+      case "notification":
+        return this.#listeners.notification(frame.notification);
     }
   }
 

@@ -14,8 +14,8 @@ export interface TransportEvents {
   opened(): void;
   /** A server frame the client knows (others are dropped, see `frames.ts`). */
   frame(frame: IncomingFrame): void;
-  /** The socket closed with `code`. */
-  closed(code: number): void;
+  /** The socket closed with `code` and `reason`. */
+  closed(code: number, reason: string): void;
 }
 
 /**
@@ -47,7 +47,7 @@ export class Transport {
       const frame = parseServerFrame(String(event.data));
       if (frame !== null) events.frame(frame);
     };
-    socket.onclose = (event) => events.closed(event.code);
+    socket.onclose = (event) => events.closed(event.code, event.reason);
     socket.onerror = () => {};
   }
 

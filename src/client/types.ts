@@ -31,6 +31,18 @@ export interface BroadcasterClientOptions {
   readonly onStateChange?: (state: ConnectionState) => void;
   /** Called with errors the application should know of (refused auth, fatal close). */
   readonly onError?: (error: Error) => void;
+  /** Called with every notification a back-end sends (`POST /notify`, SPEC §9). */
+  readonly onNotification?: (notification: Notification) => void;
+}
+
+/** A notification from a back-end: not stored, not tied to a channel. */
+export interface Notification {
+  /** The back-end's event name. */
+  readonly event: string;
+  /** Its payload, any JSON value. */
+  readonly payload: unknown;
+  /** When it was sent, RFC 3339 in UTC. */
+  readonly createTime: string;
 }
 
 /** Options of one subscription. */

@@ -62,6 +62,10 @@ export interface BroadcastParams {
   readonly event: string;
   /** The publisher's payload, any JSON value. */
   readonly payload: unknown;
+  /** The pattern subscription it came through (`updates:*`), if any (SPEC §9). */
+  readonly pattern?: string;
+  /** The sender of a direct message (a client's publish to a personal channel). */
+  readonly from?: string;
 }
 
 /** Any frame the reducer asks the shell to send. */

@@ -350,11 +350,69 @@ Deno.test("after 1003, 1008 and 1009 the client stops: a bug to fix, no reconnec
     assert.equal(state.phase, "closed");
     assert.deepEqual(commands, [
       { kind: "stopTimers" },
-      { kind: "fatal", code },
+      {
+        kind: "fatal",
+        code,
+        why: `closed by the server with ${code}: fix the client`,
+      },
       { kind: "phase", phase: "closed" },
     ]);
     assert.deepEqual(run(state, { kind: "reconnectDue" }).commands, []);
   }
+});
+
+Deno.test("after 4003 the client stays away and says why: a back-end disconnected it", () => {
+  const { state, commands } = run(live(), {
+    kind: "closed",
+    code: 4003,
+    reason: "account suspended",
+    jitter: 0,
+  });
+  assert.equal(state.phase, "closed");
+  assert.deepEqual(commands[1], {
+    kind: "fatal",
+    code: 4003,
+    why: "disconnected by the server: account suspended",
+  });
+  assert.equal(kinds(commands).includes("reconnectIn"), false);
+});
+
+Deno.test("a pattern subscription's broadcasts are its own, by their pattern", () => {
+  const state = run(
+    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    { kind: "subscribeAsked", channel: "room:*", generation: 1 },
+    {
+      kind: "subscribed",
+      channel: "room:*",
+      generation: 1,
+      recovered: undefined,
+      position: undefined,
+    },
+  ).state;
+  const message = (seq: number, channel: string) => ({
+    kind: "broadcast" as const,
+    message: {
+      id: `e-${seq}`,
+      seq,
+      createTime: "2026-01-01T00:00:00.000Z",
+      channel,
+      pattern: "room:*",
+      event: "e",
+      payload: seq,
+    },
+  });
+  const { commands } = run(state, message(1, "room:a"), message(2, "room:b"));
+  assert.deepEqual(kinds(commands), ["deliver", "deliver"]);
+  // A gap: resubscribed, without since (a pattern has none).
+  const gap = run(state, message(1, "room:a"), message(3, "room:b"));
+  assert.deepEqual(gap.commands.at(-1), {
+    kind: "subscribe",
+    channel: "room:*",
+    generation: 1,
+    since: undefined,
+    unsubscribeFirst: true,
+    wishes: NO_WISHES,
+  });
 });
 
 Deno.test("1001, 1011, 1013 reconnect with backoff", () => {
