@@ -115,6 +115,11 @@ export function consolePage(settings: ConsoleSettings): string {
   <p id="publish-status" class="status" role="status"></p>
 </section>
 <section>
+  <h2>Channels</h2>
+  <div class="row" id="channels"></div>
+  <p id="channels-status" class="status" role="status"></p>
+</section>
+<section>
   <h2>Messages</h2>
   <div class="table-wrap">
   <table><thead><tr><th>time</th><th>channel</th><th>seq</th><th>event</th><th>payload</th><th>id</th></tr></thead>

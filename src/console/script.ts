@@ -87,6 +87,11 @@ function connect() {
     url: socketUrl,
     token: () => $("token").value.trim(),
     onStateChange: (state) => { if (current === client) showState(state); },
+    onNotification: (notification) => {
+      if (current !== client) return;
+      row([[new Date(notification.createTime).toLocaleTimeString()], ["notification"], ["–"],
+        [notification.event], [JSON.stringify(notification.payload), "payload"], [""]], true);
+    },
     onError: (error) => {
       if (current !== client) return;
       // Refused before it ever connected: retrying the same token cannot help.
@@ -192,6 +197,28 @@ async function refreshStats() {
   }
 }
 
+/** The occupied channels and their connections, from \`GET /channels\` (it needs the API key). */
+async function refreshChannels() {
+  const key = $("api-key").value.trim();
+  if (!key) { say("channels", "enter the API key (under Publish) to list the channels"); return; }
+  try {
+    const response = await fetch(\`\${settings.basePath}/channels\`, { headers: { authorization: \`Bearer \${key}\` } });
+    const body = await response.json();
+    if (!response.ok) { say("channels", \`\${response.status} \${body.error.code}: \${body.error.message}\`, true); return; }
+    const box = $("channels");
+    box.replaceChildren();
+    for (const { channel, connections } of body.channels) {
+      const chip = document.createElement("span");
+      chip.className = "chip live";
+      chip.textContent = \`\${channel} · \${connections}\`;
+      box.append(chip);
+    }
+    say("channels", body.channels.length ? "" : "no channel is occupied");
+  } catch {
+    say("channels", "");
+  }
+}
+
 let edited;
 $("token").addEventListener("input", () => {
   if (!refused) return;
@@ -206,6 +233,7 @@ $("publish").onclick = publish;
 $("pub-via").onchange = showVia;
 showVia();
 refreshStats();
-setInterval(refreshStats, 2000);
+refreshChannels();
+setInterval(() => { refreshStats(); refreshChannels(); }, 2000);
 if (settings.token) connect();
 `;

@@ -139,7 +139,17 @@ Deno.test({
       await page.locator(".chip.live", { hasText: "2 here: alice, bob" })
         .waitFor();
       await page.locator("#messages tr", { hasText: "bob joined" }).waitFor();
+      // The occupied channels with their counts (GET /channels, the API key).
+      await page.locator("#channels .chip", { hasText: "room1 · 2" }).waitFor();
       await bob[Symbol.asyncDispose]();
+
+      // A back-end's notification is a row.
+      await (await fetch(`${fixture.base}/notify`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_API_KEY}` },
+        body: JSON.stringify({ event: "maintenance", payload: "at noon" }),
+      })).body?.cancel();
+      await page.locator("#messages tr", { hasText: "maintenance" }).waitFor();
 
       // A refused token: stopped until it is edited, not a reconnect loop.
       await page.fill("#token", "not-a-token");
