@@ -10,6 +10,8 @@ export interface Broadcast {
   readonly id: string;
   readonly seq: number;
   readonly channel: string;
+  /** The pattern subscription it came through, if any. */
+  readonly pattern?: string;
   readonly payload: { readonly t: number; readonly n: number };
 }
 
@@ -143,14 +145,18 @@ export class DeliveryLog {
   readonly latencies: number[] = [];
   delivered = 0;
   gaps = 0;
-  readonly #lastSeq = new Map<BenchClient, number>();
+  /** The last seq per client and subscription (its pattern, else its channel). */
+  readonly #lastSeq = new Map<BenchClient, Map<string, number>>();
 
   /** A callback for `client.onBroadcast`. */
   record(client: BenchClient): (params: Broadcast, receivedAt: number) => void {
+    const seqs = new Map<string, number>();
+    this.#lastSeq.set(client, seqs);
     return (params, receivedAt) => {
-      const last = this.#lastSeq.get(client) ?? 0;
+      const subscription = params.pattern ?? params.channel;
+      const last = seqs.get(subscription) ?? 0;
       if (params.seq !== last + 1) this.gaps++;
-      this.#lastSeq.set(client, params.seq);
+      seqs.set(subscription, params.seq);
       this.delivered++;
       this.latencies.push(receivedAt - params.payload.t);
     };

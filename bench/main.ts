@@ -29,6 +29,7 @@ import {
   DEFAULT_SIZES,
   fanOut,
   idleThenManyChannels,
+  patternSubscriptions,
   presenceCrowd,
   reconnectStorm,
   restThroughput,
@@ -50,6 +51,7 @@ const SCENARIOS = [
   "rest",
   "reconnectStorm",
   "presence",
+  "patterns",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 
@@ -71,6 +73,7 @@ const USAGE = `deno task bench [flags]
   --rest-concurrency <n>   concurrent REST publishers (${DEFAULT_SIZES.restConcurrency})
   --storm-clients <n>      reconnect storm: clients reconnecting at once (${DEFAULT_SIZES.stormClients})
   --storm-backlog <n>      reconnect storm: messages each recovers (${DEFAULT_SIZES.stormBacklog})
+  --patterns <n>           pattern subscriptions, and channels (${DEFAULT_SIZES.patterns})
   --presence-members <n>   presence: members of the crowded channel (${DEFAULT_SIZES.presenceMembers})
   --presence-churn <n>     presence: users joining and leaving it (${DEFAULT_SIZES.presenceChurn})
   --timeout <s>            give up (and kill every server) after this long (900)
@@ -131,6 +134,7 @@ async function main(): Promise<number> {
       "rest-concurrency": { type: "string" },
       "storm-clients": { type: "string" },
       "storm-backlog": { type: "string" },
+      patterns: { type: "string" },
       "presence-members": { type: "string" },
       "presence-churn": { type: "string" },
       timeout: { type: "string", default: "900" },
@@ -192,6 +196,7 @@ async function main(): Promise<number> {
       values["storm-backlog"],
       DEFAULT_SIZES.stormBacklog,
     ),
+    patterns: positive("patterns", values.patterns, DEFAULT_SIZES.patterns),
     presenceMembers: positive(
       "presence-members",
       values["presence-members"],
@@ -291,6 +296,18 @@ async function main(): Promise<number> {
             PRESENCE: "false",
           });
           record("presence", kind, await presenceCrowd(server, without, sizes));
+          break;
+        }
+        case "patterns": {
+          // Patterns are ours alone; the baseline is ours too, with plain subscriptions.
+          if (kind !== "broadcaster") break;
+          await using server = await startServerUnderTest(kind);
+          await using plain = await startServerUnderTest(kind);
+          record(
+            "patterns",
+            kind,
+            await patternSubscriptions(server, plain, sizes),
+          );
           break;
         }
         case "reconnectStorm": {

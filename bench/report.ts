@@ -104,6 +104,28 @@ export const TARGETS: readonly Target[] = [
     limit: 50,
   },
   {
+    label:
+      "CPU per delivery through 10,000 pattern subscriptions ÷ through plain ones",
+    scenario: "patterns",
+    metric: "patternToPlainRatio",
+    kind: "absolute",
+    limit: 1.5,
+  },
+  {
+    label: "seq gaps (patterns)",
+    scenario: "patterns",
+    metric: "seqGaps",
+    kind: "absolute",
+    limit: 0,
+  },
+  {
+    label: "messages lost (patterns)",
+    scenario: "patterns",
+    metric: "lost",
+    kind: "absolute",
+    limit: 0,
+  },
+  {
     label: "messages lost (fan-out)",
     scenario: "fanOut",
     metric: "lost",

@@ -52,6 +52,8 @@ export interface ScenarioSizes {
   readonly stormClients: number;
   /** Reconnect storm: messages each of them recovers. */
   readonly stormBacklog: number;
+  /** Patterns: pattern subscriptions, one per channel published to. */
+  readonly patterns: number;
   /** Presence: members of the one crowded channel. */
   readonly presenceMembers: number;
   /** Presence: connections that join and leave it, one after another (`setupParallel` at once). */
@@ -72,6 +74,7 @@ export const DEFAULT_SIZES: ScenarioSizes = {
   restConcurrency: 16,
   stormClients: 1000,
   stormBacklog: 100,
+  patterns: 10_000,
   presenceMembers: 5000,
   presenceChurn: 1000,
 };
@@ -503,4 +506,72 @@ async function churnCpuPerCycleUs(
   await settle(300);
   const cpu = (await server.cpuSeconds()) - cpuBefore;
   return (cpu * 1e6) / sizes.presenceChurn;
+}
+
+/** Subscriptions per connection in the patterns scenario (under `MAX_SUBSCRIPTIONS`). */
+const SUBSCRIPTIONS_PER_CONNECTION = 100;
+
+/**
+ * 8. Pattern subscriptions: `patterns` subscriptions of `pbench:<k>:*`,
+ * a hundred per connection, while `channelRate` messages a second go
+ * round-robin to `pbench:<k>:x` for `duration` seconds, each reaching
+ * exactly one subscription. The same on `plain`, with a plain subscription
+ * to each channel instead. CPU per delivery, and its ratio to the plain
+ * one: what an index of patterns costs when all but one never match.
+ */
+export async function patternSubscriptions(
+  server: ServerUnderTest,
+  plain: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const withPatterns = await deliveriesThrough(server, sizes, true);
+  const withChannels = await deliveriesThrough(plain, sizes, false);
+  return {
+    subscriptions: sizes.patterns,
+    cpuPerDeliveryUs: withPatterns.cpuPerDeliveryUs ?? Number.NaN,
+    cpuPerPlainDeliveryUs: withChannels.cpuPerDeliveryUs ?? Number.NaN,
+    patternToPlainRatio: (withPatterns.cpuPerDeliveryUs ?? Number.NaN) /
+      (withChannels.cpuPerDeliveryUs ?? Number.NaN),
+    latencyP99Ms: withPatterns.latencyP99Ms ?? Number.NaN,
+    lost: (withPatterns.lost ?? 0) + (withChannels.lost ?? 0),
+    seqGaps: (withPatterns.seqGaps ?? 0) + (withChannels.seqGaps ?? 0),
+  };
+}
+
+async function deliveriesThrough(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+  patterns: boolean,
+): Promise<Figures> {
+  const credentials = token(["pbench:>"], ["subscribe", "publish"]);
+  const connections = Math.ceil(sizes.patterns / SUBSCRIPTIONS_PER_CONNECTION);
+  const log = new DeliveryLog();
+  const clients = await pool(connections, sizes.setupParallel, async (c) => {
+    const client = await connect(server, credentials, null);
+    client.onBroadcast = log.record(client);
+    const first = c * SUBSCRIPTIONS_PER_CONNECTION;
+    const last = Math.min(sizes.patterns, first + SUBSCRIPTIONS_PER_CONNECTION);
+    for (let k = first; k < last; k++) {
+      await client.request("subscribe", {
+        channel: patterns ? `pbench:${k}:*` : `pbench:${k}:x`,
+      });
+    }
+    return client;
+  });
+  const publisher = await connect(server, credentials, null);
+  await settle(500);
+  const count = sizes.channelRate * sizes.duration;
+  let failures = 0;
+  const figures = await measureDeliveries([server], log, {
+    count,
+    rate: sizes.channelRate,
+    expected: count,
+  }, (i) =>
+    void publisher.request("publish", {
+      channel: `pbench:${i % sizes.patterns}:x`,
+      event: "tick",
+      payload: timedPayload(i, sizes.payloadBytes),
+    }).catch(() => failures++));
+  await closeAll([...clients, publisher]);
+  return { ...figures, publishFailures: failures };
 }

@@ -15,6 +15,7 @@ const SCENARIOS = [
   "setup",
   "rest",
   "presence",
+  "patterns",
   ...(WITH_REDIS ? ["fanOutRedis"] : []),
 ];
 
@@ -38,6 +39,7 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
       "--storm-backlog=5",
       "--presence-members=20",
       "--presence-churn=10",
+      "--patterns=20",
       "--timeout=120",
       `--only=${SCENARIOS.join(",")}`,
       `--out=${out}`,
@@ -56,6 +58,8 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
   assert.equal(report.results.fanOut.broadcaster.seqGaps, 0);
   assert.equal(report.results.manyChannels.broadcaster.lost, 0);
   assert.equal(report.results.presence.broadcaster.members, 20);
+  assert.equal(report.results.patterns.broadcaster.lost, 0);
+  assert.equal(report.results.patterns.broadcaster.seqGaps, 0);
   if (WITH_REDIS) {
     assert.equal(report.results.fanOutRedis.broadcaster.lost, 0);
     assert.equal(report.results.fanOutRedis.broadcaster.seqGaps, 0);
