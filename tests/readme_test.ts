@@ -28,3 +28,36 @@ Deno.test("browser snippets pick ws: or wss: from the page's protocol", () => {
   assert.deepEqual(fixed.map((match) => match[0]), []);
   assert.match(README, /location\.protocol === "https:" \? "wss" : "ws"/);
 });
+
+Deno.test("the README's direct-message example, run as written (only the port is the test server's)", async () => {
+  const { serve, token } = await import("./support/server.ts");
+  const { TestClient } = await import("./support/client.ts");
+  const block = [...README.matchAll(/```ts\n([\s\S]*?)```/g)]
+    .map((match) => match[1] ?? "")
+    .find((code) => code.includes('bob.publish("#alice"'));
+  assert.ok(block !== undefined, "the example is in the README");
+  await using fixture = await serve();
+  await using alice = await TestClient.authed(fixture.websocketUrl);
+  await alice.ok("subscribe", { channel: "#alice" });
+  const port = new URL(fixture.base).port;
+  // Next to the README, so its ./src import resolves as it does for a reader.
+  const file = new URL(`../readme_example_${port}.ts`, import.meta.url);
+  await Deno.writeTextFile(
+    file,
+    block.replace("127.0.0.1:8000", `127.0.0.1:${port}`),
+  );
+  try {
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", file.pathname],
+      env: { TOKEN: token({ sub: "bob", scope: ["direct"] }) },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+  } finally {
+    await Deno.remove(file);
+  }
+  const dm = await alice.broadcast();
+  assert.equal(dm.from, "bob");
+  assert.deepEqual(dm.payload, { text: "hi Alice" });
+});
