@@ -81,27 +81,9 @@ export async function subscribe(
   const { subscription, requestId, recover, since } = effect;
   services.hub.add(subscription, recipient);
   try {
-    if (subscription.pattern === true) {
-      await services.engine.listenPattern(subscription.channel);
-      return {
-        kind: "subscribed",
-        subscription,
-        requestId,
-        recover,
-        since,
-        read: null,
-      };
-    }
-    await services.engine.listen(subscription.channel);
-    const read = await services.engine.read(
-      subscription.channel,
-      since,
-      effect.limit,
-    );
-    // Present before the answer: a `presence` right after it includes this one.
-    if (subscription.member !== undefined) {
-      await services.presence.add(subscription.channel, subscription.member);
-    }
+    const read = subscription.pattern === true
+      ? await listenToPattern(services, subscription.channel)
+      : await listenToChannel(services, effect);
     return {
       kind: "subscribed",
       subscription,
@@ -122,6 +104,29 @@ export async function subscribe(
       failure: failureOf(error),
     };
   }
+}
+
+/** A pattern has no stream to read: listening is all (SPEC §9). */
+async function listenToPattern(
+  services: CoreServices,
+  pattern: string,
+): Promise<null> {
+  await services.engine.listenPattern(pattern);
+  return null;
+}
+
+/** Listens, reads the stream, and joins presence. */
+async function listenToChannel(
+  services: CoreServices,
+  { subscription, since, limit }: EffectOf<"subscribe">,
+): Promise<StreamRead> {
+  await services.engine.listen(subscription.channel);
+  const read = await services.engine.read(subscription.channel, since, limit);
+  // Present before the answer: a `presence` right after it includes this one.
+  if (subscription.member !== undefined) {
+    await services.presence.add(subscription.channel, subscription.member);
+  }
+  return read;
 }
 
 /**

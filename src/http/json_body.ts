@@ -6,6 +6,7 @@
  * @module
  */
 
+import { decodeParams, type ParamsSchema } from "../protocol/schema.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
 import { readBody } from "./body.ts";
@@ -32,4 +33,19 @@ export async function jsonBody(
   } catch {
     return errorResponse("InvalidArgument", "malformed JSON", { headers });
   }
+}
+
+/** The request's JSON body checked against `schema`, or the error response that refuses it. */
+export async function decodedBody<T>(
+  request: Request,
+  services: Services,
+  headers: HeaderList,
+  schema: ParamsSchema<T>,
+): Promise<{ readonly value: T } | Response> {
+  const body = await jsonBody(request, services, headers);
+  if (body instanceof Response) return body;
+  const decoded = decodeParams(schema, body.json, "body");
+  return decoded.ok
+    ? { value: decoded.value }
+    : errorResponse(decoded.error.code, decoded.error.message, { headers });
 }

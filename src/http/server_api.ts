@@ -13,15 +13,11 @@
  */
 
 import { formatTimestamp } from "../protocol/message.ts";
-import {
-  decodeParams,
-  DisconnectBody,
-  NotifyBody,
-} from "../protocol/schema.ts";
+import { DisconnectBody, NotifyBody } from "../protocol/schema.ts";
 import { utf8ByteLength } from "../protocol/size.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { jsonBody } from "./json_body.ts";
+import { decodedBody } from "./json_body.ts";
 import {
   engineFailureResponse,
   errorResponse,
@@ -38,15 +34,9 @@ export async function handleNotify(
   services: Services,
   headers: HeaderList,
 ): Promise<Response> {
-  const body = await jsonBody(request, services, headers);
+  const body = await decodedBody(request, services, headers, NotifyBody);
   if (body instanceof Response) return body;
-  const decoded = decodeParams(NotifyBody, body.json, "body");
-  if (!decoded.ok) {
-    return errorResponse(decoded.error.code, decoded.error.message, {
-      headers,
-    });
-  }
-  const { event, payload, users } = decoded.value;
+  const { event, payload, users } = body.value;
   const createTime = formatTimestamp(services.clock());
   const frame = `{"method":"notification","params":{"event":${
     JSON.stringify(event)
@@ -79,15 +69,9 @@ export async function handleDisconnect(
   services: Services,
   headers: HeaderList,
 ): Promise<Response> {
-  const body = await jsonBody(request, services, headers);
+  const body = await decodedBody(request, services, headers, DisconnectBody);
   if (body instanceof Response) return body;
-  const decoded = decodeParams(DisconnectBody, body.json, "body");
-  if (!decoded.ok) {
-    return errorResponse(decoded.error.code, decoded.error.message, {
-      headers,
-    });
-  }
-  const { user, reason } = decoded.value;
+  const { user, reason } = body.value;
   try {
     await services.engine.control({
       kind: "disconnect",

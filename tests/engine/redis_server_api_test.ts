@@ -8,12 +8,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
 import { RedisServer, redisTest } from "../support/redis.ts";
-import {
-  restPublish,
-  serve,
-  TEST_API_KEY,
-  type TestServer,
-} from "../support/server.ts";
+import { apiCall, restPublish, serve } from "../support/server.ts";
 
 async function cluster() {
   const redis = await RedisServer.start();
@@ -29,15 +24,6 @@ async function cluster() {
       await redis[Symbol.asyncDispose]();
     },
   };
-}
-
-async function api(node: TestServer, path: string, body?: unknown) {
-  const response = await fetch(`${node.base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { authorization: `Bearer ${TEST_API_KEY}` },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
 }
 
 async function next(client: TestClient, method: string) {
@@ -92,22 +78,23 @@ redisTest(
     await bob.ok("subscribe", { channel: "room2" });
 
     assert.equal(
-      (await api(one, "/notify", { event: "hello", users: ["alice"] })).status,
+      (await apiCall(one, "/notify", { event: "hello", users: ["alice"] }))
+        .status,
       200,
     );
     assert.equal((await next(aliceOne, "notification")).event, "hello");
     assert.equal((await next(aliceTwo, "notification")).event, "hello");
-    await api(two, "/notify", { event: "all" });
+    await apiCall(two, "/notify", { event: "all" });
     assert.equal((await next(bob, "notification")).event, "all");
 
-    assert.deepEqual((await api(one, "/channels")).body, {
+    assert.deepEqual((await apiCall(one, "/channels")).body, {
       channels: [
         { channel: "room1", connections: 2 },
         { channel: "room2", connections: 1 },
       ],
     });
 
-    assert.deepEqual(await api(two, "/disconnect", { user: "alice" }), {
+    assert.deepEqual(await apiCall(two, "/disconnect", { user: "alice" }), {
       status: 200,
       body: {},
     });
@@ -115,7 +102,7 @@ redisTest(
       assert.equal((await client.closed).code, 4003);
     }
     assert.ok("timestamp" in await bob.ok("heartbeat"));
-    assert.deepEqual((await api(two, "/channels?prefix=room")).body, {
+    assert.deepEqual((await apiCall(two, "/channels?prefix=room")).body, {
       channels: [{ channel: "room2", connections: 1 }],
     });
   },

@@ -6,25 +6,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
-import {
-  restPublish,
-  serve,
-  TEST_API_KEY,
-  type TestServer,
-} from "../support/server.ts";
-
-async function api(
-  fixture: TestServer,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${fixture.base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { authorization: `Bearer ${TEST_API_KEY}` },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
+import { apiCall, restPublish, serve } from "../support/server.ts";
 
 /** The next frame of `method`, skipping others. */
 async function next(client: TestClient, method: string) {
@@ -171,7 +153,7 @@ Deno.test("server API: notify everyone or listed users, disconnect a user with 4
   await bob.ok("subscribe", { channel: "room1" });
   await bob.ok("subscribe", { channel: "room2" });
 
-  const everyone = await api(fixture, "/notify", {
+  const everyone = await apiCall(fixture, "/notify", {
     event: "maintenance",
     payload: { at: "noon" },
   });
@@ -184,10 +166,10 @@ Deno.test("server API: notify everyone or listed users, disconnect a user with 4
       createTime: everyone.body.createTime,
     });
   }
-  await api(fixture, "/notify", { event: "only-bob", users: ["bob"] });
+  await apiCall(fixture, "/notify", { event: "only-bob", users: ["bob"] });
   assert.equal((await next(bob, "notification")).event, "only-bob");
 
-  assert.deepEqual(await api(fixture, "/channels"), {
+  assert.deepEqual(await apiCall(fixture, "/channels"), {
     status: 200,
     body: {
       channels: [
@@ -197,11 +179,11 @@ Deno.test("server API: notify everyone or listed users, disconnect a user with 4
     },
   });
   assert.deepEqual(
-    (await api(fixture, "/channels?prefix=room2")).body,
+    (await apiCall(fixture, "/channels?prefix=room2")).body,
     { channels: [{ channel: "room2", connections: 1 }] },
   );
 
-  const out = await api(fixture, "/disconnect", {
+  const out = await apiCall(fixture, "/disconnect", {
     user: "alice",
     reason: "account suspended",
   });
@@ -210,13 +192,13 @@ Deno.test("server API: notify everyone or listed users, disconnect a user with 4
     const closed = await client.closed;
     assert.deepEqual([closed.code, closed.reason], [4003, "account suspended"]);
   }
-  assert.deepEqual(await api(fixture, "/disconnect", { user: "nobody" }), {
+  assert.deepEqual(await apiCall(fixture, "/disconnect", { user: "nobody" }), {
     status: 200,
     body: {},
   });
   // Bob is untouched, and alice no longer counts.
   assert.ok("timestamp" in await bob.ok("heartbeat"));
-  assert.deepEqual((await api(fixture, "/channels?prefix=room1")).body, {
+  assert.deepEqual((await apiCall(fixture, "/channels?prefix=room1")).body, {
     channels: [{ channel: "room1", connections: 1 }],
   });
 });
@@ -234,7 +216,7 @@ Deno.test("server API: bad bodies are 400 with a reason, without a key 401", asy
       ["/disconnect", { user: "a", reason: "x".repeat(200) }],
     ] as const
   ) {
-    const answer = await api(fixture, path, body);
+    const answer = await apiCall(fixture, path, body);
     assert.equal(answer.status, 400, `${path} ${JSON.stringify(body)}`);
     assert.equal(
       (answer.body.error as { code: string }).code,

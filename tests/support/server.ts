@@ -139,3 +139,20 @@ export function restPublish(
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
+
+/**
+ * A call of the REST API with the test key: `GET path`, or `POST path` with
+ * `body` as JSON. Its status and JSON answer.
+ */
+export async function apiCall(
+  server: { readonly base: string },
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${server.base}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
