@@ -223,6 +223,34 @@ Deno.test("auth: the same subject refreshes and ends subscriptions no longer all
   assert.deepEqual(resultOf(effects), { success: true });
 });
 
+Deno.test("auth: a refresh re-checks channels and patterns against wildcard grants", () => {
+  let state = authenticated({
+    ...CLAIMS,
+    authorizedChannels: ["updates:>", "#ignored"],
+  });
+  for (
+    const [id, channel] of [[1, "updates:a"], [2, "updates:a:b"], [
+      3,
+      "updates:>",
+    ], [4, "updates:*"]] as const
+  ) {
+    state =
+      run(state, frame({ id, method: "subscribe", params: { channel } })).state;
+  }
+  assert.equal(state.subscriptions.size, 3);
+  const { state: narrowed, effects } = run(
+    state,
+    verified({ ...CLAIMS, authorizedChannels: ["updates:*"] }),
+  );
+  assert.deepEqual([...narrowed.subscriptions.keys()], ["updates:a"]);
+  const ended = effects.flatMap((effect) =>
+    effect.kind === "reply" && "method" in effect.frame
+      ? [(effect.frame.params as { channel: string }).channel]
+      : []
+  );
+  assert.deepEqual(ended.sort(), ["updates:>", "updates:a:b"]);
+});
+
 Deno.test("subscribe: errors in the order InvalidArgument, Unauthenticated, PermissionDenied, AlreadyExists, ResourceExhausted", () => {
   const sub = (state: ConnectionState, params: unknown) =>
     errorOf(run(state, frame({ id: 1, method: "subscribe", params })).effects);
