@@ -171,7 +171,13 @@ export function createHandler(
       }
       case paths.health:
         if (!readOnly) return notAllowed(method, "GET");
-        return health(services.engine.healthy ? null : "engine unavailable");
+        return health(
+          !services.engine.healthy
+            ? "engine unavailable"
+            : !services.presence.healthy
+            ? "presence unavailable"
+            : null,
+        );
       default:
         return notFound(pathname, base);
     }

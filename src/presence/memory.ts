@@ -65,6 +65,11 @@ export class MemoryPresence implements PresenceStore {
     return this.#members;
   }
 
+  /** Always: it is this process. */
+  get healthy(): boolean {
+    return true;
+  }
+
   add(channel: string, member: Member): Promise<void> {
     let presence = this.#channels.get(channel);
     if (presence === undefined) {

@@ -73,6 +73,8 @@ export interface PresenceStore {
   unlisten(channel: string): void;
   /** Members this node holds. */
   readonly localMembers: number;
+  /** True while the store can serve (`/health`): subscribes need it. */
+  readonly healthy: boolean;
   /** Stops timers and connections; members of this node are forgotten. */
   close(): Promise<void>;
 }

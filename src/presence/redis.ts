@@ -110,6 +110,11 @@ export class RedisPresence implements PresenceStore {
     return this.#members;
   }
 
+  get healthy(): boolean {
+    return !this.#closed && this.#commands.status === "ready" &&
+      this.#subscriber.status === "ready";
+  }
+
   async add(channel: string, member: Member): Promise<void> {
     await this.#run(addScript, channel, [
       presenceTopic(channel),
