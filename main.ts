@@ -81,7 +81,10 @@ async function main(): Promise<number> {
   const environment = Deno.env.toObject();
   const parsed = parseConfig(
     values.dev ? { ...DEV_ENVIRONMENT, ...environment } : environment,
-    { development: values.dev },
+    {
+      development: values.dev,
+      readFile: (path) => Deno.readTextFileSync(path),
+    },
   );
   if (!parsed.ok) {
     console.error("broadcaster: invalid configuration:");

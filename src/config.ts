@@ -10,6 +10,8 @@
  */
 
 import { z } from "zod";
+import { type FileConfigResult, parseConfigFile } from "./config_file.ts";
+import type { ChannelPolicy } from "./protocol/namespaces.ts";
 
 /** Log levels accepted by `LOG_LEVEL`. */
 export type LogLevel =
@@ -62,6 +64,8 @@ export interface Config {
   readonly engine: EngineConfig;
   /** Presence and occupancy (SPEC §8). */
   readonly presence: PresenceConfig;
+  /** Channel settings by namespace, from `CONFIG_FILE` (SPEC §10). */
+  readonly namespaces: Readonly<Record<string, Partial<ChannelPolicy>>>;
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
@@ -182,6 +186,7 @@ const schema = z.object({
     error: 'CONSOLE must be "true" or "false"',
   }).transform((value) => value === "true"),
   METRICS_TOKEN: z.string().optional(),
+  CONFIG_FILE: z.string().optional(),
   ALLOW_WEAK_JWT_SECRET: z.enum(["true", "false"], {
     error: 'ALLOW_WEAK_JWT_SECRET must be "true" or "false"',
   }).transform((value) => value === "true"),
@@ -218,6 +223,8 @@ export type ConfigResult =
 export interface ParseOptions {
   /** Accept a short `JWT_SECRET` without a word (`--dev`: nothing is at stake). */
   readonly development?: boolean;
+  /** Reads `CONFIG_FILE` (`Deno.readTextFileSync` in `main.ts`); without it, a file given is a problem. */
+  readonly readFile?: (path: string) => string;
 }
 
 /** RFC 7518 §3.2: an HS256 key at least as long as the hash output. */
@@ -258,6 +265,31 @@ function secretStrength(
     );
   }
   return { problems, warnings };
+}
+
+/** The settings of `CONFIG_FILE`, none when it is unset. */
+function configFile(
+  path: string | undefined,
+  options: ParseOptions,
+): FileConfigResult {
+  if (path === undefined) return { ok: true, file: { namespaces: {} } };
+  if (options.readFile === undefined) {
+    return { ok: false, problems: ["CONFIG_FILE cannot be read here"] };
+  }
+  let text: string;
+  try {
+    text = options.readFile(path);
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [
+        `CONFIG_FILE ${JSON.stringify(path)} cannot be read: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      ],
+    };
+  }
+  return parseConfigFile(text);
 }
 
 /**
@@ -303,7 +335,11 @@ export function parseConfig(
     secret === "" ? { development: true } : options,
   );
   problems.push(...strength.problems);
-  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const file = configFile(input.CONFIG_FILE, options);
+  if (!file.ok) problems.push(...file.problems);
+  if (!parsed.success || !file.ok || problems.length > 0) {
+    return { ok: false, problems };
+  }
   const values = parsed.data;
   const engine = engineConfig(values.ENGINE, values.REDIS_URL);
   if (engine === null) return { ok: false, problems };
@@ -332,6 +368,7 @@ export function parseConfig(
         leaveDelayMs: values.PRESENCE_LEAVE_DELAY_MS,
         occupancyIntervalMs: values.OCCUPANCY_INTERVAL_MS,
       },
+      namespaces: file.file.namespaces,
       console: values.CONSOLE,
       metricsToken: values.METRICS_TOKEN,
     },

@@ -19,6 +19,7 @@ import { PresenceFanout } from "./hub/presence_fanout.ts";
 import { MeasuredEngine } from "./metrics/measured_engine.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { createPresence } from "./presence/create.ts";
+import { Namespaces } from "./protocol/namespaces.ts";
 import type { PresenceStore } from "./presence/presence.ts";
 import type { Limits } from "./protocol/state.ts";
 
@@ -82,8 +83,17 @@ export async function buildServices(
   const clock = options.clock ?? Date.now;
   const hub = new Hub();
   const connections = new Set<Connection>();
+  const namespaces = new Namespaces({
+    historySize: config.historySize,
+    historyTtlSeconds: config.historyTtlSeconds,
+    presence: config.presence.enabled,
+    joinLeave: true,
+    clientPublish: true,
+    maxSubscribers: 0,
+  }, config.namespaces);
   const engine = await createEngine(config.engine, {
     onControl: (command) => carryOut(command, connections),
+    historyOf: (channel) => namespaces.policyOf(channel),
     deliver: (message) => hub.deliver(message),
     cluster: hub,
     historySize: config.historySize,
@@ -148,6 +158,7 @@ export async function buildServices(
       outboundBufferBytes: config.outboundBufferBytes,
       presence: config.presence.enabled,
       presenceMaxMembers: config.presence.maxMembers,
+      namespaces,
     },
     connections,
   };

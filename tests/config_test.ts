@@ -36,6 +36,7 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
       leaveDelayMs: 5000,
       occupancyIntervalMs: 100,
     },
+    namespaces: {},
     console: true,
     metricsToken: undefined,
   });

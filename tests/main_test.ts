@@ -33,6 +33,46 @@ Deno.test("invalid configuration: every problem listed, exit 1, secrets not echo
   assert.ok(!text.includes("key-value-123"));
 });
 
+Deno.test("CONFIG_FILE: every problem with its JSON path, exit 1; a missing file says so", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        namespaces: { chat: { historySize: -1, presence: "yes", typo: 1 } },
+      }),
+    );
+    const output = await mainCommand({
+      JWT_SECRET: TEST_SECRET,
+      API_KEYS: TEST_API_KEY,
+      CONFIG_FILE: file,
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1);
+    assert.match(
+      stderr,
+      /CONFIG_FILE namespaces\.chat\.historySize: must not be negative/,
+    );
+    assert.match(
+      stderr,
+      /CONFIG_FILE namespaces\.chat\.presence: must be true or false/,
+    );
+    assert.match(
+      stderr,
+      /CONFIG_FILE namespaces\.chat: unknown setting "typo"/,
+    );
+  } finally {
+    await Deno.remove(file);
+  }
+  const missing = await mainCommand({
+    JWT_SECRET: TEST_SECRET,
+    API_KEYS: TEST_API_KEY,
+    CONFIG_FILE: "/nonexistent/broadcaster.json",
+  }).output();
+  assert.equal(missing.code, 1);
+  assert.match(new TextDecoder().decode(missing.stderr), /cannot be read/);
+});
+
 Deno.test("an address the server cannot listen on: one clear line, exit 1", async () => {
   const base = { JWT_SECRET: TEST_SECRET, API_KEYS: TEST_API_KEY, PORT: "0" };
   for (

@@ -11,6 +11,7 @@ import type {
   ControlHandler,
   Deliver,
   Engine,
+  HistorySettings,
 } from "./engine.ts";
 import { MemoryEngine } from "./memory.ts";
 
@@ -22,6 +23,8 @@ export interface EngineOptions {
   readonly cluster: ClusterDelivery;
   /** Carries out the server API's commands on this node. */
   readonly onControl: ControlHandler;
+  /** A channel's own history settings (its namespace's); the defaults otherwise. */
+  readonly historyOf?: (channel: string) => HistorySettings;
   /** `HISTORY_SIZE`. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`. */
@@ -61,6 +64,9 @@ export async function createEngine(
         url: config.url,
         deliver: options.cluster,
         onControl: options.onControl,
+        ...(options.historyOf === undefined
+          ? {}
+          : { historyOf: options.historyOf }),
         historySize: options.historySize,
         historyTtlSeconds: options.historyTtlSeconds,
       });

@@ -82,6 +82,14 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** A channel's history settings (its namespace's, SPEC §10). */
+export interface HistorySettings {
+  /** Messages kept. */
+  readonly historySize: number;
+  /** For how long, in seconds. */
+  readonly historyTtlSeconds: number;
+}
+
 /** What the server API asks of every node. */
 export type ControlCommand =
   /** Send `frame` (a `notification`) to every authenticated connection, or those of `users`. */

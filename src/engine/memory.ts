@@ -27,6 +27,7 @@ import {
   type Deliver,
   type Engine,
   EngineUnavailableError,
+  type HistorySettings,
   STREAM_META_TTL_MS,
 } from "./engine.ts";
 
@@ -42,6 +43,8 @@ export interface MemoryEngineOptions {
   readonly clock?: () => number;
   /** Carries out the server API's commands on this (the only) node. */
   readonly onControl?: ControlHandler;
+  /** A channel's own history settings (its namespace's, SPEC §10); the defaults above otherwise. */
+  readonly historyOf?: (channel: string) => HistorySettings;
   /** Where epochs come from; a fresh random prefix unless a test fixes it. */
   readonly epochs?: EpochSource;
 }
@@ -54,6 +57,9 @@ export interface MemoryEngineOptions {
  */
 interface ChannelStream {
   readonly epoch: string;
+  /** Its history settings, resolved once when the stream began. */
+  readonly historySize: number;
+  readonly ttlMs: number;
   /** The offset of the newest message; 0 before the first. */
   offset: number;
   readonly messages: Message[];
@@ -81,6 +87,7 @@ export class MemoryEngine implements Engine {
   readonly #ttlMs: number;
   readonly #metaTtlMs: number;
   readonly #epochs: EpochSource;
+  readonly #historyOf: ((channel: string) => HistorySettings) | undefined;
   readonly #streams = new Map<string, ChannelStream>();
   /** Channels with local subscribers: their streams are kept while they have them. */
   readonly #listened = new Set<string>();
@@ -96,6 +103,7 @@ export class MemoryEngine implements Engine {
     this.#ttlMs = options.historyTtlSeconds * 1000;
     this.#metaTtlMs = Math.max(STREAM_META_TTL_MS, this.#ttlMs);
     this.#epochs = options.epochs ?? new EpochSource();
+    this.#historyOf = options.historyOf;
     // Channels nobody publishes to any more would otherwise keep their last messages forever.
     this.#sweeper = setInterval(
       () => this.#sweep(),
@@ -210,8 +218,11 @@ export class MemoryEngine implements Engine {
   #stream(channel: string, now: number): ChannelStream {
     let stream = this.#streams.get(channel);
     if (stream === undefined || this.#forgotten(channel, stream, now)) {
+      const own = this.#historyOf?.(channel);
       stream = {
         epoch: this.#epochs.next(),
+        historySize: own?.historySize ?? this.#historySize,
+        ttlMs: own === undefined ? this.#ttlMs : own.historyTtlSeconds * 1000,
         offset: 0,
         messages: [],
         times: [],
@@ -225,10 +236,10 @@ export class MemoryEngine implements Engine {
   }
 
   #remember(stream: ChannelStream, message: Message, now: number): void {
-    if (this.#historySize === 0) return;
+    if (stream.historySize === 0) return;
     stream.messages.push(message);
     stream.times.push(now);
-    if (stream.messages.length > this.#historySize) {
+    if (stream.messages.length > stream.historySize) {
       stream.messages.shift();
       stream.times.shift();
     }
@@ -237,7 +248,7 @@ export class MemoryEngine implements Engine {
   /** The stream's history without expired messages (which are dropped for good). */
   #live(stream: ChannelStream, now: number): readonly Message[] {
     const { messages, times } = stream;
-    const cutoff = now - this.#ttlMs;
+    const cutoff = now - stream.ttlMs;
     let expired = 0;
     while (expired < times.length && (times[expired] ?? 0) <= cutoff) {
       expired++;
@@ -251,7 +262,7 @@ export class MemoryEngine implements Engine {
 
   /** A stream with no history left, nobody listening and nothing done for a meta TTL. */
   #forgotten(channel: string, stream: ChannelStream, now: number): boolean {
-    return now - stream.touched > this.#metaTtlMs &&
+    return now - stream.touched > Math.max(this.#metaTtlMs, stream.ttlMs) &&
       !this.#listened.has(channel) && this.#live(stream, now).length === 0;
   }
 

@@ -43,6 +43,7 @@ import {
   type ControlHandler,
   type Deliver,
   type Engine,
+  type HistorySettings,
   STREAM_META_TTL_MS,
 } from "./engine.ts";
 import { globOf } from "../protocol/channel.ts";
@@ -83,6 +84,8 @@ export interface RedisEngineOptions {
   readonly deliver: ClusterDelivery;
   /** Carries out the server API's commands that reach this node. */
   readonly onControl?: ControlHandler;
+  /** A channel's own history settings (its namespace's, SPEC §10); the defaults otherwise. */
+  readonly historyOf?: (channel: string) => HistorySettings;
   /** `HISTORY_SIZE`: entries kept per channel stream. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`: how long entries are kept. */
@@ -120,6 +123,7 @@ export class RedisEngine implements Engine {
   readonly #maxLength: string;
   readonly #ttlMs: string;
   readonly #metaTtlMs: string;
+  readonly #historyOf: ((channel: string) => HistorySettings) | undefined;
   readonly #epochs = new EpochSource();
   readonly #channels = new Map<string, Listening>();
   #subscriberWasReady = false;
@@ -130,6 +134,7 @@ export class RedisEngine implements Engine {
     this.#delivery = options.deliver;
     this.#deliver = (message) => options.deliver.toChannel(message);
     this.#maxLength = String(options.historySize);
+    this.#historyOf = options.historyOf;
     this.#ttlMs = String(options.historyTtlSeconds * 1000);
     this.#metaTtlMs = String(
       Math.max(STREAM_META_TTL_MS, options.historyTtlSeconds * 1000),
@@ -186,8 +191,7 @@ export class RedisEngine implements Engine {
           streamKey(message.channel),
           metaKey(message.channel),
         ], [
-          this.#maxLength,
-          this.#ttlMs,
+          ...this.#history(message.channel),
           this.#metaTtlMs,
           topic(message.channel),
           JSON.stringify(
@@ -214,7 +218,9 @@ export class RedisEngine implements Engine {
         historyScript.run(this.#commands, [
           streamKey(channel),
           metaKey(channel),
-        ], [String(limit), this.#ttlMs]) as Promise<[string, StreamEntry[]]>,
+        ], [String(limit), this.#history(channel)[1]]) as Promise<
+          [string, StreamEntry[]]
+        >,
     );
     return entries.reverse().map((entry) =>
       messageOfEntry(channel, epoch, entry)
@@ -232,7 +238,7 @@ export class RedisEngine implements Engine {
           streamKey(channel),
           metaKey(channel),
         ], [
-          this.#ttlMs,
+          this.#history(channel)[1],
           this.#metaTtlMs,
           this.#epochs.next(),
           since?.epoch ?? "",
@@ -430,6 +436,14 @@ export class RedisEngine implements Engine {
         return count;
       }
     }
+  }
+
+  /** The stream cap and TTL (ms) of `channel`, as script arguments. */
+  #history(channel: string): [maxLength: string, ttlMs: string] {
+    const own = this.#historyOf?.(channel);
+    return own === undefined
+      ? [this.#maxLength, this.#ttlMs]
+      : [String(own.historySize), String(own.historyTtlSeconds * 1000)];
   }
 
   /** Runs a command; any failure is the engine being unavailable. */

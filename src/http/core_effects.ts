@@ -79,6 +79,18 @@ export async function subscribe(
   recipient: Recipient & { readonly id: string },
 ): Promise<Input> {
   const { subscription, requestId, recover, since } = effect;
+  if (await full(services, effect)) {
+    return {
+      kind: "subscribeRefused",
+      subscription,
+      requestId,
+      error: {
+        code: "ResourceExhausted",
+        message:
+          `channel ${subscription.channel} is full: at most ${effect.maxSubscribers} subscribers`,
+      },
+    };
+  }
   services.hub.add(subscription, recipient);
   try {
     const read = subscription.pattern === true
@@ -103,6 +115,29 @@ export async function subscribe(
       requestId,
       failure: failureOf(error),
     };
+  }
+}
+
+/**
+ * Whether the channel already has its namespace's `maxSubscribers` (SPEC
+ * §10): counted cluster-wide by presence, or on this node when its
+ * namespace has presence off. A count that cannot be read lets it through.
+ */
+async function full(
+  services: CoreServices,
+  { subscription, maxSubscribers }: EffectOf<"subscribe">,
+): Promise<boolean> {
+  if (maxSubscribers === 0 || subscription.pattern === true) return false;
+  const local = services.hub.subscribersOf(subscription.channel);
+  if (local >= maxSubscribers) return true;
+  if (subscription.member === undefined) return false;
+  try {
+    const { connections } = await services.presence.counts(
+      subscription.channel,
+    );
+    return connections >= maxSubscribers;
+  } catch {
+    return false;
   }
 }
 

@@ -42,7 +42,11 @@ export async function handleHistory(
   try {
     const messages = await services.engine.history(
       channel,
-      historyLimit(limit, services.config.historySize),
+      historyLimit(
+        limit,
+        services.limits.namespaces?.policyOf(channel).historySize ??
+          services.config.historySize,
+      ),
     );
     return withHeaders(new Response(messagesJson(messages)), [
       ["content-type", "application/json"],

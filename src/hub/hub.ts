@@ -418,6 +418,11 @@ export class Hub {
     return this.#channels.get(subscription.channel)?.get(subscription.id);
   }
 
+  /** Subscriptions of `channel` on this node. */
+  subscribersOf(channel: string): number {
+    return this.#channels.get(channel)?.size ?? 0;
+  }
+
   /** How many channels have at least one local subscriber. */
   get channelCount(): number {
     return this.#channels.size;

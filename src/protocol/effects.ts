@@ -11,6 +11,7 @@
  */
 
 import type { EngineFailure, EngineOperation } from "./engine_failure.ts";
+import type { ProtocolError } from "./errors.ts";
 import type { Message, NewMessage } from "./message.ts";
 import type { PresenceCounts, PresenceSnapshot } from "./presence.ts";
 import type { ServerFrame } from "./frames.ts";
@@ -72,6 +73,13 @@ export type Input =
     readonly requestId: number | undefined;
     readonly failure: EngineFailure;
   }
+  /** The subscribe cannot be had (its channel is full, SPEC §10): the client is told why. */
+  | {
+    readonly kind: "subscribeRefused";
+    readonly subscription: Subscription;
+    readonly requestId: number | undefined;
+    readonly error: ProtocolError;
+  }
   /** A subscription had a broadcast dropped: it waits to catch up from history. */
   | { readonly kind: "lagging" }
   /** The engine accepted a `publish` effect's message. */
@@ -131,6 +139,8 @@ export type Effect =
     readonly recover: boolean;
     readonly since: StreamPosition | null;
     readonly limit: number;
+    /** The most subscriptions its channel may have (its namespace's; 0: no limit). */
+    readonly maxSubscribers: number;
   }
   /** Deliver the replay, then release the live messages held back for the subscription. */
   | {

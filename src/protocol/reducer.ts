@@ -36,7 +36,8 @@ import {
   unsubscribe,
 } from "./requests.ts";
 import { decodeFrame } from "./schema.ts";
-import type { ConnectionState } from "./state.ts";
+import type { ProtocolError } from "./errors.ts";
+import type { ConnectionState, Subscription } from "./state.ts";
 import { lifetime, onTokenTimer } from "./token_lifetime.ts";
 
 /**
@@ -106,7 +107,19 @@ export function reduce(
     case "subscribed":
       return onSubscribed(state, input, now);
     case "subscribeFailed":
-      return onSubscribeFailed(state, input);
+      return endSubscription(
+        state,
+        input.subscription,
+        input.requestId,
+        engineError("subscribe", input.failure),
+      );
+    case "subscribeRefused":
+      return endSubscription(
+        state,
+        input.subscription,
+        input.requestId,
+        input.error,
+      );
     case "lagging":
       return onLagging(state, now);
     case "published":
@@ -279,23 +292,20 @@ function onSubscribed(
   return { state, effects };
 }
 
-/** The stream's position could not be read: the subscription ends before it began. */
-function onSubscribeFailed(
+/** The subscribe could not be had: the subscription ends before it began, and the client hears why. */
+function endSubscription(
   state: ConnectionState,
-  input: Extract<Input, { kind: "subscribeFailed" }>,
+  subscription: Subscription,
+  requestId: number | undefined,
+  error: ProtocolError,
 ): ConnectionStep {
-  const { subscription, requestId, failure } = input;
   const unsubscribe: Effect = { kind: "unsubscribe", subscription };
   if (state.subscriptions.get(subscription.channel) !== subscription) {
     return { state, effects: [unsubscribe] };
   }
   const subscriptions = new Map(state.subscriptions);
   subscriptions.delete(subscription.channel);
-  const refusal = refuse(
-    { ...state, subscriptions },
-    requestId,
-    engineError("subscribe", failure),
-  );
+  const refusal = refuse({ ...state, subscriptions }, requestId, error);
   return {
     state: refusal.state,
     effects: [unsubscribe, ...refusal.effects],

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ChannelPolicy } from "./namespaces.ts";
 import { CATCH_UP_BATCH } from "./outbound.ts";
 import { parsePosition } from "./position.ts";
 import {
@@ -30,7 +31,7 @@ import {
   SubscribeParams,
   UnsubscribeParams,
 } from "./schema.ts";
-import type { ConnectionState, Subscription } from "./state.ts";
+import type { ConnectionState, Limits, Subscription } from "./state.ts";
 import { lifetime } from "./token_lifetime.ts";
 
 /** `auth`: params are checked here; the token itself by the shell's verifier. */
@@ -127,6 +128,13 @@ export function subscribe(
   const permitted = permit(state.auth, "subscribe", channel, true);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
   const auth = permitted.value;
+  const policy = policyOf(state.limits, channel);
+  if (joinLeave === true && !policy.joinLeave) {
+    return refuse(state, requestId, {
+      code: "PermissionDenied",
+      message: `join and leave are off for ${quote(channel)}`,
+    });
+  }
   if (state.subscriptions.has(channel)) {
     return refuse(state, requestId, {
       code: "AlreadyExists",
@@ -148,7 +156,7 @@ export function subscribe(
       channel,
       ...(joinLeave === true ? { joinLeave } : {}),
       ...(occupancy === true ? { occupancy } : {}),
-      ...(state.limits.presence
+      ...(policy.presence
         ? { member: memberOf(auth, state.connectionId) }
         : {}),
     };
@@ -163,7 +171,20 @@ export function subscribe(
       recover: since !== undefined,
       since: since === undefined ? null : parsePosition(since),
       limit: CATCH_UP_BATCH,
+      maxSubscribers: policy.maxSubscribers,
     }],
+  };
+}
+
+/** What `channel` may do: its namespace's policy, or the limits' defaults. */
+function policyOf(limits: Limits, channel: string): ChannelPolicy {
+  return limits.namespaces?.policyOf(channel) ?? {
+    historySize: limits.historySize,
+    historyTtlSeconds: 0,
+    presence: limits.presence,
+    joinLeave: true,
+    clientPublish: true,
+    maxSubscribers: 0,
   };
 }
 
@@ -213,7 +234,7 @@ export function history(
     ({ channel, limit }, answered) => ({
       kind: "history",
       channel,
-      limit: historyLimit(limit, state.limits.historySize),
+      limit: historyLimit(limit, policyOf(state.limits, channel).historySize),
       requestId: answered,
     }),
   );
@@ -282,6 +303,14 @@ export function publish(
   const { channel } = message.value;
   const permitted = authorize(state.auth, "publish", channel);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
+  if (!policyOf(state.limits, channel).clientPublish) {
+    return refuse(state, requestId, {
+      code: "PermissionDenied",
+      message: `clients may not publish to ${
+        quote(channel)
+      }: its namespace says so`,
+    });
+  }
   // A direct message says who sent it (SPEC §9).
   const sent = isPersonalChannel(channel)
     ? { ...message.value, from: permitted.value.subject }

@@ -7,6 +7,7 @@
 
 import type { Member } from "./presence.ts";
 import type { Authentication } from "./authentication.ts";
+import type { Namespaces } from "./namespaces.ts";
 import { FULL_BUCKET, type RateState } from "./rate_limit.ts";
 
 /** Per-connection limits the reducer enforces; one object shared by every connection. */
@@ -25,6 +26,12 @@ export interface Limits {
   readonly presence: boolean;
   /** The most members a `presence` answer lists (`PRESENCE_MAX_MEMBERS`). */
   readonly presenceMaxMembers: number;
+  /**
+   * What each channel may do, by namespace (SPEC §10): history, presence,
+   * join/leave, client publishing, subscribers. Without it, `historySize`
+   * and `presence` above hold for every channel.
+   */
+  readonly namespaces?: Namespaces;
 }
 
 /** One subscription of this connection to one channel. */

@@ -15,7 +15,7 @@ export function mainCommand(
   args: string[] = [],
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", MAIN, ...args],
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args],
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,
     stdin: "null",

@@ -28,7 +28,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     PORT: "0",
     HOST: "127.0.0.1",
     ...env,
-  });
+  }, { readFile: (path) => Deno.readTextFileSync(path) });
   if (!parsed.ok) throw new Error(parsed.problems.join("; "));
   return parsed.config;
 }
