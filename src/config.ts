@@ -10,7 +10,11 @@
  */
 
 import { z } from "zod";
-import { type FileConfigResult, parseConfigFile } from "./config_file.ts";
+import {
+  type FileConfigResult,
+  parseConfigFile,
+  type TriggerConfig,
+} from "./config_file.ts";
 import type { ChannelPolicy } from "./protocol/namespaces.ts";
 
 /** Log levels accepted by `LOG_LEVEL`. */
@@ -66,6 +70,8 @@ export interface Config {
   readonly presence: PresenceConfig;
   /** Channel settings by namespace, from `CONFIG_FILE` (SPEC §10). */
   readonly namespaces: Readonly<Record<string, Partial<ChannelPolicy>>>;
+  /** The back-end `trigger` calls, from `CONFIG_FILE`; none without it. */
+  readonly trigger?: TriggerConfig;
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
@@ -369,6 +375,9 @@ export function parseConfig(
         occupancyIntervalMs: values.OCCUPANCY_INTERVAL_MS,
       },
       namespaces: file.file.namespaces,
+      ...(file.file.trigger === undefined
+        ? {}
+        : { trigger: file.file.trigger }),
       console: values.CONSOLE,
       metricsToken: values.METRICS_TOKEN,
     },

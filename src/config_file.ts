@@ -46,12 +46,30 @@ const fileSchema = z.strictObject({
           : "must be an object of namespaces",
     },
   ).optional(),
+  triggerUrl: z.url({
+    protocol: /^https?$/,
+    error: "must be an http:// or https:// URL",
+  }).optional(),
+  triggerSecret: z.string({ error: "must be a string" }).min(
+    1,
+    "must not be empty",
+  ).optional(),
 }, { error: objectError("must be a JSON object") });
 
 /** What a config file holds, validated. */
 export interface FileConfig {
   /** Channel settings by namespace (a channel's first segment). */
   readonly namespaces: Readonly<Record<string, Partial<ChannelPolicy>>>;
+  /** Where `trigger` requests go (SPEC §10); none without it. */
+  readonly trigger?: TriggerConfig;
+}
+
+/** The back-end `trigger` calls. */
+export interface TriggerConfig {
+  /** The URL POSTed to. */
+  readonly url: string;
+  /** The HMAC-SHA256 key of `X-Broadcaster-Signature`; unsigned without it. */
+  readonly secret?: string;
 }
 
 /** A file's settings, or every problem with its JSON path. */
@@ -101,5 +119,15 @@ export function parseConfigFile(text: string): FileConfigResult {
       Object.entries(settings).filter(([, value]) => value !== undefined),
     ) as Partial<ChannelPolicy>;
   }
-  return { ok: true, file: { namespaces } };
+  const { triggerUrl, triggerSecret } = parsed.data;
+  if (triggerUrl === undefined) return { ok: true, file: { namespaces } };
+  return {
+    ok: true,
+    file: {
+      namespaces,
+      trigger: triggerSecret === undefined
+        ? { url: triggerUrl }
+        : { url: triggerUrl, secret: triggerSecret },
+    },
+  };
 }

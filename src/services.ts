@@ -14,6 +14,7 @@ import { createEngine } from "./engine/create.ts";
 import type { Engine } from "./engine/engine.ts";
 import type { Connection } from "./http/connection.ts";
 import { carryOut } from "./http/control.ts";
+import { TriggerClient } from "./http/trigger.ts";
 import { Hub } from "./hub/hub.ts";
 import { PresenceFanout } from "./hub/presence_fanout.ts";
 import { MeasuredEngine } from "./metrics/measured_engine.ts";
@@ -38,6 +39,8 @@ export interface Services {
   readonly engine: Engine;
   /** Who is subscribed where (SPEC §8), cluster-wide with Redis. */
   readonly presence: PresenceStore;
+  /** The back-end `trigger` calls (`triggerUrl`); `null` without one. */
+  readonly trigger: TriggerClient | null;
   /** Tells local observers of join, leave and occupancy. */
   readonly presenceFanout: PresenceFanout;
   /** Every metric of the server. */
@@ -144,6 +147,9 @@ export async function buildServices(
     engine: measured,
     presence,
     presenceFanout,
+    trigger: config.trigger === undefined
+      ? null
+      : new TriggerClient(config.trigger),
     metrics,
     verifier: new TokenVerifier(config.jwtSecret),
     apiKeys: new ApiKeys(config.apiKeys),
@@ -159,6 +165,7 @@ export async function buildServices(
       presence: config.presence.enabled,
       presenceMaxMembers: config.presence.maxMembers,
       namespaces,
+      trigger: config.trigger !== undefined,
     },
     connections,
   };

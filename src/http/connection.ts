@@ -305,6 +305,12 @@ export class Connection implements Recipient, Outbound {
         return core.unsubscribe(this.#services, effect, this.id);
       case "presence":
         return core.presence(this.#services, effect, this.id);
+      case "trigger":
+        // Not awaited: a slow back-end holds up only this trigger, not the
+        // connection's other requests; its outcome is reduced when it comes.
+        void core.trigger(this.#services, effect, this.id, this.user ?? "")
+          .then((outcome) => this.#receive(outcome));
+        return undefined;
       case "publish":
         return core.publish(this.#services, effect, this.id);
       case "history":

@@ -14,6 +14,7 @@ import { log } from "../log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { EffectOf, Input, TokenOutcome } from "../protocol/effects.ts";
 import type { PresenceStore } from "../presence/presence.ts";
+import type { TriggerClient } from "./trigger.ts";
 import type { EngineOperation } from "../protocol/engine_failure.ts";
 import type { StreamRead } from "../protocol/position.ts";
 
@@ -33,6 +34,8 @@ export interface CoreServices {
   readonly metrics: ServerMetrics;
   /** Who is subscribed where (SPEC §8). */
   readonly presence: PresenceStore;
+  /** The back-end `trigger` calls; `null` without a `triggerUrl`. */
+  readonly trigger: TriggerClient | null;
 }
 
 /**
@@ -239,6 +242,48 @@ export async function presence(
   } catch (error) {
     return engineFailed(connectionId, "presence", requestId, error);
   }
+}
+
+/** Calls the back-end for a client's `trigger`; the outcome goes to the reducer. */
+export async function trigger(
+  services: CoreServices,
+  effect: EffectOf<"trigger">,
+  connectionId: string,
+  user: string,
+): Promise<Input> {
+  const { requestId } = effect;
+  if (services.trigger === null) {
+    return { kind: "triggerFailed", requestId, reason: "no back-end" };
+  }
+  const started = performance.now();
+  const outcome = await services.trigger.call({
+    event: effect.event,
+    dataJson: effect.dataJson,
+    user,
+    connectionId,
+  }).catch((error): { ok: false; reason: string } => {
+    logger.error("connection {connectionId}: trigger broke: {error}", {
+      connectionId,
+      error,
+    });
+    return { ok: false, reason: "internal error" };
+  });
+  services.metrics.triggerLatency.observe(
+    (performance.now() - started) / 1000,
+  );
+  if (outcome.ok) {
+    return {
+      kind: "triggered",
+      requestId,
+      event: effect.event,
+      responseJson: outcome.responseJson,
+    };
+  }
+  logger.info("connection {connectionId}: trigger failed: {reason}", {
+    connectionId,
+    reason: outcome.reason,
+  });
+  return { kind: "triggerFailed", requestId, reason: outcome.reason };
 }
 
 /** Hands a message to the engine; counts it by transport once accepted. */

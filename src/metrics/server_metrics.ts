@@ -84,6 +84,8 @@ export class ServerMetrics {
   readonly presenceNotifications: Counter;
   /** `presence` and `presenceStats` answered, by kind and transport. */
   readonly presenceQueries: Counter;
+  /** Seconds a back-end took to answer a `trigger` (failures included). */
+  readonly triggerLatency: Histogram;
 
   /** Registers every metric, reading scrape-time values from `sources`. */
   constructor(sources: MetricSources) {
@@ -171,6 +173,13 @@ export class ServerMetrics {
       new Counter(
         "broadcaster_presence_queries_total",
         "Presence queries answered, by kind (presence, stats) and transport (rest, websocket).",
+      ),
+    );
+    this.triggerLatency = r.add(
+      new Histogram(
+        "broadcaster_trigger_duration_seconds",
+        "Time a back-end took to answer a trigger, failures included.",
+        LATENCY_BUCKETS,
       ),
     );
     r.add(

@@ -18,8 +18,11 @@ export const LEEWAY_SECONDS = 30;
 /** How long before `exp` the server warns with `tokenExpiring`, in ms. */
 export const EXPIRY_WARNING_MS = 60_000;
 
-/** The scopes a token may carry: `direct` publishes to personal channels (SPEC §9). */
-export type Scope = "subscribe" | "publish" | "direct";
+/**
+ * The scopes a token may carry: `direct` publishes to personal channels
+ * (SPEC §9), `trigger` calls the back-end (§10).
+ */
+export type Scope = "subscribe" | "publish" | "direct" | "trigger";
 
 /** The credentials of an authenticated connection. */
 export interface Authentication {
@@ -53,7 +56,12 @@ const SCOPE_SETS = new Map<string, ReadonlySet<Scope>>([[
   DEFAULT_SCOPES,
 ]]);
 
-const KNOWN_SCOPES: readonly Scope[] = ["subscribe", "publish", "direct"];
+const KNOWN_SCOPES: readonly Scope[] = [
+  "subscribe",
+  "publish",
+  "direct",
+  "trigger",
+];
 
 /** The set for a `scope` claim: the scopes it names that the server knows. */
 function scopeSet(scope: readonly string[] | undefined): ReadonlySet<Scope> {

@@ -95,6 +95,19 @@ export type Input =
     readonly requestId: number | undefined;
     readonly failure: EngineFailure;
   }
+  /** The back-end answered a `trigger` effect (2xx, JSON). */
+  | {
+    readonly kind: "triggered";
+    readonly requestId: number | undefined;
+    readonly event: string;
+    readonly responseJson: string;
+  }
+  /** The back-end failed a `trigger` effect: an error status, garbage, or no answer in 5 s. */
+  | {
+    readonly kind: "triggerFailed";
+    readonly requestId: number | undefined;
+    readonly reason: string;
+  }
   /** The presence store answered a `presence` effect. */
   | {
     readonly kind: "presenceRead";
@@ -183,6 +196,13 @@ export type Effect =
     readonly requestId: number;
     readonly stats: boolean;
     readonly max: number;
+  }
+  /** POST `trigger`'s event to the back-end, then feed `triggered` or `triggerFailed` back. */
+  | {
+    readonly kind: "trigger";
+    readonly event: string;
+    readonly dataJson: string;
+    readonly requestId: number | undefined;
   }
   /** (Re)start the timer `name` to fire at `at` (epoch ms; `Infinity` stops it). */
   | { readonly kind: "timer"; readonly name: TimerName; readonly at: number }

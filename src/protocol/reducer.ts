@@ -33,6 +33,7 @@ import {
   presence,
   publish,
   subscribe,
+  trigger,
   unsubscribe,
 } from "./requests.ts";
 import { decodeFrame } from "./schema.ts";
@@ -135,6 +136,19 @@ export function reduce(
       );
     case "historyRead":
       return replyJson(state, input.requestId, messagesJson(input.messages));
+    case "triggered":
+      return input.requestId === undefined ? unchanged(state) : replyJson(
+        state,
+        input.requestId,
+        `{"triggered":${
+          JSON.stringify(input.event)
+        },"response":${input.responseJson}}`,
+      );
+    case "triggerFailed":
+      return refuse(state, input.requestId, {
+        code: "FailedPrecondition",
+        message: `trigger failed: ${input.reason}`,
+      });
     case "presenceRead":
       return replyJson(
         state,
@@ -214,6 +228,8 @@ function onFrame(
       return presence(state, requestId, params, false);
     case "presenceStats":
       return presence(state, requestId, params, true);
+    case "trigger":
+      return trigger(state, requestId, params);
     case "heartbeat":
       return respond(state, requestId, { timestamp: formatTimestamp(now) });
     default:

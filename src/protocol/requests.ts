@@ -29,6 +29,7 @@ import {
   type ParamsSchema,
   PresenceParams,
   SubscribeParams,
+  TriggerParams,
   UnsubscribeParams,
 } from "./schema.ts";
 import type { ConnectionState, Limits, Subscription } from "./state.ts";
@@ -361,4 +362,46 @@ function authorize(
     );
   }
   return { ok: true, value: auth };
+}
+
+/**
+ * `trigger {event, data?}` (SPEC §10): a request to the app's back-end.
+ * Checked in the usual order, then `FailedPrecondition` when there is no
+ * back-end to call.
+ */
+export function trigger(
+  state: ConnectionState,
+  requestId: number | undefined,
+  params: unknown,
+): ConnectionStep {
+  const decoded = decodeParams(TriggerParams, params);
+  if (!decoded.ok) return refuse(state, requestId, decoded.error);
+  if (state.auth === null) {
+    return refuse(state, requestId, {
+      code: "Unauthenticated",
+      message: "not authenticated: send auth first",
+    });
+  }
+  if (!state.auth.scopes.has("trigger")) {
+    return refuse(state, requestId, {
+      code: "PermissionDenied",
+      message: "the token lacks the trigger scope",
+    });
+  }
+  if (state.limits.trigger !== true) {
+    return refuse(state, requestId, {
+      code: "FailedPrecondition",
+      message: "there is no back-end to trigger: the app has no triggerUrl",
+    });
+  }
+  const { event, data } = decoded.value;
+  return {
+    state,
+    effects: [{
+      kind: "trigger",
+      event,
+      dataJson: JSON.stringify(data),
+      requestId,
+    }],
+  };
 }

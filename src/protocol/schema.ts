@@ -126,6 +126,13 @@ export const SubscribeParams: ParamsSchema<
   occupancy: z.boolean({ error: "must be a boolean" }).optional(),
 });
 
+/** Params of `trigger` (SPEC §10). */
+export const TriggerParams: ParamsSchema<{ event: string; data: unknown }> = z
+  .object({
+    event: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+    data: z.unknown().optional().transform((data) => data ?? null),
+  });
+
 /** Params of `presence` and `presenceStats`. */
 export const PresenceParams: ParamsSchema<{ channel: string }> = z.object({
   channel: channelField,

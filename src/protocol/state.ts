@@ -32,6 +32,8 @@ export interface Limits {
    * and `presence` above hold for every channel.
    */
   readonly namespaces?: Namespaces;
+  /** Whether `trigger` has a back-end to call (a `triggerUrl`, SPEC §10). */
+  readonly trigger?: boolean;
 }
 
 /** One subscription of this connection to one channel. */
