@@ -15,6 +15,7 @@ import {
   parseConfigFile,
   type TriggerConfig,
 } from "./config_file.ts";
+import type { WebhookConfig } from "./webhooks/webhooks.ts";
 import type { ChannelPolicy } from "./protocol/namespaces.ts";
 
 /** Log levels accepted by `LOG_LEVEL`. */
@@ -72,6 +73,8 @@ export interface Config {
   readonly namespaces: Readonly<Record<string, Partial<ChannelPolicy>>>;
   /** The back-end `trigger` calls, from `CONFIG_FILE`; none without it. */
   readonly trigger?: TriggerConfig;
+  /** The back-ends told what happens, from `CONFIG_FILE` (SPEC §10). */
+  readonly webhooks: readonly WebhookConfig[];
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
@@ -278,7 +281,9 @@ function configFile(
   path: string | undefined,
   options: ParseOptions,
 ): FileConfigResult {
-  if (path === undefined) return { ok: true, file: { namespaces: {} } };
+  if (path === undefined) {
+    return { ok: true, file: { namespaces: {}, webhooks: [] } };
+  }
   if (options.readFile === undefined) {
     return { ok: false, problems: ["CONFIG_FILE cannot be read here"] };
   }
@@ -375,6 +380,7 @@ export function parseConfig(
         occupancyIntervalMs: values.OCCUPANCY_INTERVAL_MS,
       },
       namespaces: file.file.namespaces,
+      webhooks: file.file.webhooks,
       ...(file.file.trigger === undefined
         ? {}
         : { trigger: file.file.trigger }),

@@ -8,6 +8,7 @@
 
 import { z } from "zod";
 import type { ChannelPolicy } from "./protocol/namespaces.ts";
+import { WEBHOOK_EVENTS, type WebhookConfig } from "./webhooks/webhooks.ts";
 
 const count = (max: number) =>
   z.int({ error: "must be a whole number" }).min(0, "must not be negative")
@@ -46,6 +47,25 @@ const fileSchema = z.strictObject({
           : "must be an object of namespaces",
     },
   ).optional(),
+  webhooks: z.array(
+    z.strictObject({
+      url: z.url({
+        protocol: /^https?$/,
+        error: "must be an http:// or https:// URL",
+      }),
+      secret: z.string({ error: "must be a string" }).min(
+        1,
+        "must not be empty",
+      ),
+      events: z.array(
+        z.enum(WEBHOOK_EVENTS, {
+          error: `must be one of ${WEBHOOK_EVENTS.join(", ")}`,
+        }),
+        { error: "must be an array of event names" },
+      ).min(1, "must name at least one event"),
+    }, { error: objectError("must be an object with url, secret and events") }),
+    { error: "must be an array of webhooks" },
+  ).optional(),
   triggerUrl: z.url({
     protocol: /^https?$/,
     error: "must be an http:// or https:// URL",
@@ -62,6 +82,8 @@ export interface FileConfig {
   readonly namespaces: Readonly<Record<string, Partial<ChannelPolicy>>>;
   /** Where `trigger` requests go (SPEC §10); none without it. */
   readonly trigger?: TriggerConfig;
+  /** The back-ends told what happens (SPEC §10). */
+  readonly webhooks: readonly WebhookConfig[];
 }
 
 /** The back-end `trigger` calls. */
@@ -120,14 +142,20 @@ export function parseConfigFile(text: string): FileConfigResult {
     ) as Partial<ChannelPolicy>;
   }
   const { triggerUrl, triggerSecret } = parsed.data;
-  if (triggerUrl === undefined) return { ok: true, file: { namespaces } };
+  const webhooks = parsed.data.webhooks ?? [];
+  if (triggerUrl === undefined) {
+    return { ok: true, file: { namespaces, webhooks } };
+  }
+  // SPEC §10: signed with triggerSecret, else the first webhook's secret, else not.
+  const secret = triggerSecret ?? webhooks[0]?.secret;
   return {
     ok: true,
     file: {
       namespaces,
-      trigger: triggerSecret === undefined
+      webhooks,
+      trigger: secret === undefined
         ? { url: triggerUrl }
-        : { url: triggerUrl, secret: triggerSecret },
+        : { url: triggerUrl, secret },
     },
   };
 }

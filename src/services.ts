@@ -15,6 +15,7 @@ import type { Engine } from "./engine/engine.ts";
 import type { Connection } from "./http/connection.ts";
 import { carryOut } from "./http/control.ts";
 import { TriggerClient } from "./http/trigger.ts";
+import { Webhooks } from "./webhooks/webhooks.ts";
 import { Hub } from "./hub/hub.ts";
 import { PresenceFanout } from "./hub/presence_fanout.ts";
 import { MeasuredEngine } from "./metrics/measured_engine.ts";
@@ -41,6 +42,8 @@ export interface Services {
   readonly presence: PresenceStore;
   /** The back-end `trigger` calls (`triggerUrl`); `null` without one. */
   readonly trigger: TriggerClient | null;
+  /** The back-ends told what happens (SPEC §10). */
+  readonly webhooks: Webhooks;
   /** Tells local observers of join, leave and occupancy. */
   readonly presenceFanout: PresenceFanout;
   /** Every metric of the server. */
@@ -116,9 +119,17 @@ export async function buildServices(
         metrics.presenceNotifications.inc({ kind }, amount),
     },
   );
+  const webhooks = new Webhooks(config.webhooks, {
+    delivered: () => metrics.webhooks.delivered.inc(),
+    failed: () => metrics.webhooks.failed.inc(),
+    retried: () => metrics.webhooks.retried.inc(),
+    dropped: (amount) => metrics.webhooks.dropped.inc({}, amount),
+  });
+  metrics.observeWebhooks(webhooks);
   const presence = await createPresence(config.engine, {
     listener: (event) => presenceFanout.onEvent(event),
     leaveDelayMs: config.presence.leaveDelayMs,
+    onTransition: (transition) => webhooks.add(transition),
   });
   metrics.observePresence(presence);
   // The engine and presence listen to the channels this node has subscribers for.
@@ -147,6 +158,7 @@ export async function buildServices(
     engine: measured,
     presence,
     presenceFanout,
+    webhooks,
     trigger: config.trigger === undefined
       ? null
       : new TriggerClient(config.trigger),

@@ -37,6 +37,7 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
       occupancyIntervalMs: 100,
     },
     namespaces: {},
+    webhooks: [],
     console: true,
     metricsToken: undefined,
   });

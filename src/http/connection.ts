@@ -312,7 +312,7 @@ export class Connection implements Recipient, Outbound {
           .then((outcome) => this.#receive(outcome));
         return undefined;
       case "publish":
-        return core.publish(this.#services, effect, this.id);
+        return core.publish(this.#services, effect, this.id, this.user ?? "");
       case "history":
         return core.history(this.#services, effect, this.id);
       case "timer":

@@ -15,6 +15,7 @@ import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { EffectOf, Input, TokenOutcome } from "../protocol/effects.ts";
 import type { PresenceStore } from "../presence/presence.ts";
 import type { TriggerClient } from "./trigger.ts";
+import type { Webhooks } from "../webhooks/webhooks.ts";
 import type { EngineOperation } from "../protocol/engine_failure.ts";
 import type { StreamRead } from "../protocol/position.ts";
 
@@ -36,6 +37,8 @@ export interface CoreServices {
   readonly presence: PresenceStore;
   /** The back-end `trigger` calls; `null` without a `triggerUrl`. */
   readonly trigger: TriggerClient | null;
+  /** The back-ends told what happens: here, of client publishes. */
+  readonly webhooks: Webhooks;
 }
 
 /**
@@ -291,11 +294,22 @@ export async function publish(
   services: CoreServices,
   effect: EffectOf<"publish">,
   connectionId: string,
+  user: string,
 ): Promise<Input> {
   const { requestId } = effect;
   try {
     const message = await services.engine.publish(effect.message);
     services.metrics.published.websocket.inc();
+    // A back-end that asked for client_event hears of it (the payload parsed only then).
+    if (services.webhooks.wants("client_event")) {
+      services.webhooks.add({
+        name: "client_event",
+        channel: message.channel,
+        user,
+        event: message.event,
+        payload: JSON.parse(message.payloadJson),
+      });
+    }
     return { kind: "published", requestId, message };
   } catch (error) {
     return engineFailed(connectionId, "publish", requestId, error);

@@ -135,6 +135,7 @@ export async function startServer(
         await within(server.shutdown(), LISTENER_CLOSE_MS);
         clearInterval(ticker);
         services.presenceFanout.close();
+        services.webhooks.close();
         await services.presence.close();
         await engine.close();
         logger.info("stopped");

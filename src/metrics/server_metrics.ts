@@ -86,6 +86,13 @@ export class ServerMetrics {
   readonly presenceQueries: Counter;
   /** Seconds a back-end took to answer a `trigger` (failures included). */
   readonly triggerLatency: Histogram;
+  /** Webhook batches delivered, attempts failed and retried, events dropped. */
+  readonly webhooks: {
+    readonly delivered: Counter;
+    readonly failed: Counter;
+    readonly retried: Counter;
+    readonly dropped: Counter;
+  };
 
   /** Registers every metric, reading scrape-time values from `sources`. */
   constructor(sources: MetricSources) {
@@ -175,6 +182,32 @@ export class ServerMetrics {
         "Presence queries answered, by kind (presence, stats) and transport (rest, websocket).",
       ),
     );
+    this.webhooks = {
+      delivered: r.add(
+        new Counter(
+          "broadcaster_webhook_deliveries_total",
+          "Webhook batches a back-end accepted (2xx).",
+        ),
+      ),
+      failed: r.add(
+        new Counter(
+          "broadcaster_webhook_failures_total",
+          "Webhook attempts that failed (network, timeout, non-2xx).",
+        ),
+      ),
+      retried: r.add(
+        new Counter(
+          "broadcaster_webhook_retries_total",
+          "Webhook attempts after a failure.",
+        ),
+      ),
+      dropped: r.add(
+        new Counter(
+          "broadcaster_webhook_dropped_total",
+          "Webhook events dropped: a full queue, or given up after 5 minutes.",
+        ),
+      ),
+    };
     this.triggerLatency = r.add(
       new Histogram(
         "broadcaster_trigger_duration_seconds",
@@ -219,6 +252,18 @@ export class ServerMetrics {
         "Presence members (subscriptions) held by this node.",
         "gauge",
         () => presence.localMembers,
+      ),
+    );
+  }
+
+  /** Adds the gauge of webhook events waiting, read from `webhooks` at scrape time. */
+  observeWebhooks(webhooks: { readonly queued: number }): void {
+    this.registry.add(
+      new Sampled(
+        "broadcaster_webhook_queue",
+        "Webhook events waiting to be sent.",
+        "gauge",
+        () => webhooks.queued,
       ),
     );
   }

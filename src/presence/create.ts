@@ -7,7 +7,11 @@
 
 import type { EngineConfig } from "../config.ts";
 import { MemoryPresence } from "./memory.ts";
-import type { PresenceListener, PresenceStore } from "./presence.ts";
+import type {
+  PresenceListener,
+  PresenceStore,
+  PresenceTransition,
+} from "./presence.ts";
 
 /** What every presence store is built with. */
 export interface PresenceOptions {
@@ -15,6 +19,8 @@ export interface PresenceOptions {
   readonly listener: PresenceListener;
   /** `PRESENCE_LEAVE_DELAY_MS`. */
   readonly leaveDelayMs: number;
+  /** Told of each transition this node decided: the webhooks. */
+  readonly onTransition: (transition: PresenceTransition) => void;
 }
 
 /**
@@ -27,6 +33,7 @@ export interface PresenceOptions {
  * const presence = await createPresence({ kind: "memory" }, {
  *   listener: (event) => console.log(event),
  *   leaveDelayMs: 5000,
+ *   onTransition: (transition) => console.log(transition.name),
  * });
  * await presence.close();
  * ```

@@ -12,6 +12,7 @@ import type {
   PresenceListener,
   PresenceSnapshot,
   PresenceStore,
+  PresenceTransition,
 } from "./presence.ts";
 
 /** Options of {@linkcode MemoryPresence}. */
@@ -20,6 +21,8 @@ export interface MemoryPresenceOptions {
   readonly listener: PresenceListener;
   /** `PRESENCE_LEAVE_DELAY_MS`: how long a user may be gone before `leave`. */
   readonly leaveDelayMs: number;
+  /** Told of every transition (all are decided here): the webhooks. */
+  readonly onTransition?: (transition: PresenceTransition) => void;
 }
 
 /** One channel's presence. */
@@ -52,6 +55,7 @@ interface ChannelPresence {
 export class MemoryPresence implements PresenceStore {
   readonly #listener: PresenceListener;
   readonly #leaveDelayMs: number;
+  readonly #onTransition: (transition: PresenceTransition) => void;
   readonly #channels = new Map<string, ChannelPresence>();
   #members = 0;
 
@@ -59,6 +63,7 @@ export class MemoryPresence implements PresenceStore {
   constructor(options: MemoryPresenceOptions) {
     this.#listener = options.listener;
     this.#leaveDelayMs = options.leaveDelayMs;
+    this.#onTransition = options.onTransition ?? (() => {});
   }
 
   get localMembers(): number {
@@ -85,6 +90,9 @@ export class MemoryPresence implements PresenceStore {
     presence.members.set(member.connectionId, member);
     if (known) return Promise.resolve();
     this.#members++;
+    if (presence.members.size === 1) {
+      this.#onTransition({ name: "channel_occupied", channel });
+    }
     const { user } = member;
     const connections = (presence.users.get(user) ?? 0) + 1;
     presence.users.set(user, connections);
@@ -100,6 +108,7 @@ export class MemoryPresence implements PresenceStore {
             ? { kind: "join", channel, user }
             : { kind: "join", channel, user, info: member.info },
         );
+        this.#onTransition({ name: "member_added", channel, user });
       }
     }
     presence.peak = Math.max(presence.peak, presence.members.size);
@@ -125,7 +134,10 @@ export class MemoryPresence implements PresenceStore {
         setTimeout(() => this.#left(channel, user), this.#leaveDelayMs),
       );
     }
-    if (presence.members.size === 0) presence.peak = 0;
+    if (presence.members.size === 0) {
+      presence.peak = 0;
+      this.#onTransition({ name: "channel_vacated", channel });
+    }
     this.#counted(channel, presence);
     return Promise.resolve();
   }
@@ -193,6 +205,7 @@ export class MemoryPresence implements PresenceStore {
     presence.leaving.delete(user);
     if (!presence.users.has(user)) {
       this.#listener({ kind: "leave", channel, user });
+      this.#onTransition({ name: "member_removed", channel, user });
     }
     if (presence.members.size === 0 && presence.leaving.size === 0) {
       this.#channels.delete(channel);

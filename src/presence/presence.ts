@@ -52,6 +52,21 @@ export type PresenceEvent =
 /** Receives every presence event of the channels this node listens to. */
 export type PresenceListener = (event: PresenceEvent) => void;
 
+/**
+ * A transition this node decided (so it is told once cluster-wide), for
+ * webhooks: a channel occupied or vacated, a member added or removed.
+ */
+export type PresenceTransition =
+  | {
+    readonly name: "channel_occupied" | "channel_vacated";
+    readonly channel: string;
+  }
+  | {
+    readonly name: "member_added" | "member_removed";
+    readonly channel: string;
+    readonly user: string;
+  };
+
 /** Where presence is kept. */
 export interface PresenceStore {
   /** Makes `member` present in `channel`. */

@@ -25,6 +25,7 @@ import type {
   PresenceListener,
   PresenceSnapshot,
   PresenceStore,
+  PresenceTransition,
 } from "./presence.ts";
 import {
   addScript,
@@ -58,6 +59,8 @@ export interface RedisPresenceOptions {
   readonly listener: PresenceListener;
   /** `PRESENCE_LEAVE_DELAY_MS`. */
   readonly leaveDelayMs: number;
+  /** Told of each transition a script of this node decided: the webhooks. */
+  readonly onTransition?: (transition: PresenceTransition) => void;
 }
 
 /**
@@ -82,6 +85,7 @@ export class RedisPresence implements PresenceStore {
   readonly #subscriber: Redis;
   readonly #listener: PresenceListener;
   readonly #leaveDelayMs: number;
+  readonly #onTransition: (transition: PresenceTransition) => void;
   /** This node's members, by channel and connection id: what it refreshes. */
   readonly #local = new Map<string, Map<string, Member>>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -94,6 +98,7 @@ export class RedisPresence implements PresenceStore {
   constructor(options: RedisPresenceOptions) {
     this.#listener = options.listener;
     this.#leaveDelayMs = options.leaveDelayMs;
+    this.#onTransition = options.onTransition ?? (() => {});
     [this.#commands, this.#subscriber] = connect(
       options.url,
       "broadcaster-presence",
@@ -116,7 +121,7 @@ export class RedisPresence implements PresenceStore {
   }
 
   async add(channel: string, member: Member): Promise<void> {
-    await this.#run(addScript, channel, [
+    await this.#write(addScript, channel, [
       presenceTopic(channel),
       String(PRESENCE_TTL_MS),
       String(this.#leavingTtl),
@@ -137,7 +142,7 @@ export class RedisPresence implements PresenceStore {
       this.#members--;
       if (members.size === 0) this.#local.delete(channel);
     }
-    const removed = this.#run(removeScript, channel, [
+    const removed = this.#write(removeScript, channel, [
       presenceTopic(channel),
       String(PRESENCE_TTL_MS),
       String(this.#leavingTtl),
@@ -243,7 +248,7 @@ export class RedisPresence implements PresenceStore {
   /** Pushes this node's members' expiry forward (and puts back any that expired meanwhile). */
   #refresh(): void {
     for (const [channel, members] of this.#local) {
-      this.#run(addScript, channel, [
+      this.#write(addScript, channel, [
         presenceTopic(channel),
         String(PRESENCE_TTL_MS),
         String(this.#leavingTtl),
@@ -257,14 +262,44 @@ export class RedisPresence implements PresenceStore {
     }
   }
 
-  #read(
+  async #read(
     channel: string,
     max: number,
   ): Promise<[number, number, string[]]> {
-    return this.#run(readScript, channel, [
-      presenceTopic(channel),
-      String(max),
-    ]) as Promise<[number, number, string[]]>;
+    const [connections, users, members, transitions] = await this.#run(
+      readScript,
+      channel,
+      [presenceTopic(channel), String(max)],
+    ) as [number, number, string[], string[]];
+    this.#decided(channel, transitions);
+    return [connections, users, members];
+  }
+
+  /** Runs a script that changes presence; tells the webhooks what it decided. */
+  async #write(
+    script: typeof addScript,
+    channel: string,
+    args: readonly string[],
+  ): Promise<void> {
+    const transitions = await this.#run(script, channel, args) as string[];
+    this.#decided(channel, transitions);
+  }
+
+  /** Transitions a script of this node decided (`o`, `v`, `j<user>`, `l<user>`). */
+  #decided(channel: string, transitions: readonly string[]): void {
+    for (const transition of transitions) {
+      const kind = transition[0];
+      const user = transition.slice(1);
+      if (kind === "o") {
+        this.#onTransition({ name: "channel_occupied", channel });
+      } else if (kind === "v") {
+        this.#onTransition({ name: "channel_vacated", channel });
+      } else if (kind === "j") {
+        this.#onTransition({ name: "member_added", channel, user });
+      } else if (kind === "l") {
+        this.#onTransition({ name: "member_removed", channel, user });
+      }
+    }
   }
 
   #run(

@@ -14,6 +14,9 @@
  *
  * Events go out on `broadcaster:presence:<channel>` as compact JSON:
  * `{"k":"join","u","i"?}`, `{"k":"leave","u"}`, `{"k":"counts","c","n","p"}`.
+ * Each script also returns the transitions it decided, to its caller alone
+ * (`o` occupied, `v` vacated, `j<user>` added, `l<user>` removed): what that
+ * node tells the webhooks, once for the cluster.
  *
  * @module
  */
@@ -66,6 +69,7 @@ export const PRESENCE_TOPIC_PREFIX = `${PREFIX}:presence:`;
 const PRELUDE = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local M, E, U, L, P = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local out = {}
 local function gone(user, due)
   if redis.call('HINCRBY', U, user, -1) <= 0 then
     redis.call('HDEL', U, user)
@@ -89,14 +93,18 @@ local function leaves(topic)
     redis.call('ZREM', L, user)
     if redis.call('HEXISTS', U, user) == 0 then
       redis.call('PUBLISH', topic, '{"k":"leave","u":' .. cjson.encode(user) .. '}')
+      out[#out + 1] = 'l' .. user
     end
   end
 end
 local function counted(topic)
   local connections = redis.call('HLEN', M)
+  local was = tonumber(redis.call('GET', P) or '0')
+  if was == 0 and connections > 0 then out[#out + 1] = 'o' end
+  if was > 0 and connections == 0 then out[#out + 1] = 'v' end
   local peak = 0
   if connections > 0 then
-    peak = math.max(tonumber(redis.call('GET', P) or '0'), connections)
+    peak = math.max(was, connections)
   end
   redis.call('SET', P, peak)
   redis.call('PUBLISH', topic, '{"k":"counts","c":' .. connections .. ',"n":' ..
@@ -113,6 +121,7 @@ local function join(id, user, json, info, expiry, topic)
     local event = '{"k":"join","u":' .. cjson.encode(user)
     if info ~= '' then event = event .. ',"i":' .. info end
     redis.call('PUBLISH', topic, event .. '}')
+    out[#out + 1] = 'j' .. user
   end
   return true
 end`;
@@ -133,7 +142,7 @@ end
 leaves(topic)
 if changed then counted(topic) end
 keep(ttl, ARGV[3])
-return 1`;
+return out`;
 
 /**
  * ARGV: topic, ttl ms, leaving ttl ms, id, user, leave delay ms. Removes a
@@ -150,7 +159,7 @@ end
 leaves(topic)
 if changed then counted(topic) end
 keep(ARGV[2], ARGV[3])
-return 1`;
+return out`;
 
 /**
  * ARGV: topic, max members. Publishes what is due (expired members, leaves)
@@ -171,7 +180,7 @@ if max > 0 then
     end
   until cursor == '0' or #members >= max
 end
-return {redis.call('HLEN', M), redis.call('HLEN', U), members}`;
+return {redis.call('HLEN', M), redis.call('HLEN', U), members, out}`;
 
 /** Adds (or refreshes) members. */
 export const addScript = new Script(ADD);
