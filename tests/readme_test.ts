@@ -61,3 +61,53 @@ Deno.test("the README's direct-message example, run as written (only the port is
   assert.equal(dm.from, "bob");
   assert.deepEqual(dm.payload, { text: "hi Alice" });
 });
+
+/** The README's code block of `language` that contains `marker`. */
+function block(language: string, marker: string): string {
+  const found = [
+    ...README.matchAll(
+      new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"),
+    ),
+  ]
+    .map((match) => match[1] ?? "")
+    .find((code) => code.includes(marker));
+  assert.ok(found !== undefined, `a ${language} block with ${marker}`);
+  return found;
+}
+
+Deno.test("the README's example config file is valid", async () => {
+  const { parseConfigFile } = await import("../src/config_file.ts");
+  const parsed = parseConfigFile(block("json", '"namespaces"'));
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.problems.join("; "));
+  assert.equal(parsed.file.namespaces.chat?.historySize, 200);
+  assert.equal(parsed.file.webhooks.length, 1);
+});
+
+Deno.test("the README's signature check accepts what the server signs, and nothing else", async () => {
+  const { Signer } = await import("../src/http/signature.ts");
+  const file = new URL("../readme_verifier.ts", import.meta.url);
+  await Deno.writeTextFile(
+    file,
+    `${block("ts", "async function verified(")}\nexport { verified };\n`,
+  );
+  try {
+    const { verified } = await import(file.href);
+    const body =
+      '{"timeMs":1,"events":[{"name":"channel_occupied","channel":"room1"}]}';
+    const signature = await new Signer("s3cret").sign(body);
+    const request = (header: string) =>
+      new Request("http://backend/", {
+        method: "POST",
+        body,
+        headers: { "x-broadcaster-signature": header },
+      });
+    assert.deepEqual(
+      await verified(request(signature), "s3cret"),
+      JSON.parse(body),
+    );
+    assert.equal(await verified(request(signature), "other"), null);
+    assert.equal(await verified(request("sha256=00"), "s3cret"), null);
+  } finally {
+    await Deno.remove(file);
+  }
+});
