@@ -313,6 +313,7 @@ Deno.test("subscribe: success registers a uniquely numbered subscription", () =>
     recover: false,
     since: null,
     limit: CATCH_UP_BATCH,
+    maxSubscribers: 0,
   }]);
   assert.equal(state.subscriptionsOpened, 1);
   // Unsubscribe and subscribe again: a new id, never a reused one.
