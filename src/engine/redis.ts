@@ -53,16 +53,13 @@ import {
   type Listening,
   liveMessage,
   messageOfEntry,
-  metaKey,
   publishScript,
   readScript,
   releaseHeld,
   type StreamEntry,
-  streamKey,
-  topic,
-  TOPIC_PREFIX,
 } from "./redis_streams.ts";
-import { CONTROL_TOPIC, controlOf } from "./redis_control.ts";
+import { controlOf } from "./redis_control.ts";
+import { RedisNames } from "./redis_names.ts";
 import { connect, retryDelay, unavailableUnless } from "./redis_connections.ts";
 
 const logger = log("redis");
@@ -86,6 +83,8 @@ export interface RedisEngineOptions {
   readonly onControl?: ControlHandler;
   /** A channel's own history settings (its namespace's, SPEC §10); the defaults otherwise. */
   readonly historyOf?: (channel: string) => HistorySettings;
+  /** Its app's key names (the default app's without it). */
+  readonly names?: RedisNames;
   /** `HISTORY_SIZE`: entries kept per channel stream. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`: how long entries are kept. */
@@ -114,6 +113,7 @@ export interface RedisEngineOptions {
  * ```
  */
 export class RedisEngine implements Engine {
+  readonly #names: RedisNames;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
   readonly #deliver: Deliver;
@@ -131,6 +131,7 @@ export class RedisEngine implements Engine {
 
   /** Connects (lazily, with backoff) to `options.url`; `start` waits for it. */
   constructor(options: RedisEngineOptions) {
+    this.#names = options.names ?? new RedisNames();
     this.#delivery = options.deliver;
     this.#deliver = (message) => options.deliver.toChannel(message);
     this.#maxLength = String(options.historySize);
@@ -143,14 +144,14 @@ export class RedisEngine implements Engine {
     this.#subscriber.on("ready", () => this.#onSubscriberReady());
     const onControl = options.onControl ?? (() => {});
     // Every node hears the server API's commands, from the start.
-    this.#subscriber.subscribe(CONTROL_TOPIC).catch(() => {
+    this.#subscriber.subscribe(this.#names.control).catch(() => {
       // Not connected yet: autoResubscribe does not know it, so the first ready does.
     });
     this.#subscriber.on("ready", () => {
-      this.#subscriber.subscribe(CONTROL_TOPIC).catch(() => {});
+      this.#subscriber.subscribe(this.#names.control).catch(() => {});
     });
     this.#subscriber.on("message", (topicName: string, text: string) => {
-      if (topicName !== CONTROL_TOPIC) return;
+      if (topicName !== this.#names.control) return;
       const command = controlOf(text);
       if (command !== null) onControl(command);
     });
@@ -161,9 +162,12 @@ export class RedisEngine implements Engine {
     this.#subscriber.on(
       "pmessage",
       (glob: string, topicName: string, text: string) => {
-        const message = liveMessage(topicName, text);
-        if (message !== null && glob.startsWith(TOPIC_PREFIX)) {
-          this.#delivery.toPatterns(message, glob.slice(TOPIC_PREFIX.length));
+        const message = liveMessage(this.#names.topicPrefix, topicName, text);
+        if (message !== null && glob.startsWith(this.#names.topicPrefix)) {
+          this.#delivery.toPatterns(
+            message,
+            glob.slice(this.#names.topicPrefix.length),
+          );
         }
       },
     );
@@ -188,12 +192,12 @@ export class RedisEngine implements Engine {
     const [epoch, offset, milliseconds] = await this.#command(
       () =>
         publishScript.run(this.#commands, [
-          streamKey(message.channel),
-          metaKey(message.channel),
+          this.#names.stream(message.channel),
+          this.#names.meta(message.channel),
         ], [
           ...this.#history(message.channel),
           this.#metaTtlMs,
-          topic(message.channel),
+          this.#names.topic(message.channel),
           JSON.stringify(
             message.from === undefined
               ? [message.event, message.payloadJson]
@@ -216,8 +220,8 @@ export class RedisEngine implements Engine {
     const [epoch, entries] = await this.#command(
       () =>
         historyScript.run(this.#commands, [
-          streamKey(channel),
-          metaKey(channel),
+          this.#names.stream(channel),
+          this.#names.meta(channel),
         ], [String(limit), this.#history(channel)[1]]) as Promise<
           [string, StreamEntry[]]
         >,
@@ -235,8 +239,8 @@ export class RedisEngine implements Engine {
     const [epoch, offset, recovered, entries] = await this.#command(
       () =>
         readScript.run(this.#commands, [
-          streamKey(channel),
-          metaKey(channel),
+          this.#names.stream(channel),
+          this.#names.meta(channel),
         ], [
           this.#history(channel)[1],
           this.#metaTtlMs,
@@ -284,7 +288,7 @@ export class RedisEngine implements Engine {
     if (count > 0) return;
     try {
       await this.#command(() =>
-        this.#subscriber.psubscribe(`${TOPIC_PREFIX}${glob}`)
+        this.#subscriber.psubscribe(`${this.#names.topicPrefix}${glob}`)
       );
     } catch (error) {
       logger.warning("listening to {pattern} waits for redis: {error}", {
@@ -302,20 +306,22 @@ export class RedisEngine implements Engine {
       return;
     }
     this.#globs.delete(glob);
-    this.#subscriber.punsubscribe(`${TOPIC_PREFIX}${glob}`).catch(() => {
-      // Disconnected: nothing to unsubscribe from.
-    });
+    this.#subscriber.punsubscribe(`${this.#names.topicPrefix}${glob}`).catch(
+      () => {
+        // Disconnected: nothing to unsubscribe from.
+      },
+    );
   }
 
   async control(command: ControlCommand): Promise<void> {
     await this.#command(() =>
-      this.#commands.publish(CONTROL_TOPIC, JSON.stringify(command))
+      this.#commands.publish(this.#names.control, JSON.stringify(command))
     );
   }
 
   unlisten(channel: string): void {
     if (!this.#channels.delete(channel)) return;
-    this.#subscriber.unsubscribe(topic(channel)).catch(() => {
+    this.#subscriber.unsubscribe(this.#names.topic(channel)).catch(() => {
       // Disconnected: nothing to unsubscribe from, and autoResubscribe forgets it too.
     });
   }
@@ -339,7 +345,7 @@ export class RedisEngine implements Engine {
       const { position } = await this.read(channel, null, 1);
       listening.last ??= position;
       await this.#command(
-        () => this.#subscriber.subscribe(topic(channel)),
+        () => this.#subscriber.subscribe(this.#names.topic(channel)),
       );
       listening.subscribed = true;
     } catch (error) {
@@ -351,7 +357,7 @@ export class RedisEngine implements Engine {
   }
 
   #onLive(topicName: string, text: string): void {
-    const message = liveMessage(topicName, text);
+    const message = liveMessage(this.#names.topicPrefix, topicName, text);
     if (message === null) return;
     const listening = this.#channels.get(message.channel);
     if (listening === undefined) return;
@@ -384,7 +390,7 @@ export class RedisEngine implements Engine {
         try {
           // Acknowledged only once live messages flow again (ioredis resubscribes without waiting).
           await this.#command(
-            () => this.#subscriber.subscribe(topic(channel)),
+            () => this.#subscriber.subscribe(this.#names.topic(channel)),
           );
           listening.subscribed = true;
           const count = await this.#readMissed(channel, listening);

@@ -1,16 +1,12 @@
 /**
  * The server API's commands between nodes (SPEC §9): published as JSON on
- * one topic every node subscribes to, and read back with care, since a
+ * one topic every node of an app subscribes to (`RedisNames.control`), and read back with care, since a
  * topic can carry anything anyone publishes.
  *
  * @module
  */
 
 import type { ControlCommand } from "./engine.ts";
-import { PREFIX } from "./redis_streams.ts";
-
-/** The topic every node listens to for `notify` and `disconnect`. */
-export const CONTROL_TOPIC = `${PREFIX}:control`;
 
 /**
  * A command read back from its JSON, or `null` for anything else.

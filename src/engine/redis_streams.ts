@@ -1,6 +1,7 @@
 /**
- * What the Redis engine keeps where: key names, the Lua scripts that publish
- * and read atomically, and stream entries turned back into messages.
+ * What the Redis engine keeps in its keys (named by `redis_names.ts`): the
+ * Lua scripts that publish and read atomically, and stream entries turned
+ * back into messages.
  *
  * @module
  */
@@ -8,21 +9,6 @@
 import { createHash } from "node:crypto";
 import { formatTimestamp, type Message } from "../protocol/message.ts";
 import type { StreamPosition } from "../protocol/position.ts";
-
-/** Every key and pub/sub channel starts with this. */
-export const PREFIX = "broadcaster";
-
-// The channel in {braces}: a hash tag, so a channel's keys share one slot on Redis Cluster.
-/** The stream holding a channel's history; entry ids are `<offset>-0`. */
-export const streamKey = (channel: string): string =>
-  `${PREFIX}:{${channel}}:stream`;
-/** The hash holding a channel's epoch (`e`) and offset (`n`). */
-export const metaKey = (channel: string): string =>
-  `${PREFIX}:{${channel}}:meta`;
-/** The pub/sub channel a channel's messages travel on. */
-export const topic = (channel: string): string => `${PREFIX}:live:${channel}`;
-/** What every pub/sub channel of ours starts with. */
-export const TOPIC_PREFIX = `${PREFIX}:live:`;
 
 /** Redis's clock in ms, inside a script. */
 const NOW = `local t = redis.call('TIME')
@@ -213,16 +199,21 @@ export function messageOfEntry(
 
 /**
  * A message as it arrives over pub/sub (`<epoch>-<offset> <ms> <body>` on
- * the channel's topic), or `null` for a topic that is not ours.
+ * the channel's topic, which starts with `topicPrefix`), or `null` for a
+ * topic that is not ours.
  */
-export function liveMessage(topicName: string, text: string): Message | null {
-  if (!topicName.startsWith(TOPIC_PREFIX)) return null;
+export function liveMessage(
+  topicPrefix: string,
+  topicName: string,
+  text: string,
+): Message | null {
+  if (!topicName.startsWith(topicPrefix)) return null;
   const dash = text.indexOf("-");
   const firstSpace = text.indexOf(" ", dash);
   const secondSpace = text.indexOf(" ", firstSpace + 1);
   if (dash < 0 || firstSpace < 0 || secondSpace < 0) return null;
   return messageOf(
-    topicName.slice(TOPIC_PREFIX.length),
+    topicName.slice(topicPrefix.length),
     text.slice(0, dash),
     Number(text.slice(dash + 1, firstSpace)),
     Number(text.slice(firstSpace + 1, secondSpace)),

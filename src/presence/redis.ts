@@ -27,17 +27,8 @@ import type {
   PresenceStore,
   PresenceTransition,
 } from "./presence.ts";
-import {
-  addScript,
-  channelOfKey,
-  escapeGlob,
-  PRESENCE_KEY_PREFIX,
-  PRESENCE_TOPIC_PREFIX,
-  presenceKeys,
-  presenceTopic,
-  readScript,
-  removeScript,
-} from "./redis_scripts.ts";
+import { addScript, readScript, removeScript } from "./redis_scripts.ts";
+import { RedisNames } from "../engine/redis_names.ts";
 
 const logger = log("presence");
 
@@ -61,6 +52,8 @@ export interface RedisPresenceOptions {
   readonly leaveDelayMs: number;
   /** Told of each transition a script of this node decided: the webhooks. */
   readonly onTransition?: (transition: PresenceTransition) => void;
+  /** Its app's key names (the default app's without it). */
+  readonly names?: RedisNames;
 }
 
 /**
@@ -81,6 +74,7 @@ export interface RedisPresenceOptions {
  * ```
  */
 export class RedisPresence implements PresenceStore {
+  readonly #names: RedisNames;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
   readonly #listener: PresenceListener;
@@ -99,6 +93,7 @@ export class RedisPresence implements PresenceStore {
     this.#listener = options.listener;
     this.#leaveDelayMs = options.leaveDelayMs;
     this.#onTransition = options.onTransition ?? (() => {});
+    this.#names = options.names ?? new RedisNames();
     [this.#commands, this.#subscriber] = connect(
       options.url,
       "broadcaster-presence",
@@ -122,7 +117,7 @@ export class RedisPresence implements PresenceStore {
 
   async add(channel: string, member: Member): Promise<void> {
     await this.#write(addScript, channel, [
-      presenceTopic(channel),
+      this.#names.presenceTopic(channel),
       String(PRESENCE_TTL_MS),
       String(this.#leavingTtl),
       ...memberArgs(member),
@@ -143,7 +138,7 @@ export class RedisPresence implements PresenceStore {
       if (members.size === 0) this.#local.delete(channel);
     }
     const removed = this.#write(removeScript, channel, [
-      presenceTopic(channel),
+      this.#names.presenceTopic(channel),
       String(PRESENCE_TTL_MS),
       String(this.#leavingTtl),
       member.connectionId,
@@ -175,7 +170,7 @@ export class RedisPresence implements PresenceStore {
    * time), each counted after what expired is swept.
    */
   async channels(prefix: string): Promise<ChannelCount[]> {
-    const match = `${PRESENCE_KEY_PREFIX}${escapeGlob(prefix)}*}:presence`;
+    const match = this.#names.presenceKeysMatching(prefix);
     const names = new Set<string>();
     let cursor = "0";
     do {
@@ -185,7 +180,7 @@ export class RedisPresence implements PresenceStore {
       );
       cursor = next;
       for (const key of keys) {
-        const channel = channelOfKey(key);
+        const channel = this.#names.channelOfPresenceKey(key);
         if (channel !== null) names.add(channel);
       }
     } while (cursor !== "0");
@@ -198,7 +193,9 @@ export class RedisPresence implements PresenceStore {
   }
 
   listen(channel: string): void {
-    this.#subscriber.subscribe(presenceTopic(channel)).catch((error) =>
+    this.#subscriber.subscribe(this.#names.presenceTopic(channel)).catch((
+      error,
+    ) =>
       logger.warning("presence of {channel} waits for redis: {error}", {
         channel,
         error: String(error),
@@ -207,9 +204,11 @@ export class RedisPresence implements PresenceStore {
   }
 
   unlisten(channel: string): void {
-    this.#subscriber.unsubscribe(presenceTopic(channel)).catch(() => {
-      // Disconnected: nothing to unsubscribe from.
-    });
+    this.#subscriber.unsubscribe(this.#names.presenceTopic(channel)).catch(
+      () => {
+        // Disconnected: nothing to unsubscribe from.
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -249,7 +248,7 @@ export class RedisPresence implements PresenceStore {
   #refresh(): void {
     for (const [channel, members] of this.#local) {
       this.#write(addScript, channel, [
-        presenceTopic(channel),
+        this.#names.presenceTopic(channel),
         String(PRESENCE_TTL_MS),
         String(this.#leavingTtl),
         ...[...members.values()].flatMap(memberArgs),
@@ -269,7 +268,7 @@ export class RedisPresence implements PresenceStore {
     const [connections, users, members, transitions] = await this.#run(
       readScript,
       channel,
-      [presenceTopic(channel), String(max)],
+      [this.#names.presenceTopic(channel), String(max)],
     ) as [number, number, string[], string[]];
     this.#decided(channel, transitions);
     return [connections, users, members];
@@ -309,13 +308,14 @@ export class RedisPresence implements PresenceStore {
   ): Promise<unknown> {
     return unavailableUnless(
       this.#closed,
-      () => script.run(this.#commands, presenceKeys(channel), args),
+      () => script.run(this.#commands, this.#names.presenceKeys(channel), args),
     );
   }
 
   #onEvent(topic: string, text: string): void {
-    if (!topic.startsWith(PRESENCE_TOPIC_PREFIX)) return;
-    const channel = topic.slice(PRESENCE_TOPIC_PREFIX.length);
+    const prefix = this.#names.presenceTopicPrefix;
+    if (!topic.startsWith(prefix)) return;
+    const channel = topic.slice(prefix.length);
     const event = eventOf(channel, text);
     if (event !== null) this.#listener(event);
   }

@@ -21,42 +21,7 @@
  * @module
  */
 
-import { PREFIX, Script } from "../engine/redis_streams.ts";
-
-/** The keys of `channel`'s presence, in the order every script takes them. */
-export function presenceKeys(channel: string): string[] {
-  const base = `${PREFIX}:{${channel}}:presence`;
-  return [
-    base,
-    `${base}:expiry`,
-    `${base}:users`,
-    `${base}:leaving`,
-    `${base}:peak`,
-  ];
-}
-
-/** What every channel's presence keys start with, before the channel. */
-export const PRESENCE_KEY_PREFIX = `${PREFIX}:{`;
-
-/** The channel of a members key (`broadcaster:{<channel>}:presence`), or `null`. */
-export function channelOfKey(key: string): string | null {
-  const suffix = "}:presence";
-  return key.startsWith(PRESENCE_KEY_PREFIX) && key.endsWith(suffix)
-    ? key.slice(PRESENCE_KEY_PREFIX.length, -suffix.length)
-    : null;
-}
-
-/** `text` with the characters a Redis glob treats specially escaped. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (character) => `\\${character}`);
-}
-
-/** The pub/sub channel `channel`'s presence events travel on. */
-export const presenceTopic = (channel: string): string =>
-  `${PREFIX}:presence:${channel}`;
-
-/** What every presence topic starts with. */
-export const PRESENCE_TOPIC_PREFIX = `${PREFIX}:presence:`;
+import { Script } from "../engine/redis_streams.ts";
 
 /**
  * Shared by every script. KEYS: members, expiry, users, leaving, peak.
