@@ -11,8 +11,10 @@
 
 import { z } from "zod";
 import {
+  type AppConfig,
   type FileConfigResult,
   parseConfigFile,
+  pathsOverlap,
   type TriggerConfig,
 } from "./config_file.ts";
 import type { WebhookConfig } from "./webhooks/webhooks.ts";
@@ -75,6 +77,8 @@ export interface Config {
   readonly trigger?: TriggerConfig;
   /** The back-ends told what happens, from `CONFIG_FILE` (SPEC §10). */
   readonly webhooks: readonly WebhookConfig[];
+  /** Other apps, each isolated under its own path, from `CONFIG_FILE` (SPEC §10). */
+  readonly apps: readonly AppConfig[];
   /** Whether the web console is served at `{BASE_PATH}/`. */
   readonly console: boolean;
   /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
@@ -236,6 +240,21 @@ export interface ParseOptions {
   readonly readFile?: (path: string) => string;
 }
 
+/** The default app's routes: an app at the root must not take their names. */
+const DEFAULT_ROUTES: ReadonlySet<string> = new Set([
+  "websocket",
+  "publish",
+  "history",
+  "presence",
+  "notify",
+  "disconnect",
+  "channels",
+  "metrics",
+  "health",
+  "client.js",
+  "favicon.svg",
+]);
+
 /** RFC 7518 §3.2: an HS256 key at least as long as the hash output. */
 export const MIN_JWT_SECRET_BYTES = 32;
 
@@ -282,7 +301,7 @@ function configFile(
   options: ParseOptions,
 ): FileConfigResult {
   if (path === undefined) {
-    return { ok: true, file: { namespaces: {}, webhooks: [] } };
+    return { ok: true, file: { namespaces: {}, webhooks: [], apps: [] } };
   }
   if (options.readFile === undefined) {
     return { ok: false, problems: ["CONFIG_FILE cannot be read here"] };
@@ -348,6 +367,21 @@ export function parseConfig(
   problems.push(...strength.problems);
   const file = configFile(input.CONFIG_FILE, options);
   if (!file.ok) problems.push(...file.problems);
+  // App paths hang off the root, never over or under BASE_PATH's.
+  const basePath = input.BASE_PATH ?? "";
+  file.ok && file.file.apps.forEach((app, index) => {
+    // At the root, the default app's routes are the names to avoid.
+    const clashes = basePath === ""
+      ? DEFAULT_ROUTES.has(app.path.split("/")[1] ?? "")
+      : pathsOverlap(app.path, basePath);
+    if (clashes) {
+      problems.push(
+        `CONFIG_FILE apps.${index}.path: ${
+          JSON.stringify(app.path)
+        } overlaps BASE_PATH ${JSON.stringify(basePath)}`,
+      );
+    }
+  });
   if (!parsed.success || !file.ok || problems.length > 0) {
     return { ok: false, problems };
   }
@@ -381,6 +415,7 @@ export function parseConfig(
       },
       namespaces: file.file.namespaces,
       webhooks: file.file.webhooks,
+      apps: file.file.apps,
       ...(file.file.trigger === undefined
         ? {}
         : { trigger: file.file.trigger }),

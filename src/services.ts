@@ -22,6 +22,7 @@ import { MeasuredEngine } from "./metrics/measured_engine.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { createPresence } from "./presence/create.ts";
 import { Namespaces } from "./protocol/namespaces.ts";
+import type { RedisNames } from "./engine/redis_names.ts";
 import type { PresenceStore } from "./presence/presence.ts";
 import type { Limits } from "./protocol/state.ts";
 
@@ -64,6 +65,8 @@ export interface Services {
 export interface BuildOptions {
   /** Epoch milliseconds; `Date.now` unless a test controls time. */
   readonly clock?: () => number;
+  /** The app's Redis key names (the default app's without it). */
+  readonly names?: RedisNames;
 }
 
 /**
@@ -97,7 +100,9 @@ export async function buildServices(
     clientPublish: true,
     maxSubscribers: 0,
   }, config.namespaces);
+  const names = options.names === undefined ? {} : { names: options.names };
   const engine = await createEngine(config.engine, {
+    ...names,
     onControl: (command) => carryOut(command, connections),
     historyOf: (channel) => namespaces.policyOf(channel),
     deliver: (message) => hub.deliver(message),
@@ -127,6 +132,7 @@ export async function buildServices(
   });
   metrics.observeWebhooks(webhooks);
   const presence = await createPresence(config.engine, {
+    ...names,
     listener: (event) => presenceFanout.onEvent(event),
     leaveDelayMs: config.presence.leaveDelayMs,
     onTransition: (transition) => webhooks.add(transition),

@@ -38,6 +38,7 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
     },
     namespaces: {},
     webhooks: [],
+    apps: [],
     console: true,
     metricsToken: undefined,
   });

@@ -14,6 +14,7 @@ import type {
   HistorySettings,
 } from "./engine.ts";
 import { MemoryEngine } from "./memory.ts";
+import type { RedisNames } from "./redis_names.ts";
 
 /** What every engine is built with, besides its own settings. */
 export interface EngineOptions {
@@ -25,6 +26,8 @@ export interface EngineOptions {
   readonly onControl: ControlHandler;
   /** A channel's own history settings (its namespace's); the defaults otherwise. */
   readonly historyOf?: (channel: string) => HistorySettings;
+  /** The app's Redis key names (the default app's without it). */
+  readonly names?: RedisNames;
   /** `HISTORY_SIZE`. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`. */
@@ -64,6 +67,7 @@ export async function createEngine(
         url: config.url,
         deliver: options.cluster,
         onControl: options.onControl,
+        ...(options.names === undefined ? {} : { names: options.names }),
         ...(options.historyOf === undefined
           ? {}
           : { historyOf: options.historyOf }),

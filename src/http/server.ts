@@ -7,6 +7,8 @@
  */
 
 import type { Config } from "../config.ts";
+import type { AppConfig } from "../config_file.ts";
+import { RedisNames } from "../engine/redis_names.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import { buildServices } from "../services.ts";
@@ -74,22 +76,47 @@ export async function startServer(
   config: Config,
   options: StartOptions = {},
 ): Promise<BroadcasterServer> {
-  const services = await buildServices(
-    config,
-    options.clock === undefined ? {} : { clock: options.clock },
-  );
+  const clock = options.clock ?? Date.now;
   const inFlight = new InFlight();
-  const handler = createHandler(
+  // Each app (SPEC §10) has services of its own: nothing is shared but the port.
+  const apps = await Promise.all(
+    config.apps.map(async (app) => {
+      const services = await buildServices(appConfig(config, app), {
+        clock,
+        names: RedisNames.forApp(app.id),
+      });
+      return {
+        path: app.path,
+        services,
+        handler: createHandler(services, { inFlight }),
+      };
+    }),
+  );
+  const services = await buildServices(config, { clock });
+  const defaultHandler = createHandler(
     services,
     options.consolePrefill === undefined
       ? { inFlight }
       : { inFlight, consolePrefill: options.consolePrefill },
   );
-  const { connections, clock, engine } = services;
+  const everyApp = [...apps.map((app) => app.services), services];
+  const handler = (request: Request, info: Deno.ServeHandlerInfo) => {
+    if (apps.length > 0) {
+      const path = pathOf(request.url);
+      for (const app of apps) {
+        if (path === app.path || path.startsWith(`${app.path}/`)) {
+          return app.handler(request, info);
+        }
+      }
+    }
+    return defaultHandler(request, info);
+  };
   // One ticker for every connection's timers, instead of timers per connection.
   const ticker = setInterval(() => {
     const now = clock();
-    for (const connection of connections) connection.tick(now);
+    for (const app of everyApp) {
+      for (const connection of app.connections) connection.tick(now);
+    }
   }, TICK_MS);
   Deno.unrefTimer(ticker);
   let draining = false;
@@ -113,6 +140,12 @@ export async function startServer(
     url: url.href,
     engine: config.engine.kind,
   });
+  for (const app of config.apps) {
+    logger.info("app {id} at {url}", {
+      id: app.id,
+      url: new URL(app.path, url).href,
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -126,18 +159,28 @@ export async function startServer(
         draining = true;
         logger.info(
           "shutting down: closing {connections} connections, {requests} requests in flight",
-          { connections: connections.size, requests: inFlight.count },
+          {
+            connections: everyApp.reduce(
+              (sum, app) => sum + app.connections.size,
+              0,
+            ),
+            requests: inFlight.count,
+          },
         );
-        for (const connection of connections) {
-          connection.close(CloseCode.GoingAway, "server shutting down");
+        for (const app of everyApp) {
+          for (const connection of app.connections) {
+            connection.close(CloseCode.GoingAway, "server shutting down");
+          }
         }
         await within(inFlight.idle(), SHUTDOWN_GRACE_MS);
         await within(server.shutdown(), LISTENER_CLOSE_MS);
         clearInterval(ticker);
-        services.presenceFanout.close();
-        services.webhooks.close();
-        await services.presence.close();
-        await engine.close();
+        for (const app of everyApp) {
+          app.presenceFanout.close();
+          app.webhooks.close();
+          await app.presence.close();
+          await app.engine.close();
+        }
         logger.info("stopped");
       })();
       return stopping;
@@ -175,4 +218,22 @@ async function within(
     }),
   ]);
   clearTimeout(timer);
+}
+
+/**
+ * The settings of `app`: the environment's (port, limits, engine, presence)
+ * with the app's own secret, keys, path and file settings. Its Redis keys
+ * are its own too (`RedisNames.forApp`).
+ */
+export function appConfig(config: Config, app: AppConfig): Config {
+  return {
+    ...config,
+    basePath: app.path,
+    jwtSecret: app.jwtSecret,
+    apiKeys: app.apiKeys,
+    namespaces: app.namespaces,
+    webhooks: app.webhooks,
+    apps: [],
+    ...(app.trigger === undefined ? {} : { trigger: app.trigger }),
+  };
 }

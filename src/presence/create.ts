@@ -6,6 +6,7 @@
  */
 
 import type { EngineConfig } from "../config.ts";
+import type { RedisNames } from "../engine/redis_names.ts";
 import { MemoryPresence } from "./memory.ts";
 import type {
   PresenceListener,
@@ -21,6 +22,8 @@ export interface PresenceOptions {
   readonly leaveDelayMs: number;
   /** Told of each transition this node decided: the webhooks. */
   readonly onTransition: (transition: PresenceTransition) => void;
+  /** The app's Redis key names (the default app's without it). */
+  readonly names?: RedisNames;
 }
 
 /**
