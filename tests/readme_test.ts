@@ -81,6 +81,7 @@ Deno.test("the README's example config file is valid", async () => {
   assert.ok(parsed.ok, parsed.ok ? "" : parsed.problems.join("; "));
   assert.equal(parsed.file.namespaces.chat?.historySize, 200);
   assert.equal(parsed.file.webhooks.length, 1);
+  assert.equal(parsed.file.apps[0]?.path, "/world");
 });
 
 Deno.test("the README's signature check accepts what the server signs, and nothing else", async () => {
