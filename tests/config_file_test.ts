@@ -14,7 +14,7 @@ Deno.test("every problem is listed with its JSON path", () => {
       { url: "https://ok.example", secret: "s" },
     ],
     triggerUrl: "not a url",
-    apps: [],
+    typo: [],
   }));
   assert.ok(!parsed.ok);
   assert.deepEqual(parsed.problems, [
@@ -27,7 +27,7 @@ Deno.test("every problem is listed with its JSON path", () => {
     "CONFIG_FILE webhooks.0.events.1: must be one of channel_occupied, channel_vacated, member_added, member_removed, client_event, report_issue",
     "CONFIG_FILE webhooks.1.events: must be an array of event names",
     "CONFIG_FILE triggerUrl: must be an http:// or https:// URL",
-    'CONFIG_FILE (the top): unknown setting "apps"',
+    'CONFIG_FILE (the top): unknown setting "typo"',
   ]);
 });
 
@@ -63,5 +63,5 @@ Deno.test("the trigger is signed with triggerSecret, else the first webhook's se
   assert.deepEqual(unsigned.file.trigger, { url: "https://a.example/trigger" });
   const empty = parseConfigFile("{}");
   assert.ok(empty.ok);
-  assert.deepEqual(empty.file, { namespaces: {}, webhooks: [] });
+  assert.deepEqual(empty.file, { namespaces: {}, webhooks: [], apps: [] });
 });
