@@ -134,6 +134,15 @@ redisTest("apps share one Redis without sharing a key", async () => {
   }, { ENGINE: "redis", REDIS_URL: redis.url });
 });
 
+/** The configuration the test environment makes with `file` as CONFIG_FILE. */
+function parsedWith(file: string) {
+  return parseConfig({
+    JWT_SECRET: TEST_SECRET,
+    API_KEYS: TEST_API_KEY,
+    CONFIG_FILE: file,
+  }, { readFile: (path) => Deno.readTextFileSync(path) });
+}
+
 Deno.test("bad apps are refused at start, each problem with its JSON path", async () => {
   const file = await Deno.makeTempFile({ suffix: ".json" });
   const app = (id: string, path: string) => ({
@@ -154,11 +163,7 @@ Deno.test("bad apps are refused at start, each problem with its JSON path", asyn
     }),
   );
   try {
-    const parsed = parseConfig({
-      JWT_SECRET: TEST_SECRET,
-      API_KEYS: TEST_API_KEY,
-      CONFIG_FILE: file,
-    }, { readFile: (path) => Deno.readTextFileSync(path) });
+    const parsed = parsedWith(file);
     assert.ok(!parsed.ok);
     assert.deepEqual(parsed.problems, [
       "CONFIG_FILE apps.3.id: must be 1 to 64 of a-z, 0-9, _ and -",
@@ -176,11 +181,7 @@ Deno.test("bad apps are refused at start, each problem with its JSON path", asyn
         ],
       }),
     );
-    const clashing = parseConfig({
-      JWT_SECRET: TEST_SECRET,
-      API_KEYS: TEST_API_KEY,
-      CONFIG_FILE: file,
-    }, { readFile: (path) => Deno.readTextFileSync(path) });
+    const clashing = parsedWith(file);
     assert.ok(!clashing.ok);
     assert.deepEqual(clashing.problems, [
       `CONFIG_FILE apps.1.id: "world" is apps.0's already`,
@@ -190,11 +191,7 @@ Deno.test("bad apps are refused at start, each problem with its JSON path", asyn
       file,
       JSON.stringify({ apps: [app("base", "/broadcaster/x")] }),
     );
-    const underBase = parseConfig({
-      JWT_SECRET: TEST_SECRET,
-      API_KEYS: TEST_API_KEY,
-      CONFIG_FILE: file,
-    }, { readFile: (path) => Deno.readTextFileSync(path) });
+    const underBase = parsedWith(file);
     assert.ok(!underBase.ok);
     assert.deepEqual(underBase.problems, [
       'CONFIG_FILE apps.0.path: "/broadcaster/x" overlaps BASE_PATH "/broadcaster"',
