@@ -118,7 +118,8 @@ export class RedisEngine implements Engine {
   readonly #subscriber: Redis;
   readonly #deliver: Deliver;
   readonly #delivery: ClusterDelivery;
-  /** Pattern subscriptions by glob: a glob is PSUBSCRIBEd while any pattern needs it. */
+  /** Patterns listened to, and how many of them each glob serves: PSUBSCRIBEd while any does. */
+  readonly #patterns = new Map<string, Promise<void>>();
   readonly #globs = new Map<string, number>();
   readonly #maxLength: string;
   readonly #ttlMs: string;
@@ -281,8 +282,16 @@ export class RedisEngine implements Engine {
    * channels that match). Never fails: while Redis is unreachable,
    * ioredis subscribes it again on reconnect.
    */
-  async listenPattern(pattern: string): Promise<void> {
-    const glob = globOf(pattern);
+  listenPattern(pattern: string): Promise<void> {
+    let listening = this.#patterns.get(pattern);
+    if (listening === undefined) {
+      listening = this.#listenGlob(globOf(pattern), pattern);
+      this.#patterns.set(pattern, listening);
+    }
+    return listening;
+  }
+
+  async #listenGlob(glob: string, pattern: string): Promise<void> {
     const count = this.#globs.get(glob) ?? 0;
     this.#globs.set(glob, count + 1);
     if (count > 0) return;
@@ -299,6 +308,7 @@ export class RedisEngine implements Engine {
   }
 
   unlistenPattern(pattern: string): void {
+    if (!this.#patterns.delete(pattern)) return;
     const glob = globOf(pattern);
     const count = (this.#globs.get(glob) ?? 0) - 1;
     if (count > 0) {

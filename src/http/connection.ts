@@ -157,7 +157,8 @@ export class Connection implements Recipient, Outbound {
 
   /** A presence notification: sent like a reply, never dropped. */
   notify(frame: string): void {
-    if (this.#closed) return;
+    // Not before the socket is open (a server API notification may come first).
+    if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
     this.#socket.send(frame);
     this.#meter.afterReply(frame.length);
   }

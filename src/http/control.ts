@@ -46,7 +46,11 @@ export function carryOut(
     for (const connection of connections) {
       const { user } = connection;
       if (user !== null && (users === undefined || users.has(user))) {
-        connection.notify(command.frame);
+        try {
+          connection.notify(command.frame);
+        } catch {
+          // A socket that cannot take it any more: the others still do.
+        }
       }
     }
     return;

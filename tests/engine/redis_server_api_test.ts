@@ -107,3 +107,38 @@ redisTest(
     });
   },
 );
+
+redisTest(
+  "a node listens to a pattern's glob while any of its subscriptions needs it, and only then",
+  async () => {
+    await using redis = await RedisServer.start();
+    await using node = await serve({ ENGINE: "redis", REDIS_URL: redis.url });
+    const patterns = async () =>
+      Number(await redis.command("PUBSUB", "NUMPAT"));
+    const watch = async () => {
+      const client = await TestClient.authed(node.websocketUrl, {
+        authorizedChannels: ["updates:>"],
+      });
+      await client.ok("subscribe", { channel: "updates:*" });
+      return client;
+    };
+    await using first = await watch();
+    await using second = await watch();
+    assert.equal(await patterns(), 1);
+    await first.ok("unsubscribe", { channel: "updates:*" });
+    await (await restPublish(node.base, { channel: "updates:a", event: "e" }))
+      .body
+      ?.cancel();
+    assert.equal((await second.broadcast()).channel, "updates:a");
+    await second.ok("unsubscribe", { channel: "updates:*" });
+    const { pollUntil } = await import("../support/observed.ts");
+    await pollUntil(
+      async () => await patterns() === 0,
+      "the glob to be dropped",
+      {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      },
+    );
+  },
+);
