@@ -110,6 +110,11 @@ Deno.test("pattern subscriptions: every matching channel, its own channel and th
     ["updates:a", 1, "updates:*"],
   );
   assert.deepEqual([second.channel, second.seq], ["updates:b", 2]);
+  // A pattern subscription is no presence member of the channels it matches.
+  assert.deepEqual(
+    await watcher.ok("presenceStats", { channel: "updates:a" }),
+    { connections: 0, users: 0 },
+  );
   assert.equal(
     (await watcher.request("subscribe", { channel: "updates:>", since: "x-1" }))
       .error?.code,
@@ -149,6 +154,8 @@ Deno.test("server API: notify everyone or listed users, disconnect a user with 4
   await using bob = await TestClient.authed(fixture.websocketUrl, {
     sub: "bob",
   });
+  // Connected, never authenticated: /notify is for authenticated connections.
+  await using stranger = await TestClient.connect(fixture.websocketUrl);
   await alice.ok("subscribe", { channel: "room1" });
   await bob.ok("subscribe", { channel: "room1" });
   await bob.ok("subscribe", { channel: "room2" });
@@ -168,6 +175,9 @@ Deno.test("server API: notify everyone or listed users, disconnect a user with 4
   }
   await apiCall(fixture, "/notify", { event: "only-bob", users: ["bob"] });
   assert.equal((await next(bob, "notification")).event, "only-bob");
+  // The stranger got neither: nothing but the answer to its own request.
+  assert.ok("timestamp" in await stranger.ok("heartbeat"));
+  await assert.rejects(stranger.next(300), /no frame/);
 
   assert.deepEqual(await apiCall(fixture, "/channels"), {
     status: 200,
