@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { isValidChannelName } from "../../src/protocol/channel.ts";
+import { isChannel } from "../../src/protocol/channel.ts";
 import { newMessageFrom } from "../../src/protocol/publication.ts";
 import { decodeParams, PublishParams } from "../../src/protocol/schema.ts";
 
@@ -22,18 +22,22 @@ const value = fc.oneof(
 const params = fc.oneof(
   value,
   fc.record({
-    channel: fc.oneof(fc.constantFrom("room1", "a:b", "a b", ""), value),
+    channel: fc.oneof(
+      fc.constantFrom("room1", "a:b", "a b", "", "#alice", "#", "updates:*"),
+      value,
+    ),
     event: fc.oneof(fc.constantFrom("e", ""), value),
     payload: value,
   }, { requiredKeys: [] }),
 );
 
-Deno.test("property: newMessageFrom accepts exactly what the schema (and channel rule) accepts, with the same fields", () => {
+Deno.test("property: newMessageFrom accepts exactly what the schema (and channel rules) accept, with the same fields", () => {
   fc.assert(
     fc.property(params, (input) => {
       const result = newMessageFrom(input, 65536);
       const decoded = decodeParams(PublishParams, input);
-      const expected = decoded.ok && isValidChannelName(decoded.value.channel);
+      // A channel name, or a personal channel (SPEC §9).
+      const expected = decoded.ok && isChannel(decoded.value.channel);
       assert.equal(result.ok, expected);
       if (result.ok && decoded.ok) {
         assert.deepEqual(result.value, {
