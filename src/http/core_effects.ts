@@ -87,14 +87,10 @@ export async function subscribe(
   const { subscription, requestId, recover, since } = effect;
   if (await full(services, effect)) {
     return {
-      kind: "subscribeRefused",
+      kind: "channelFull",
       subscription,
       requestId,
-      error: {
-        code: "ResourceExhausted",
-        message:
-          `channel ${subscription.channel} is full: at most ${effect.maxSubscribers} subscribers`,
-      },
+      limit: effect.maxSubscribers,
     };
   }
   services.hub.add(subscription, recipient);

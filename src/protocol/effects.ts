@@ -11,7 +11,6 @@
  */
 
 import type { EngineFailure, EngineOperation } from "./engine_failure.ts";
-import type { ProtocolError } from "./errors.ts";
 import type { Message, NewMessage } from "./message.ts";
 import type { PresenceCounts, PresenceSnapshot } from "./presence.ts";
 import type { ServerFrame } from "./frames.ts";
@@ -73,12 +72,12 @@ export type Input =
     readonly requestId: number | undefined;
     readonly failure: EngineFailure;
   }
-  /** The subscribe cannot be had (its channel is full, SPEC §10): the client is told why. */
+  /** The channel already has its namespace's `maxSubscribers` (SPEC §10): the subscribe fails. */
   | {
-    readonly kind: "subscribeRefused";
+    readonly kind: "channelFull";
     readonly subscription: Subscription;
     readonly requestId: number | undefined;
-    readonly error: ProtocolError;
+    readonly limit: number;
   }
   /** A subscription had a broadcast dropped: it waits to catch up from history. */
   | { readonly kind: "lagging" }

@@ -114,13 +114,13 @@ export function reduce(
         input.requestId,
         engineError("subscribe", input.failure),
       );
-    case "subscribeRefused":
-      return endSubscription(
-        state,
-        input.subscription,
-        input.requestId,
-        input.error,
-      );
+    case "channelFull":
+      return endSubscription(state, input.subscription, input.requestId, {
+        code: "ResourceExhausted",
+        message: `channel ${
+          quote(input.subscription.channel)
+        } is full: at most ${input.limit} subscribers`,
+      });
     case "lagging":
       return onLagging(state, now);
     case "published":
