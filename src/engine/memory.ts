@@ -131,7 +131,7 @@ export class MemoryEngine implements Engine {
       createTime: formatTimestamp(now),
       epoch: stream.epoch,
       offset,
-      ...(message.from === undefined ? {} : { from: message.from }),
+      from: message.from,
     };
     this.#remember(stream, accepted, now);
     this.#deliver(accepted);

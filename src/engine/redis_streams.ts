@@ -178,7 +178,7 @@ export function messageOf(
     createTime: formatTimestamp(milliseconds),
     epoch,
     offset,
-    ...(from === undefined ? {} : { from }),
+    from,
   };
 }
 

@@ -15,8 +15,11 @@ export interface NewMessage {
   readonly event: string;
   /** The payload as JSON text, serialised once at validation. */
   readonly payloadJson: string;
-  /** Who sent it, when a client published it to a personal channel (SPEC §9). */
-  readonly from?: string;
+  /**
+   * Who sent it, when a client published it to a personal channel (SPEC §9).
+   * Present (as `undefined`) on every accepted message: one object shape for all.
+   */
+  readonly from?: string | undefined;
 }
 
 /**
