@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { ControlCommand } from "../engine/engine.ts";
 import { formatTimestamp } from "../protocol/message.ts";
 import { DisconnectBody, NotifyBody } from "../protocol/schema.ts";
 import { utf8ByteLength } from "../protocol/size.ts";
@@ -51,16 +52,14 @@ export async function handleNotify(
       { headers },
     );
   }
-  try {
-    await services.engine.control(
-      users === undefined
-        ? { kind: "notify", frame }
-        : { kind: "notify", frame, users },
-    );
-    return withHeaders(Response.json({ createTime }), headers);
-  } catch (error) {
-    return engineFailureResponse("notify", error, headers);
-  }
+  return await sendToEveryNode(
+    services,
+    users === undefined
+      ? { kind: "notify", frame }
+      : { kind: "notify", frame, users },
+    { createTime },
+    headers,
+  );
 }
 
 /** Answers `POST /disconnect`. */
@@ -72,15 +71,26 @@ export async function handleDisconnect(
   const body = await decodedBody(request, services, headers, DisconnectBody);
   if (body instanceof Response) return body;
   const { user, reason } = body.value;
+  return await sendToEveryNode(
+    services,
+    { kind: "disconnect", user, reason: reason ?? DEFAULT_REASON },
+    {},
+    headers,
+  );
+}
+
+/** Has every node carry out `command`; `200 answer`, or the engine's failure. */
+async function sendToEveryNode(
+  services: Services,
+  command: ControlCommand,
+  answer: Readonly<Record<string, unknown>>,
+  headers: HeaderList,
+): Promise<Response> {
   try {
-    await services.engine.control({
-      kind: "disconnect",
-      user,
-      reason: reason ?? DEFAULT_REASON,
-    });
-    return withHeaders(Response.json({}), headers);
+    await services.engine.control(command);
+    return withHeaders(Response.json(answer), headers);
   } catch (error) {
-    return engineFailureResponse("disconnect", error, headers);
+    return engineFailureResponse(command.kind, error, headers);
   }
 }
 

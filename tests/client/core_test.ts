@@ -47,6 +47,12 @@ function broadcast(seq: number, id = `${seq}-0`): ClientEvent {
   };
 }
 
+/** Connected and authenticated, subscribed to nothing yet. */
+function connected(): ClientState {
+  return run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" })
+    .state;
+}
+
 /** Connected, subscribed to room1 (generation 1), confirmed by the server. */
 function live(): ClientState {
   return run(
@@ -90,7 +96,7 @@ Deno.test("open → authenticate → connected", () => {
 
 Deno.test("a first subscribe: ready, no reset, and the position the server gave is where it recovers from", () => {
   const { state, commands } = run(
-    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    connected(),
     { kind: "subscribeAsked", channel: "room1", generation: 1 },
     {
       kind: "subscribed",
@@ -379,7 +385,7 @@ Deno.test("after 4003 the client stays away and says why: a back-end disconnecte
 
 Deno.test("a pattern subscription's broadcasts are its own, by their pattern", () => {
   const state = run(
-    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    connected(),
     { kind: "subscribeAsked", channel: "room:*", generation: 1 },
     {
       kind: "subscribed",
@@ -439,7 +445,7 @@ Deno.test("a refused token closes to back off; a failed refresh keeps the connec
 
 Deno.test("a refused subscribe ends it; answers of replaced subscriptions are ignored", () => {
   const refused = run(
-    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    connected(),
     { kind: "subscribeAsked", channel: "room9", generation: 1 },
     {
       kind: "subscribeRefused",
@@ -517,7 +523,7 @@ Deno.test("close: timers stop, the socket closes, and nothing happens after", ()
 Deno.test("presence: the subscribe asks for what the application listens to; notices only while live on this connection", () => {
   const wishes = { joinLeave: true, occupancy: false };
   const { state, commands } = run(
-    run(INITIAL_STATE, { kind: "opened" }, { kind: "authenticated" }).state,
+    connected(),
     { kind: "subscribeAsked", channel: "room1", generation: 1, wishes },
   );
   assert.deepEqual(commands.at(-1), {
