@@ -4,6 +4,7 @@
  * @example
  * ```sh
  * JWT_SECRET=... deno task token --sub alice --channels room1,room2 --scope subscribe,publish
+ * (for an app of CONFIG_FILE, JWT_SECRET is that app's `jwtSecret`)
  * ```
  *
  * @module
@@ -13,18 +14,20 @@ import { MAX_INFO_BYTES } from "../protocol/authentication.ts";
 import { parseArgs } from "node:util";
 import { mintToken } from "../auth/jwt.ts";
 import { DEV_ENVIRONMENT } from "../dev.ts";
-import { isValidChannelName } from "../protocol/channel.ts";
+import { isChannel, isPattern } from "../protocol/channel.ts";
 
-/** The scopes the server knows. */
-const SCOPES = ["subscribe", "publish"];
+/** The scopes the server knows (SPEC §3, §9, §10). */
+const SCOPES = ["subscribe", "publish", "direct", "trigger"];
 
 const USAGE = `Mints a Broadcaster token (HS256) signed with JWT_SECRET.
 
 Usage: deno task token --sub <subject> --channels <c1,c2> [--scope subscribe,publish] [--ttl seconds] [--info '{"name":"Alice"}'] [--dev]
 
   --sub       the token's subject (user id)
-  --channels  comma-separated channels the token may use
-  --scope     comma-separated scopes (default: subscribe)
+  --channels  comma-separated channels the token may use; wildcards grant
+              many (updates:* one segment, updates:> one or more)
+  --scope     comma-separated scopes (default: subscribe): subscribe,
+              publish, direct (direct messages), trigger (the back-end)
   --ttl       lifetime in seconds (default: 3600)
   --info      a JSON object shown with the holder in presence (at most 1 KiB)
   --dev       sign with the dev server's built-in secret instead of JWT_SECRET
@@ -56,13 +59,14 @@ function negativeValues(args: readonly string[]): string[] {
 /** What the server would not accept in a token it is asked to mint. */
 function warnings(channels: readonly string[], scopes: readonly string[]) {
   return [
-    ...channels.filter((channel) => !isValidChannelName(channel)).map((
-      channel,
-    ) =>
-      `channel ${
-        JSON.stringify(channel)
-      } is not a valid channel name: the server refuses to subscribe or publish to it`
-    ),
+    ...channels.filter((channel) => !isChannel(channel) && !isPattern(channel))
+      .map((
+        channel,
+      ) =>
+        `channel ${
+          JSON.stringify(channel)
+        } is neither a channel nor a wildcard grant: the server grants nothing by it`
+      ),
     ...scopes.filter((scope) => !SCOPES.includes(scope)).map((scope) =>
       `scope ${JSON.stringify(scope)} is unknown (known: ${
         SCOPES.join(", ")

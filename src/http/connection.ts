@@ -352,9 +352,10 @@ export class Connection implements Recipient, Outbound {
     this.#connections.delete(this);
     if (!logger.isEnabledFor("info")) return;
     logger.info(
-      "connection {connectionId} closed with {code} after {durationMs} ms, {subscriptions} subscriptions, {dropped} broadcasts dropped",
+      "connection {connectionId} of {user} closed with {code} after {durationMs} ms, subscriptions: {subscriptions}, broadcasts dropped: {dropped}",
       {
         connectionId: this.id,
+        user: this.user ?? "nobody (never authenticated)",
         code,
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,

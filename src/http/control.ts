@@ -8,7 +8,10 @@
  */
 
 import type { ControlCommand } from "../engine/engine.ts";
+import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
+
+const logger = log("control");
 
 /** What a command acts on: a connection, as `Connection` is one. */
 export interface Controlled {
@@ -59,6 +62,13 @@ export function carryOut(
   const leaving = [...connections].filter((connection) =>
     connection.user === command.user
   );
+  if (leaving.length > 0) {
+    logger.info("disconnecting {user} ({count} connections): {reason}", {
+      user: command.user,
+      count: leaving.length,
+      reason: command.reason,
+    });
+  }
   for (const connection of leaving) {
     connection.close(CloseCode.DisconnectedByServer, command.reason);
   }

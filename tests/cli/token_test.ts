@@ -72,11 +72,20 @@ Deno.test("warns when the token would not work: invalid channel names, unknown s
   ], { JWT_SECRET: SECRET });
   assert.equal(output.code, 0);
   const stderr = new TextDecoder().decode(output.stderr);
-  assert.match(stderr, /channel "a b" is not a valid channel name/);
+  assert.match(
+    stderr,
+    /channel "a b" is neither a channel nor a wildcard grant/,
+  );
   assert.match(stderr, /scope "admin" is unknown/);
   assert.ok(!stderr.includes("room1"));
-  const clean = await mint(["--sub", "alice", "--channels", "room1"], {
-    JWT_SECRET: SECRET,
-  });
+  // Wildcard grants, personal channels and every known scope are fine.
+  const clean = await mint([
+    "--sub",
+    "alice",
+    "--channels",
+    "room1,updates:*,news:>,#alice",
+    "--scope",
+    "subscribe,publish,direct,trigger",
+  ], { JWT_SECRET: SECRET });
   assert.equal(new TextDecoder().decode(clean.stderr), "");
 });
