@@ -21,7 +21,7 @@ import { PresenceFanout } from "./hub/presence_fanout.ts";
 import { MeasuredEngine } from "./metrics/measured_engine.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { createPresence } from "./presence/create.ts";
-import { Namespaces } from "./protocol/namespaces.ts";
+import { DEFAULT_CHANNEL_POLICY, Namespaces } from "./protocol/namespaces.ts";
 import type { RedisNames } from "./engine/redis_names.ts";
 import type { PresenceStore } from "./presence/presence.ts";
 import type { Limits } from "./protocol/state.ts";
@@ -93,12 +93,10 @@ export async function buildServices(
   const hub = new Hub();
   const connections = new Set<Connection>();
   const namespaces = new Namespaces({
+    ...DEFAULT_CHANNEL_POLICY,
     historySize: config.historySize,
     historyTtlSeconds: config.historyTtlSeconds,
     presence: config.presence.enabled,
-    joinLeave: true,
-    clientPublish: true,
-    maxSubscribers: 0,
   }, config.namespaces);
   const names = options.names === undefined ? {} : { names: options.names };
   const engine = await createEngine(config.engine, {
@@ -178,9 +176,7 @@ export async function buildServices(
       maxSubscriptions: config.maxSubscriptions,
       maxMessageBytes: config.maxMessageBytes,
       rateLimit: config.rateLimit,
-      historySize: config.historySize,
       outboundBufferBytes: config.outboundBufferBytes,
-      presence: config.presence.enabled,
       presenceMaxMembers: config.presence.maxMembers,
       namespaces,
       trigger: config.trigger !== undefined,

@@ -44,8 +44,7 @@ export async function handleHistory(
       channel,
       historyLimit(
         limit,
-        services.limits.namespaces?.policyOf(channel).historySize ??
-          services.config.historySize,
+        services.limits.namespaces.policyOf(channel).historySize,
       ),
     );
     return withHeaders(new Response(messagesJson(messages)), [

@@ -25,6 +25,16 @@ export interface ChannelPolicy {
   readonly maxSubscribers: number;
 }
 
+/** SPEC §4's defaults for every channel: what a server without settings does. */
+export const DEFAULT_CHANNEL_POLICY: ChannelPolicy = {
+  historySize: 1000,
+  historyTtlSeconds: 300,
+  presence: true,
+  joinLeave: true,
+  clientPublish: true,
+  maxSubscribers: 0,
+};
+
 /**
  * The policies of every namespace, and the defaults.
  *

@@ -46,6 +46,7 @@ import { lifetime, onTokenTimer } from "./token_lifetime.ts";
  *
  * @example
  * ```ts
+ * import { DEFAULT_CHANNEL_POLICY, Namespaces } from "./namespaces.ts";
  * import { reduce } from "./reducer.ts";
  * import { initialState } from "./state.ts";
  *
@@ -56,10 +57,9 @@ import { lifetime, onTokenTimer } from "./token_lifetime.ts";
  *       maxSubscriptions: 128,
  *       maxMessageBytes: 65536,
  *       rateLimit: 100,
- *       historySize: 100,
  *       outboundBufferBytes: 1 << 20,
- *       presence: true,
  *       presenceMaxMembers: 1000,
+ *       namespaces: new Namespaces(DEFAULT_CHANNEL_POLICY),
  *     },
  *   }),
  *   { kind: "frame", text: '{"id":1,"method":"heartbeat"}' },

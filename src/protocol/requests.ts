@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { ChannelPolicy } from "./namespaces.ts";
 import { CATCH_UP_BATCH } from "./outbound.ts";
 import { parsePosition } from "./position.ts";
 import {
@@ -32,7 +31,7 @@ import {
   TriggerParams,
   UnsubscribeParams,
 } from "./schema.ts";
-import type { ConnectionState, Limits, Subscription } from "./state.ts";
+import type { ConnectionState, Subscription } from "./state.ts";
 import { lifetime } from "./token_lifetime.ts";
 
 /** `auth`: params are checked here; the token itself by the shell's verifier. */
@@ -129,7 +128,7 @@ export function subscribe(
   const permitted = permit(state.auth, "subscribe", channel, true);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
   const auth = permitted.value;
-  const policy = policyOf(state.limits, channel);
+  const policy = state.limits.namespaces.policyOf(channel);
   if (joinLeave === true && !policy.joinLeave) {
     return refuse(state, requestId, {
       code: "PermissionDenied",
@@ -174,18 +173,6 @@ export function subscribe(
       limit: CATCH_UP_BATCH,
       maxSubscribers: policy.maxSubscribers,
     }],
-  };
-}
-
-/** What `channel` may do: its namespace's policy, or the limits' defaults. */
-function policyOf(limits: Limits, channel: string): ChannelPolicy {
-  return limits.namespaces?.policyOf(channel) ?? {
-    historySize: limits.historySize,
-    historyTtlSeconds: 0,
-    presence: limits.presence,
-    joinLeave: true,
-    clientPublish: true,
-    maxSubscribers: 0,
   };
 }
 
@@ -235,7 +222,10 @@ export function history(
     ({ channel, limit }, answered) => ({
       kind: "history",
       channel,
-      limit: historyLimit(limit, policyOf(state.limits, channel).historySize),
+      limit: historyLimit(
+        limit,
+        state.limits.namespaces.policyOf(channel).historySize,
+      ),
       requestId: answered,
     }),
   );
@@ -304,7 +294,7 @@ export function publish(
   const { channel } = message.value;
   const permitted = authorize(state.auth, "publish", channel);
   if (!permitted.ok) return refuse(state, requestId, permitted.error);
-  if (!policyOf(state.limits, channel).clientPublish) {
+  if (!state.limits.namespaces.policyOf(channel).clientPublish) {
     return refuse(state, requestId, {
       code: "PermissionDenied",
       message: `clients may not publish to ${

@@ -18,20 +18,17 @@ export interface Limits {
   readonly maxMessageBytes: number;
   /** Requests per second (`RATE_LIMIT`); bursts up to twice that. */
   readonly rateLimit: number;
-  /** Messages kept per channel (`HISTORY_SIZE`): the most `history` returns. */
-  readonly historySize: number;
   /** Unsent bytes past which broadcasts are dropped (`OUTBOUND_BUFFER_BYTES`). */
   readonly outboundBufferBytes: number;
-  /** Whether subscriptions are presence members (`PRESENCE`). */
-  readonly presence: boolean;
   /** The most members a `presence` answer lists (`PRESENCE_MAX_MEMBERS`). */
   readonly presenceMaxMembers: number;
   /**
-   * What each channel may do, by namespace (SPEC §10): history, presence,
-   * join/leave, client publishing, subscribers. Without it, `historySize`
-   * and `presence` above hold for every channel.
+   * What each channel may do, by namespace (SPEC §10), the server's
+   * defaults elsewhere: history (`HISTORY_SIZE`: the most `history`
+   * returns), presence (`PRESENCE`), join/leave, client publishing,
+   * subscribers.
    */
-  readonly namespaces?: Namespaces;
+  readonly namespaces: Namespaces;
   /** Whether `trigger` has a back-end to call (a `triggerUrl`, SPEC §10). */
   readonly trigger?: boolean;
 }
@@ -92,6 +89,7 @@ export interface InitialStateOptions {
  *
  * @example
  * ```ts
+ * import { DEFAULT_CHANNEL_POLICY, Namespaces } from "./namespaces.ts";
  * import { initialState } from "./state.ts";
  *
  * const state = initialState({
@@ -100,10 +98,9 @@ export interface InitialStateOptions {
  *     maxSubscriptions: 128,
  *     maxMessageBytes: 65536,
  *     rateLimit: 100,
- *     historySize: 100,
  *     outboundBufferBytes: 1 << 20,
- *     presence: true,
  *     presenceMaxMembers: 1000,
+ *     namespaces: new Namespaces(DEFAULT_CHANNEL_POLICY),
  *   },
  * });
  * ```

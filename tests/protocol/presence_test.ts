@@ -6,6 +6,10 @@
 
 import assert from "node:assert/strict";
 import { MAX_INFO_BYTES } from "../../src/protocol/authentication.ts";
+import {
+  DEFAULT_CHANNEL_POLICY,
+  Namespaces,
+} from "../../src/protocol/namespaces.ts";
 import { initialState } from "../../src/protocol/state.ts";
 import {
   authenticated,
@@ -80,7 +84,13 @@ Deno.test("subscribe with PRESENCE off: no membership", () => {
   const state = run(
     initialState({
       connectionId: "c1",
-      limits: { ...LIMITS, presence: false },
+      limits: {
+        ...LIMITS,
+        namespaces: new Namespaces({
+          ...DEFAULT_CHANNEL_POLICY,
+          presence: false,
+        }),
+      },
     }),
     verified(CLAIMS),
   ).state;

@@ -586,7 +586,7 @@ Deno.test("history: checked as subscribe is; the limit is capped at HISTORY_SIZE
     {
       kind: "history",
       channel: "room1",
-      limit: LIMITS.historySize,
+      limit: LIMITS.namespaces.defaults.historySize,
       requestId: 4,
     },
   ]);
@@ -597,7 +597,7 @@ Deno.test("history: checked as subscribe is; the limit is capped at HISTORY_SIZE
     {
       kind: "history",
       channel: "room1",
-      limit: LIMITS.historySize,
+      limit: LIMITS.namespaces.defaults.historySize,
       requestId: 4,
     },
   ]);

@@ -11,6 +11,10 @@ import type {
   Input,
   TokenOutcome,
 } from "../../src/protocol/effects.ts";
+import {
+  DEFAULT_CHANNEL_POLICY,
+  Namespaces,
+} from "../../src/protocol/namespaces.ts";
 import { reduce } from "../../src/protocol/reducer.ts";
 import {
   type ConnectionState,
@@ -22,10 +26,9 @@ export const LIMITS = {
   maxSubscriptions: 3,
   maxMessageBytes: 1024,
   rateLimit: 1000,
-  historySize: 10,
   outboundBufferBytes: 4096,
-  presence: true,
   presenceMaxMembers: 2,
+  namespaces: new Namespaces({ ...DEFAULT_CHANNEL_POLICY, historySize: 10 }),
 };
 
 export const CLAIMS = {
