@@ -151,10 +151,7 @@ export async function buildServices(
   const measured = new MeasuredEngine(engine, metrics.publishLatency);
   await measured.start(ENGINE_START_MS);
   // Subscribes need presence too (Redis: its own connections): as long again at most.
-  const deadline = clock() + ENGINE_START_MS;
-  while (!presence.healthy && clock() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await presence.start(ENGINE_START_MS);
   return {
     config,
     clock,

@@ -60,7 +60,12 @@ import {
 } from "./redis_streams.ts";
 import { controlOf } from "./redis_control.ts";
 import { RedisNames } from "./redis_names.ts";
-import { connect, retryDelay, unavailableUnless } from "./redis_connections.ts";
+import {
+  connect,
+  retryDelay,
+  unavailableUnless,
+  waitForRedis,
+} from "./redis_connections.ts";
 
 const logger = log("redis");
 
@@ -174,14 +179,13 @@ export class RedisEngine implements Engine {
     );
   }
 
-  async start(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.healthy && Date.now() < deadline && !this.#closed) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    if (!this.healthy) {
-      logger.warning("redis not reachable yet: serving unhealthy until it is");
-    }
+  start(timeoutMs: number): Promise<void> {
+    return waitForRedis(
+      "messages",
+      () => this.healthy,
+      () => this.#closed,
+      timeoutMs,
+    );
   }
 
   get healthy(): boolean {

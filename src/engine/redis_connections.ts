@@ -100,3 +100,28 @@ export function connect(
   }
   return [commands, subscriber];
 }
+
+/**
+ * Waits until `ready()` (both connections of a Redis client are up), at
+ * most `timeoutMs`, or until `closed()`; says so in the log when it gave up.
+ * A node starts serving either way, unhealthy until Redis answers.
+ */
+export async function waitForRedis(
+  what: string,
+  ready: () => boolean,
+  closed: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready() && Date.now() < deadline && !closed()) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (!ready()) {
+    logger.warning(
+      "{what}: redis not reachable yet, serving unhealthy until it is",
+      {
+        what,
+      },
+    );
+  }
+}

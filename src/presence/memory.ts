@@ -75,6 +75,11 @@ export class MemoryPresence implements PresenceStore {
     return true;
   }
 
+  /** Ready at once. */
+  start(_timeoutMs: number): Promise<void> {
+    return Promise.resolve();
+  }
+
   add(channel: string, member: Member): Promise<void> {
     let presence = this.#channels.get(channel);
     if (presence === undefined) {

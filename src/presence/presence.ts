@@ -90,6 +90,11 @@ export interface PresenceStore {
   readonly localMembers: number;
   /** True while the store can serve (`/health`): subscribes need it. */
   readonly healthy: boolean;
+  /**
+   * Resolves once the store can serve, or after `timeoutMs` if it cannot
+   * yet (it keeps trying on its own), as `Engine.start` does.
+   */
+  start(timeoutMs: number): Promise<void>;
   /** Stops timers and connections; members of this node are forgotten. */
   close(): Promise<void>;
 }

@@ -14,7 +14,11 @@
  */
 
 import type { Redis } from "ioredis";
-import { connect, unavailableUnless } from "../engine/redis_connections.ts";
+import {
+  connect,
+  unavailableUnless,
+  waitForRedis,
+} from "../engine/redis_connections.ts";
 import { log } from "../log.ts";
 import { memberJson } from "../protocol/presence.ts";
 import type {
@@ -113,6 +117,15 @@ export class RedisPresence implements PresenceStore {
   get healthy(): boolean {
     return !this.#closed && this.#commands.status === "ready" &&
       this.#subscriber.status === "ready";
+  }
+
+  start(timeoutMs: number): Promise<void> {
+    return waitForRedis(
+      "presence",
+      () => this.healthy,
+      () => this.#closed,
+      timeoutMs,
+    );
   }
 
   async add(channel: string, member: Member): Promise<void> {
