@@ -155,9 +155,13 @@ export class Connection implements Recipient, Outbound {
     return false;
   }
 
-  /** A presence notification: sent like a reply, never dropped. */
+  /**
+   * Sends a frame that is never dropped: a reply, or a notification
+   * (presence, the server API's), counted against the backlog. Not before
+   * the socket is open (a server API notification may come first), nor
+   * after it closed.
+   */
   notify(frame: string): void {
-    // Not before the socket is open (a server API notification may come first).
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
     this.#socket.send(frame);
     this.#meter.afterReply(frame.length);
@@ -286,13 +290,9 @@ export class Connection implements Recipient, Outbound {
   /** Carries out one effect; an asynchronous one resolves to its outcome. */
   #perform(effect: Effect): Input | undefined | Promise<Input | undefined> {
     switch (effect.kind) {
-      case "reply": {
-        if (this.#socket.readyState !== WebSocket.OPEN) return undefined;
-        const text = encodeFrame(effect.frame);
-        this.#socket.send(text);
-        this.#meter.afterReply(text.length);
+      case "reply":
+        this.notify(encodeFrame(effect.frame));
         return undefined;
-      }
       case "verifyToken":
         return core.verifyToken(this.#services, effect, this.id);
       case "subscribe":
