@@ -1,5 +1,5 @@
 /**
- * What the server signs its calls to back-ends with (SPEC §10):
+ * How the server calls back-ends (SPEC §10): a JSON POST signed with
  * `X-Broadcaster-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>`.
  * WebCrypto, so it needs no dependency.
  *
@@ -48,4 +48,27 @@ export class Signer {
         byte.toString(16).padStart(2, "0")).join("")
     }`;
   }
+}
+
+/**
+ * POSTs the JSON `body` to a back-end with its `signature` (none: unsigned),
+ * giving up after `timeoutMs` (a `TimeoutError`). What every call to a
+ * back-end does: webhooks and `trigger`.
+ */
+export function postSigned(
+  url: string,
+  body: string,
+  signature: string | null,
+  timeoutMs: number,
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+  };
+  if (signature !== null) headers[SIGNATURE_HEADER] = signature;
+  return fetch(url, {
+    method: "POST",
+    headers,
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
 }

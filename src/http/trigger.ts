@@ -7,7 +7,7 @@
  */
 
 import type { TriggerConfig } from "../config_file.ts";
-import { SIGNATURE_HEADER, Signer } from "./signature.ts";
+import { postSigned, Signer } from "./signature.ts";
 
 /** How long the back-end has to answer. */
 export const TRIGGER_TIMEOUT_MS = 5_000;
@@ -59,20 +59,17 @@ export class TriggerClient {
     },"data":${request.dataJson},"user":${
       JSON.stringify(request.user)
     },"connectionId":${JSON.stringify(request.connectionId)}}`;
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-    };
-    if (this.#signer !== null) {
-      headers[SIGNATURE_HEADER] = await this.#signer.sign(body);
-    }
+    const signature = this.#signer === null
+      ? null
+      : await this.#signer.sign(body);
     let response: Response;
     try {
-      response = await fetch(this.#url, {
-        method: "POST",
-        headers,
+      response = await postSigned(
+        this.#url,
         body,
-        signal: AbortSignal.timeout(TRIGGER_TIMEOUT_MS),
-      });
+        signature,
+        TRIGGER_TIMEOUT_MS,
+      );
     } catch (error) {
       return {
         ok: false,

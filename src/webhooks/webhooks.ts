@@ -12,7 +12,7 @@
  */
 
 import { log } from "../log.ts";
-import { SIGNATURE_HEADER, Signer } from "../http/signature.ts";
+import { postSigned, Signer } from "../http/signature.ts";
 
 const logger = log("webhooks");
 
@@ -189,15 +189,12 @@ class Endpoint {
   /** The POST's status, or 0 when there was no answer. */
   async #post(body: string, signature: string): Promise<number> {
     try {
-      const response = await fetch(this.#config.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          [SIGNATURE_HEADER]: signature,
-        },
+      const response = await postSigned(
+        this.#config.url,
         body,
-        signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-      });
+        signature,
+        POST_TIMEOUT_MS,
+      );
       await response.body?.cancel();
       return response.status;
     } catch {
