@@ -58,32 +58,13 @@ import type {
   BroadcasterClientOptions,
   BroadcastMessage,
   ConnectionState,
-  JoinEvent,
-  LeaveEvent,
-  Notification,
-  OccupancyEvent,
-  Presence,
-  PresenceMember,
-  PresenceStats,
   SubscribeOptions,
   Subscription,
 } from "./types.ts";
 
 export { BroadcasterError, ClientClosedError, RequestTimeoutError };
-export type {
-  BroadcasterClientOptions,
-  BroadcastMessage,
-  ConnectionState,
-  JoinEvent,
-  LeaveEvent,
-  Notification,
-  OccupancyEvent,
-  Presence,
-  PresenceMember,
-  PresenceStats,
-  SubscribeOptions,
-  Subscription,
-};
+/** The SDK's public types: options, subscriptions, messages, presence. */
+export type * from "./types.ts";
 
 /** A Broadcaster connection that survives network failures (see the module doc). */
 export class BroadcasterClient {
