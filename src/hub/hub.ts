@@ -245,13 +245,25 @@ export class Hub {
           entry.pending.push(message);
           continue;
         }
-        // One seq across the channels; a dropped broadcast still counts (a
-        // pattern has no history to catch up from), so the gap shows.
-        entry.seq++;
-        this.#delivered++;
-        offer(entry, head + entry.seq + group.json + tail);
+        this.#sendPattern(entry, head, group.json, tail);
       }
     });
+  }
+
+  /**
+   * Sends a pattern subscription its next message. One seq across the
+   * channels; a dropped broadcast still counts (a pattern has no history to
+   * catch up from), so the gap shows.
+   */
+  #sendPattern(
+    entry: MutableEntry,
+    head: string,
+    pattern: string,
+    tail: string,
+  ): void {
+    entry.seq++;
+    this.#delivered++;
+    offer(entry, head + entry.seq + pattern + tail);
   }
 
   #toChannel(message: Message, head: string, tail: string): void {
@@ -325,16 +337,16 @@ export class Hub {
 
   /** A pattern subscription goes live: what was held back follows, in order. */
   #startPattern(subscription: Subscription): void {
-    const entry = this.#patterns.get(subscription.channel, subscription.id);
-    if (entry === undefined || entry.pending === null) return;
+    const group = this.#patterns.group(subscription.channel);
+    const entry = group?.entries.get(subscription.id);
+    if (group === undefined || entry === undefined || entry.pending === null) {
+      return;
+    }
     const pending = entry.pending;
     entry.pending = null;
-    const json = `,"pattern":${JSON.stringify(subscription.channel)}`;
     for (const message of pending) {
       const [head, tail] = broadcastParts(message);
-      entry.seq++;
-      this.#delivered++;
-      offer(entry, head + entry.seq + json + tail);
+      this.#sendPattern(entry, head, group.json, tail);
     }
   }
 

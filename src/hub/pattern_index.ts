@@ -91,7 +91,7 @@ export class PatternIndex<T> {
 
   /** The subscription `id` of `pattern`, if indexed. */
   get(pattern: string, id: string): T | undefined {
-    return this.#group(pattern)?.entries.get(id);
+    return this.group(pattern)?.entries.get(id);
   }
 
   /**
@@ -136,7 +136,8 @@ export class PatternIndex<T> {
     walk(this.#root, channel.split(":"), 0, visit);
   }
 
-  #group(pattern: string): PatternGroup<T> | undefined {
+  /** The subscriptions of `pattern`, if it has any. */
+  group(pattern: string): PatternGroup<T> | undefined {
     const segments = pattern.split(":");
     const rest = segments.at(-1) === ">";
     if (rest) segments.pop();
