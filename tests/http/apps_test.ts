@@ -134,26 +134,32 @@ redisTest("apps share one Redis without sharing a key", async () => {
   }, { ENGINE: "redis", REDIS_URL: redis.url });
 });
 
-/** The configuration the test environment makes with `file` as CONFIG_FILE. */
-function parsedWith(file: string) {
-  return parseConfig({
-    JWT_SECRET: TEST_SECRET,
-    API_KEYS: TEST_API_KEY,
-    CONFIG_FILE: file,
-  }, { readFile: (path) => Deno.readTextFileSync(path) });
+/** The problems the test environment has with `file` as its CONFIG_FILE. */
+async function problemsWith(file: unknown): Promise<readonly string[]> {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(path, JSON.stringify(file));
+    const parsed = parseConfig({
+      JWT_SECRET: TEST_SECRET,
+      API_KEYS: TEST_API_KEY,
+      CONFIG_FILE: path,
+    }, { readFile: (name) => Deno.readTextFileSync(name) });
+    assert.ok(!parsed.ok, "refused");
+    return parsed.problems;
+  } finally {
+    await Deno.remove(path);
+  }
 }
 
 Deno.test("bad apps are refused at start, each problem with its JSON path", async () => {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
   const app = (id: string, path: string) => ({
     id,
     path,
     jwtSecret: WORLD_SECRET,
     apiKeys: [WORLD_KEY],
   });
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
+  assert.deepEqual(
+    await problemsWith({
       apps: [
         app("world", "/world"),
         app("world", "/world/inner"),
@@ -161,42 +167,30 @@ Deno.test("bad apps are refused at start, each problem with its JSON path", asyn
         { id: "Bad Id", path: "world", jwtSecret: "short", apiKeys: [] },
       ],
     }),
-  );
-  try {
-    const parsed = parsedWith(file);
-    assert.ok(!parsed.ok);
-    assert.deepEqual(parsed.problems, [
+    [
       "CONFIG_FILE apps.3.id: must be 1 to 64 of a-z, 0-9, _ and -",
       "CONFIG_FILE apps.3.path: must be like /world: segments of letters, digits, _ and -",
       "CONFIG_FILE apps.3.jwtSecret: must be at least 32 bytes (openssl rand -base64 32)",
       "CONFIG_FILE apps.3.apiKeys: must hold at least one key",
-    ]);
-    await Deno.writeTextFile(
-      file,
-      JSON.stringify({
-        apps: [
-          app("world", "/world"),
-          app("world", "/world/inner"),
-          app("base", "/broadcaster"),
-        ],
-      }),
-    );
-    const clashing = parsedWith(file);
-    assert.ok(!clashing.ok);
-    assert.deepEqual(clashing.problems, [
+    ],
+  );
+  assert.deepEqual(
+    await problemsWith({
+      apps: [
+        app("world", "/world"),
+        app("world", "/world/inner"),
+        app("base", "/broadcaster"),
+      ],
+    }),
+    [
       `CONFIG_FILE apps.1.id: "world" is apps.0's already`,
       `CONFIG_FILE apps.1.path: "/world/inner" overlaps apps.0's "/world"`,
-    ]);
-    await Deno.writeTextFile(
-      file,
-      JSON.stringify({ apps: [app("base", "/broadcaster/x")] }),
-    );
-    const underBase = parsedWith(file);
-    assert.ok(!underBase.ok);
-    assert.deepEqual(underBase.problems, [
+    ],
+  );
+  assert.deepEqual(
+    await problemsWith({ apps: [app("base", "/broadcaster/x")] }),
+    [
       'CONFIG_FILE apps.0.path: "/broadcaster/x" overlaps BASE_PATH "/broadcaster"',
-    ]);
-  } finally {
-    await Deno.remove(file);
-  }
+    ],
+  );
 });
