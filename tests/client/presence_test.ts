@@ -14,8 +14,8 @@ import { Observed } from "../support/observed.ts";
 import { serve, token } from "../support/server.ts";
 
 Deno.test("onJoin, onLeave and onOccupancy, presence() and presenceStats()", async () => {
-  // Tuned: a leave delay of 200 ms rather than 5 s (the server test holds the default).
-  await using fixture = await serve({ PRESENCE_LEAVE_DELAY_MS: "200" });
+  // The defaults: alice's leave comes 5 s after she goes.
+  await using fixture = await serve();
   const joins = new Observed<JoinEvent>();
   const leaves = new Observed<LeaveEvent>();
   const counts = new Observed<OccupancyEvent>();
@@ -55,7 +55,11 @@ Deno.test("onJoin, onLeave and onOccupancy, presence() and presenceStats()", asy
     ],
   );
   await alice.close();
-  await leaves.until((values) => values.length === 1, "alice's leave");
+  await leaves.until(
+    (values) => values.length === 1,
+    "alice's leave",
+    8_000,
+  );
   assert.deepEqual(leaves.values, [{ channel: "room1", user: "alice" }]);
   await counts.until(
     (values) => values.at(-1)?.connections === 1,

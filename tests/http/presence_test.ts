@@ -11,6 +11,7 @@ import {
   serve,
   TEST_API_KEY,
   type TestServer,
+  token,
 } from "../support/server.ts";
 
 const ALICE = { sub: "alice", info: { name: "Alice" } };
@@ -175,6 +176,29 @@ Deno.test("the member list is capped at PRESENCE_MAX_MEMBERS, truncated past it"
   assert.equal(presence?.truncated, true);
   assert.equal(presence?.connections, 3);
   for (const client of clients) await client[Symbol.asyncDispose]();
+});
+
+Deno.test("at the default PRESENCE_MAX_MEMBERS: 1000 members listed of 1001, truncated", async () => {
+  await using fixture = await serve();
+  const credentials = await token();
+  const clients: TestClient[] = [];
+  try {
+    for (let i = 0; i < 1001; i++) {
+      const client = await TestClient.connect(
+        `${fixture.websocketUrl}?token=${credentials}`,
+      );
+      clients.push(client);
+      client.sendRequest("subscribe", { channel: "room1" });
+    }
+    // Each answered its subscribe: all 1001 are members.
+    for (const client of clients) assert.ok((await client.next()).result);
+    const presence = await clients[0]?.ok("presence", { channel: "room1" });
+    assert.equal((presence?.members as unknown[]).length, 1000);
+    assert.equal(presence?.truncated, true);
+    assert.equal(presence?.connections, 1001);
+  } finally {
+    await Promise.all(clients.map((client) => client[Symbol.asyncDispose]()));
+  }
 });
 
 Deno.test("bad input: an oversized info, a pattern, a channel the token does not allow; nobody else is harmed", async () => {
