@@ -47,6 +47,11 @@ export interface Config {
   readonly apiKeys: readonly string[];
   /** `""` or a path starting with `/`, without a trailing `/`. */
   readonly basePath: string;
+  /**
+   * `RTC_PATH`: where the Real-time Communication Service protocol is
+   * served (SPEC §11), off the server root; `""` turns it off.
+   */
+  readonly rtcPath: string;
   /** `LOG_ENCODING`: human-readable lines, or JSON lines. */
   readonly logEncoding: "console" | "json";
   /** `LOG_LEVEL`. */
@@ -102,6 +107,7 @@ export const DEFAULTS = {
   PORT: "8000",
   HOST: "0.0.0.0",
   BASE_PATH: "/broadcaster",
+  RTC_PATH: "/ws",
   LOG_ENCODING: "console",
   LOG_LEVEL: "info",
   ALLOWED_ORIGINS: "*",
@@ -154,6 +160,12 @@ const schema = z.object({
     .refine(
       (path) => path === "" || /^\/[A-Za-z0-9._~\-\/]*$/.test(path),
       'BASE_PATH must be "" or a path starting with "/"',
+    ),
+  RTC_PATH: z.string()
+    .transform((path) => path.replace(/\/+$/, ""))
+    .refine(
+      (path) => path === "" || /^(\/[A-Za-z0-9._~-]+)+$/.test(path),
+      'RTC_PATH must be "" (off) or a path starting with "/"',
     ),
   LOG_ENCODING: z.enum(["console", "json"], {
     error: 'LOG_ENCODING must be "console" or "json"',
@@ -254,6 +266,45 @@ const DEFAULT_ROUTES: ReadonlySet<string> = new Set([
   "client.js",
   "favicon.svg",
 ]);
+
+/**
+ * Where `RTC_PATH` clashes with the default app's routes or an app's path:
+ * a request could not tell them apart.
+ */
+function rtcPathProblems(
+  raw: string,
+  basePath: string,
+  apps: readonly { readonly path: string }[],
+): string[] {
+  const rtcPath = raw.replace(/\/+$/, "");
+  if (rtcPath === "") return [];
+  const problems: string[] = [];
+  const route = basePath === ""
+    ? rtcPath.slice(1)
+    : rtcPath.startsWith(`${basePath}/`)
+    ? rtcPath.slice(basePath.length + 1)
+    : null;
+  if (
+    rtcPath === basePath ||
+    (route !== null && DEFAULT_ROUTES.has(route.split("/")[0] ?? ""))
+  ) {
+    problems.push(
+      `RTC_PATH ${
+        JSON.stringify(rtcPath)
+      } clashes with a route under BASE_PATH ${JSON.stringify(basePath)}`,
+    );
+  }
+  apps.forEach((app, index) => {
+    if (pathsOverlap(app.path, rtcPath)) {
+      problems.push(
+        `RTC_PATH ${
+          JSON.stringify(rtcPath)
+        } overlaps CONFIG_FILE apps.${index}.path ${JSON.stringify(app.path)}`,
+      );
+    }
+  });
+  return problems;
+}
 
 /** RFC 7518 §3.2: an HS256 key at least as long as the hash output. */
 export const MIN_JWT_SECRET_BYTES = 32;
@@ -382,6 +433,13 @@ export function parseConfig(
       );
     }
   });
+  problems.push(
+    ...rtcPathProblems(
+      input.RTC_PATH ?? DEFAULTS.RTC_PATH,
+      basePath,
+      file.ok ? file.file.apps : [],
+    ),
+  );
   if (!parsed.success || !file.ok || problems.length > 0) {
     return { ok: false, problems };
   }
@@ -396,6 +454,7 @@ export function parseConfig(
       jwtSecret: values.JWT_SECRET,
       apiKeys: values.API_KEYS,
       basePath: values.BASE_PATH,
+      rtcPath: values.RTC_PATH,
       logEncoding: values.LOG_ENCODING,
       logLevel: values.LOG_LEVEL,
       allowedOrigins: values.ALLOWED_ORIGINS,

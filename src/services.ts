@@ -12,7 +12,7 @@ import { TokenVerifier } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
 import { createEngine } from "./engine/create.ts";
 import type { Engine } from "./engine/engine.ts";
-import type { Connection } from "./http/connection.ts";
+import type { OpenConnection } from "./http/connection.ts";
 import { carryOut } from "./http/control.ts";
 import { TriggerClient } from "./http/trigger.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
@@ -58,7 +58,7 @@ export interface Services {
   /** The limits every connection's reducer enforces, one object for all. */
   readonly limits: Limits;
   /** Every open connection: for shutdown, timers and the connections gauge. */
-  readonly connections: Set<Connection>;
+  readonly connections: Set<OpenConnection>;
 }
 
 /** Options of {@linkcode buildServices}. */
@@ -91,7 +91,7 @@ export async function buildServices(
 ): Promise<Services> {
   const clock = options.clock ?? Date.now;
   const hub = new Hub();
-  const connections = new Set<Connection>();
+  const connections = new Set<OpenConnection>();
   const namespaces = new Namespaces({
     ...DEFAULT_CHANNEL_POLICY,
     historySize: config.historySize,
@@ -114,14 +114,14 @@ export async function buildServices(
     engine,
     connections: () => connections.size,
   });
-  const presenceFanout = new PresenceFanout(
-    hub,
-    config.presence.occupancyIntervalMs,
-    {
+  const presenceFanout = new PresenceFanout(hub, {
+    intervalMs: config.presence.occupancyIntervalMs,
+    counters: {
       notified: (kind, amount) =>
         metrics.presenceNotifications.inc({ kind }, amount),
     },
-  );
+    clock,
+  });
   const webhooks = new Webhooks(config.webhooks, {
     delivered: () => metrics.webhooks.delivered.inc(),
     failed: () => metrics.webhooks.failed.inc(),

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Notice } from "../protocol/notices.ts";
 import type { EngineFailure } from "../protocol/engine_failure.ts";
 import type { Message, NewMessage } from "../protocol/message.ts";
 import type { StreamPosition, StreamRead } from "../protocol/position.ts";
@@ -90,12 +91,15 @@ export interface HistorySettings {
   readonly historyTtlSeconds: number;
 }
 
+/** The server API's `/notify`, as it travels to every node. */
+export type NotificationNotice = Extract<Notice, { kind: "notification" }>;
+
 /** What the server API asks of every node. */
 export type ControlCommand =
-  /** Send `frame` (a `notification`) to every authenticated connection, or those of `users`. */
+  /** Send `notice` to every authenticated connection, or those of `users`. */
   | {
     readonly kind: "notify";
-    readonly frame: string;
+    readonly notice: NotificationNotice;
     readonly users?: readonly string[];
   }
   /** Close every connection of `user` with 4003 and `reason`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ControlCommand } from "./engine.ts";
+import type { ControlCommand, NotificationNotice } from "./engine.ts";
 
 /**
  * A command read back from its JSON, or `null` for anything else.
@@ -28,12 +28,15 @@ export function controlOf(text: string): ControlCommand | null {
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const { kind, frame, users, user, reason } = value as Record<string, unknown>;
-  if (kind === "notify" && typeof frame === "string") {
-    if (users === undefined) return { kind, frame };
+  const { kind, notice, users, user, reason } = value as Record<
+    string,
+    unknown
+  >;
+  if (kind === "notify" && isNotification(notice)) {
+    if (users === undefined) return { kind, notice };
     return Array.isArray(users) &&
         users.every((name) => typeof name === "string")
-      ? { kind, frame, users }
+      ? { kind, notice, users }
       : null;
   }
   if (
@@ -43,4 +46,15 @@ export function controlOf(text: string): ControlCommand | null {
     return { kind, user, reason };
   }
   return null;
+}
+
+/** Whether `value` is a notification notice as another node sent it. */
+function isNotification(value: unknown): value is NotificationNotice {
+  if (typeof value !== "object" || value === null) return false;
+  const { kind, event, payloadJson, createTime } = value as Record<
+    string,
+    unknown
+  >;
+  return kind === "notification" && typeof event === "string" &&
+    typeof payloadJson === "string" && typeof createTime === "string";
 }

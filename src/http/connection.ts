@@ -15,11 +15,17 @@ import type { Recipient } from "../hub/hub.ts";
 import { type Outbound, OutboundMeter } from "../hub/outbound_meter.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
-import type { Effect, Input, TimerName } from "../protocol/effects.ts";
+import type {
+  Effect,
+  Input,
+  Protocol,
+  TimerName,
+} from "../protocol/effects.ts";
 import { encodeFrame } from "../protocol/frames.ts";
-import { reduce } from "../protocol/reducer.ts";
+import type { Framing } from "../protocol/notices.ts";
 import { isOversized } from "../protocol/size.ts";
 import type { ConnectionState } from "../protocol/state.ts";
+import type { Controlled } from "./control.ts";
 import * as core from "./core_effects.ts";
 
 const logger = log("connection");
@@ -27,10 +33,20 @@ const logger = log("connection");
 /** What every connection of a server shares: the core its effects run against. */
 export type ConnectionServices = core.CoreServices;
 
+/** An open connection as the server sees it, whatever its protocol. */
+export interface OpenConnection extends Controlled {
+  /** The connection id, as in the logs. */
+  readonly id: string;
+  /** Fires the timers due by `now`. */
+  tick(now: number): void;
+}
+
 /** Options of one {@linkcode Connection}. */
-export interface ConnectionOptions {
+export interface ConnectionOptions<S extends ConnectionState> {
+  /** The wire protocol it speaks: its reducer and framing. */
+  readonly protocol: Protocol<S>;
   /** The connection's starting state (id, limits, credentials from `?token=`). */
-  readonly state: ConnectionState;
+  readonly state: S;
   /** Where the client connects from, for the logs. */
   readonly remote: string;
   /**
@@ -38,7 +54,7 @@ export interface ConnectionOptions {
    * shared set rather than a callback, which would cost every idle
    * connection a closure.
    */
-  readonly connections: Set<Connection>;
+  readonly connections: Set<OpenConnection>;
 }
 
 /**
@@ -46,6 +62,7 @@ export interface ConnectionOptions {
  *
  * @example
  * ```ts
+ * import { reduce } from "../protocol/reducer.ts";
  * import type { ConnectionState } from "../protocol/state.ts";
  * import { Connection, type ConnectionServices } from "./connection.ts";
  *
@@ -56,6 +73,7 @@ export interface ConnectionOptions {
  * ): Response {
  *   const { socket, response } = Deno.upgradeWebSocket(request);
  *   new Connection(socket, services, {
+ *     protocol: { name: "native", reduce, framing: undefined },
  *     state,
  *     remote: "127.0.0.1",
  *     connections: new Set(),
@@ -64,10 +82,14 @@ export interface ConnectionOptions {
  * }
  * ```
  */
-export class Connection implements Recipient, Outbound {
+export class Connection<S extends ConnectionState>
+  implements Recipient, Outbound, OpenConnection {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
-  readonly #connections: Set<Connection>;
+  readonly #protocol: Protocol<S>;
+  /** How its protocol frames broadcasts and notices (`undefined`: native); a field, read on the fan-out path. */
+  readonly framing: Framing | undefined;
+  readonly #connections: Set<OpenConnection>;
   /**
    * When each timer is due (epoch ms). Checked by the server's one ticker
    * ({@linkcode Connection.tick}), not by a `setTimeout` per connection: two
@@ -85,7 +107,7 @@ export class Connection implements Recipient, Outbound {
   readonly #inbox: Input[] = [];
   readonly #openedAt: number;
   readonly #meter: OutboundMeter;
-  #state: ConnectionState;
+  #state: S;
   #draining = false;
   #closed = false;
 
@@ -93,10 +115,12 @@ export class Connection implements Recipient, Outbound {
   constructor(
     socket: WebSocket,
     services: ConnectionServices,
-    options: ConnectionOptions,
+    options: ConnectionOptions<S>,
   ) {
     this.#socket = socket;
     this.#services = services;
+    this.#protocol = options.protocol;
+    this.framing = options.protocol.framing;
     this.#state = options.state;
     this.#connections = options.connections;
     this.#connections.add(this);
@@ -118,6 +142,7 @@ export class Connection implements Recipient, Outbound {
       logger.info("connection {connectionId} opened from {remote}", {
         connectionId: this.id,
         remote: options.remote,
+        protocol: this.#protocol.name,
         authenticated: this.#state.auth !== null,
       });
     }
@@ -233,7 +258,14 @@ export class Connection implements Recipient, Outbound {
 
   /** What a frame is for the reducer; an oversized one's text is not kept. */
   #inputOf(data: unknown): Input {
-    if (typeof data !== "string") return { kind: "binaryFrame" };
+    if (typeof data !== "string") {
+      return {
+        kind: "binaryFrame",
+        bytes: data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : new Uint8Array(),
+      };
+    }
     return isOversized(data, this.#state.limits.maxMessageBytes)
       ? { kind: "oversizedFrame" }
       : { kind: "frame", text: data };
@@ -271,7 +303,7 @@ export class Connection implements Recipient, Outbound {
 
   /** Reduces one input and carries out its effects, each outcome reduced at once. */
   async #step(input: Input): Promise<void> {
-    const { state, effects } = reduce(
+    const { state, effects } = this.#protocol.reduce(
       this.#state,
       input,
       this.#services.clock(),
@@ -292,6 +324,9 @@ export class Connection implements Recipient, Outbound {
     switch (effect.kind) {
       case "reply":
         this.notify(encodeFrame(effect.frame));
+        return undefined;
+      case "send":
+        this.notify(effect.text);
         return undefined;
       case "verifyToken":
         return core.verifyToken(this.#services, effect, this.id);
@@ -341,7 +376,7 @@ export class Connection implements Recipient, Outbound {
     this.#inbox.length = 0;
     clearTimeout(this.#drainCheck);
     const subscriptions = this.#state.subscriptions.size;
-    const { state, effects } = reduce(
+    const { state, effects } = this.#protocol.reduce(
       this.#state,
       { kind: "closed" },
       this.#services.clock(),

@@ -10,6 +10,7 @@
 import type { ControlCommand } from "../engine/engine.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
+import { type Framing, noticeFrame } from "../protocol/notices.ts";
 
 const logger = log("control");
 
@@ -17,6 +18,8 @@ const logger = log("control");
 export interface Controlled {
   /** The token's `sub`, or `null` before `auth`. */
   readonly user: string | null;
+  /** How its protocol frames a notice; `undefined` for the native one. */
+  readonly framing: Framing | undefined;
   /** Sends a frame that is never dropped. */
   notify(frame: string): void;
   /** Closes the socket. */
@@ -32,6 +35,7 @@ export interface Controlled {
  *
  * const alice = {
  *   user: "alice",
+ *   framing: undefined,
  *   notify: (frame: string) => console.log(frame),
  *   close: (code: number) => console.log(code),
  * };
@@ -49,8 +53,10 @@ export function carryOut(
     for (const connection of connections) {
       const { user } = connection;
       if (user !== null && (users === undefined || users.has(user))) {
+        const frame = noticeFrame(connection.framing, command.notice);
+        if (frame === null) continue;
         try {
-          connection.notify(command.frame);
+          connection.notify(frame);
         } catch {
           // A socket that cannot take it any more: the others still do.
         }

@@ -296,6 +296,9 @@ export async function publish(
   try {
     const message = await services.engine.publish(effect.message);
     services.metrics.published.websocket.inc();
+    const recipients = effect.audience === true
+      ? await audience(services, message.channel)
+      : undefined;
     // A back-end that asked for client_event hears of it (the payload parsed only then).
     if (services.webhooks.wants("client_event")) {
       services.webhooks.add({
@@ -306,10 +309,29 @@ export async function publish(
         payload: JSON.parse(message.payloadJson),
       });
     }
-    return { kind: "published", requestId, message };
+    return recipients === undefined
+      ? { kind: "published", requestId, message }
+      : { kind: "published", requestId, message, recipients };
   } catch (error) {
     return engineFailed(connectionId, "publish", requestId, error);
   }
+}
+
+/**
+ * The connections subscribed to `channel`: cluster-wide from presence (this
+ * node's own count where presence is off or cannot be read), plus this
+ * node's pattern subscriptions that match it.
+ */
+async function audience(
+  services: CoreServices,
+  channel: string,
+): Promise<number> {
+  const local = services.hub.subscribersOf(channel);
+  const cluster = await services.presence.counts(channel).then(
+    (counts) => counts.connections,
+    () => 0,
+  );
+  return Math.max(local, cluster) + services.hub.patternSubscribersOf(channel);
 }
 
 /** Reads a channel's recent messages. */

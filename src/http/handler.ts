@@ -30,6 +30,7 @@ import {
   type HeaderList,
   preflight,
 } from "./responses.ts";
+import { handleRtcUpgrade } from "./rtc_upgrade.ts";
 import { handleUpgrade } from "./websocket.ts";
 
 const logger = log("http");
@@ -98,6 +99,8 @@ export function createHandler(
     console: `${base}/`,
     metrics: `${base}/metrics`,
     health: `${base}/health`,
+    // Off the root, not under BASE_PATH; never matches when off.
+    rtc: config.rtcPath === "" ? undefined : config.rtcPath,
   };
 
   /** A REST route: CORS on every answer, preflight, then the one method it serves. */
@@ -134,6 +137,9 @@ export function createHandler(
       case paths.websocket:
         if (method !== "GET") return notAllowed(method, "GET");
         return handleUpgrade(request, remoteOf(info), services);
+      case paths.rtc:
+        if (method !== "GET") return notAllowed(method, "GET");
+        return handleRtcUpgrade(request, remoteOf(info), services);
       case paths.publish:
         return rest(request, "POST", handlePublish);
       case paths.history:

@@ -229,6 +229,8 @@ export function appConfig(config: Config, app: AppConfig): Config {
   return {
     ...config,
     basePath: app.path,
+    // The other protocols are the default app's (SPEC §11).
+    rtcPath: "",
     jwtSecret: app.jwtSecret,
     apiKeys: app.apiKeys,
     namespaces: app.namespaces,

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { noticeFrame } from "../protocol/notices.ts";
 import type { ControlCommand } from "../engine/engine.ts";
 import { formatTimestamp } from "../protocol/message.ts";
 import { DisconnectBody, NotifyBody } from "../protocol/schema.ts";
@@ -39,13 +40,14 @@ export async function handleNotify(
   if (body instanceof Response) return body;
   const { event, payload, users } = body.value;
   const createTime = formatTimestamp(services.clock());
-  const frame = `{"method":"notification","params":{"event":${
-    JSON.stringify(event)
-  },"payload":${JSON.stringify(payload)},"createTime":${
-    JSON.stringify(createTime)
-  }}}`;
+  const notice = {
+    kind: "notification",
+    event,
+    payloadJson: JSON.stringify(payload),
+    createTime,
+  } as const;
   const limit = services.config.maxMessageBytes;
-  if (utf8ByteLength(frame) > limit) {
+  if (utf8ByteLength(noticeFrame(undefined, notice) ?? "") > limit) {
     return errorResponse(
       "InvalidArgument",
       `notification over the limit of ${limit} bytes`,
@@ -55,8 +57,8 @@ export async function handleNotify(
   return await sendToEveryNode(
     services,
     users === undefined
-      ? { kind: "notify", frame }
-      : { kind: "notify", frame, users },
+      ? { kind: "notify", notice }
+      : { kind: "notify", notice, users },
     { createTime },
     headers,
   );

@@ -1,19 +1,33 @@
 /**
  * `GET {BASE_PATH}/websocket`: the upgrade, with optional `?token=`
- * authentication before it and the origin policy right after it.
+ * authentication before it and the origin policy right after it. The other
+ * protocols' upgrades (`rtc_upgrade.ts`) share {@linkcode authenticate} and
+ * {@linkcode accept}.
  *
  * The URL is never logged: it may carry a token.
  *
  * @module
  */
 
-import { authenticationFromClaims } from "../protocol/authentication.ts";
+import {
+  type Authentication,
+  authenticationFromClaims,
+} from "../protocol/authentication.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
-import { initialState } from "../protocol/state.ts";
+import type { Protocol } from "../protocol/effects.ts";
+import { reduce } from "../protocol/reducer.ts";
+import { type ConnectionState, initialState } from "../protocol/state.ts";
 import type { Services } from "../services.ts";
 import { Connection } from "./connection.ts";
 import { checkToken } from "./core_effects.ts";
 import { errorResponse, originAllowed } from "./responses.ts";
+
+/** The native protocol (SPEC §3): its reducer, and the hub's own frames. */
+export const NATIVE_PROTOCOL: Protocol<ConnectionState> = {
+  name: "native",
+  reduce,
+  framing: undefined,
+};
 
 /** Random per process, so ids of different nodes do not collide. */
 const ID_PREFIX = crypto.randomUUID().slice(0, 8);
@@ -34,34 +48,61 @@ export function newConnectionId(): string {
   return `${ID_PREFIX}-${(++connectionsOpened).toString(36)}`;
 }
 
-/** Upgrades `request` to a WebSocket run by a {@linkcode Connection}. */
-export function handleUpgrade(
-  request: Request,
-  remote: string,
+/** A token's credentials, or why it is refused (counted in metrics). */
+export function authenticate(
   services: Services,
-): Response {
-  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
-      headers: [["upgrade", "websocket"]],
-      status: 426,
-    });
+  token: string,
+):
+  | { readonly ok: true; readonly auth: Authentication }
+  | { readonly ok: false; readonly reason: string } {
+  const outcome = checkToken(services, token);
+  if (!outcome.ok) return outcome;
+  const granted = authenticationFromClaims(outcome.claims);
+  return granted.ok
+    ? { ok: true, auth: granted.value }
+    : { ok: false, reason: granted.error.message };
+}
+
+/** The 426 for a request to a WebSocket path that is no upgrade; `null` for an upgrade. */
+export function refuseUnlessUpgrade(request: Request): Response | null {
+  if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+    return null;
   }
+  return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
+    headers: [["upgrade", "websocket"]],
+    status: 426,
+  });
+}
+
+/** Options of {@linkcode accept}. */
+export interface AcceptOptions<S extends ConnectionState> {
+  /** The protocol the socket speaks. */
+  readonly protocol: Protocol<S>;
+  /** Its starting state, given the connection's id. */
+  readonly state: (connectionId: string) => S;
+  /** Where the client connects from, for the logs. */
+  readonly remote: string;
+  /** The subprotocol to answer with (`Sec-WebSocket-Protocol`), if any. */
+  readonly subprotocol?: string;
+}
+
+/**
+ * Upgrades `request` and hands the socket to a {@linkcode Connection}; a
+ * browser from an origin not allowed is closed with 1008 once open.
+ */
+export function accept<S extends ConnectionState>(
+  request: Request,
+  services: Services,
+  options: AcceptOptions<S>,
+): Response {
   // Read everything from the request now: after the upgrade it is closed.
   const origin = request.headers.get("origin");
-  const token = new URL(request.url).searchParams.get("token");
-  let auth = null;
-  if (token !== null && token !== "") {
-    const outcome = checkToken(services, token);
-    if (!outcome.ok) return errorResponse("Unauthenticated", outcome.reason);
-    const granted = authenticationFromClaims(outcome.claims);
-    if (!granted.ok) {
-      return errorResponse("Unauthenticated", granted.error.message);
-    }
-    auth = granted.value;
-  }
   const { socket, response } = Deno.upgradeWebSocket(request, {
     // Seconds without a pong before Deno closes the socket; 0 disables pings.
     idleTimeout: services.config.idleTimeoutSeconds,
+    ...(options.subprotocol === undefined
+      ? {}
+      : { protocol: options.subprotocol }),
   });
   if (!originAllowed(services.config.allowedOrigins, origin)) {
     socket.onopen = () =>
@@ -69,13 +110,33 @@ export function handleUpgrade(
     return response;
   }
   new Connection(socket, services, {
-    state: initialState({
-      connectionId: newConnectionId(),
-      limits: services.limits,
-      auth,
-    }),
-    remote,
+    protocol: options.protocol,
+    state: options.state(newConnectionId()),
+    remote: options.remote,
     connections: services.connections,
   });
   return response;
+}
+
+/** Upgrades `request` to a WebSocket of the native protocol. */
+export function handleUpgrade(
+  request: Request,
+  remote: string,
+  services: Services,
+): Response {
+  const refused = refuseUnlessUpgrade(request);
+  if (refused !== null) return refused;
+  const token = new URL(request.url).searchParams.get("token");
+  let auth: Authentication | null = null;
+  if (token !== null && token !== "") {
+    const outcome = authenticate(services, token);
+    if (!outcome.ok) return errorResponse("Unauthenticated", outcome.reason);
+    auth = outcome.auth;
+  }
+  return accept(request, services, {
+    protocol: NATIVE_PROTOCOL,
+    state: (connectionId) =>
+      initialState({ connectionId, limits: services.limits, auth }),
+    remote,
+  });
 }

@@ -26,6 +26,7 @@
  */
 
 import { fromJson, type Message } from "../protocol/message.ts";
+import { type Framing, type Notice, noticeFrame } from "../protocol/notices.ts";
 import type {
   StreamPosition,
   StreamRead,
@@ -48,6 +49,11 @@ export interface Recipient {
    * dropped, counted against the connection's backlog like a reply.
    */
   notify(frame: string): void;
+  /**
+   * How its protocol frames broadcasts and notices; `undefined` for the
+   * native protocol, whose broadcasts carry the subscription's `seq`.
+   */
+  readonly framing: Framing | undefined;
 }
 
 /** A subscription as the hub tracks it; opaque outside this module but for reading. */
@@ -111,6 +117,7 @@ export function broadcastParts(message: Message): [string, string] {
  *   deliver: (frame) => (console.log(frame), true),
  *   lagging: () => {},
  *   notify: (frame) => console.log(frame),
+ *   framing: undefined,
  * });
  * hub.start(subscription, { epoch: "e", base: 0, replay: [], end: 0 });
  * hub.deliver({
@@ -245,7 +252,7 @@ export class Hub {
           entry.pending.push(message);
           continue;
         }
-        this.#sendPattern(entry, head, group.json, tail);
+        this.#sendPattern(entry, message, head, group.json, tail);
       }
     });
   }
@@ -257,13 +264,20 @@ export class Hub {
    */
   #sendPattern(
     entry: MutableEntry,
+    message: Message,
     head: string,
     pattern: string,
     tail: string,
   ): void {
     entry.seq++;
     this.#delivered++;
-    offer(entry, head + entry.seq + pattern + tail);
+    const framing = entry.recipient.framing;
+    offer(
+      entry,
+      framing === undefined
+        ? head + entry.seq + pattern + tail
+        : framing.broadcast(message),
+    );
   }
 
   #toChannel(message: Message, head: string, tail: string): void {
@@ -280,20 +294,24 @@ export class Hub {
       // Counted already: a node catching up may repeat what it delivered.
       if (seq <= entry.seq) continue;
       this.#delivered++;
-      if (offer(entry, head + seq + tail)) entry.seq = seq;
+      const framing = entry.recipient.framing;
+      const frame = framing === undefined
+        ? head + seq + tail
+        : framing.broadcast(message);
+      if (offer(entry, frame)) entry.seq = seq;
       else lag(entry, message.offset);
     }
   }
 
   /**
-   * Hands a presence notification to every started subscription of
-   * `channel` that asked for it (`joinLeave` or `occupancy`), except those
-   * of the user it is `about`; returns how many. Not on the broadcast path:
+   * Hands a presence notice, framed for each protocol, to every started
+   * subscription of `channel` that asked for it (`joinLeave` or
+   * `occupancy`), except those of the user it is `about`; returns how many. Not on the broadcast path:
    * presence costs nothing per message.
    */
   notify(
     channel: string,
-    frame: string,
+    notice: Notice,
     wants: "joinLeave" | "occupancy",
     about?: string,
   ): number {
@@ -307,6 +325,8 @@ export class Hub {
         entry.epoch === "" || subscription[wants] !== true ||
         (about !== undefined && subscription.member?.user === about)
       ) continue;
+      const frame = noticeFrame(entry.recipient.framing, notice);
+      if (frame === null) continue;
       try {
         entry.recipient.notify(frame);
         observers++;
@@ -346,7 +366,7 @@ export class Hub {
     entry.pending = null;
     for (const message of pending) {
       const [head, tail] = broadcastParts(message);
-      this.#sendPattern(entry, head, group.json, tail);
+      this.#sendPattern(entry, message, head, group.json, tail);
     }
   }
 
@@ -416,9 +436,16 @@ export class Hub {
     if (entry.epoch !== message.epoch) rebase(entry, message);
     const seq = message.offset - entry.base;
     if (seq <= entry.seq) return true;
-    const [head, tail] = broadcastParts(message);
     this.#delivered++;
-    if (offer(entry, head + seq + tail)) {
+    const framing = entry.recipient.framing;
+    let frame: string;
+    if (framing === undefined) {
+      const [head, tail] = broadcastParts(message);
+      frame = head + seq + tail;
+    } else {
+      frame = framing.broadcast(message);
+    }
+    if (offer(entry, frame)) {
       entry.seq = seq;
       return true;
     }
@@ -433,6 +460,16 @@ export class Hub {
   /** Subscriptions of `channel` on this node. */
   subscribersOf(channel: string): number {
     return this.#channels.get(channel)?.size ?? 0;
+  }
+
+  /** Pattern subscriptions on this node that `channel`'s broadcasts reach. */
+  patternSubscribersOf(channel: string): number {
+    if (this.#patterns.size === 0 || channel.startsWith("#")) return 0;
+    let subscribers = 0;
+    this.#patterns.forEachMatch(channel, (group) => {
+      subscribers += group.entries.size;
+    });
+    return subscribers;
   }
 
   /** How many channels have at least one local subscriber. */

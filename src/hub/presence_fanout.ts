@@ -1,8 +1,9 @@
 /**
  * Tells this node's observers what presence decided: `join` and `leave` to
  * subscriptions with `joinLeave`, batched `occupancy` to those with
- * `occupancy` (SPEC §8). A frame is built once per event and handed to
- * every local observer by the hub; nothing here runs per broadcast.
+ * `occupancy` (SPEC §8). A notice is made once per event and handed to
+ * every local observer by the hub, which frames it once per protocol;
+ * nothing here runs per broadcast.
  *
  * Occupancy is batched across channels: a changed channel is marked, and one
  * timer flushes every marked channel `OCCUPANCY_INTERVAL_MS` later. A channel
@@ -12,6 +13,7 @@
  * @module
  */
 
+import type { Notice } from "../protocol/notices.ts";
 import type { PresenceEvent } from "../presence/presence.ts";
 import type { Hub } from "./hub.ts";
 
@@ -19,6 +21,16 @@ import type { Hub } from "./hub.ts";
 export interface PresenceCounters {
   /** Adds `amount` notifications of `kind`. */
   notified(kind: "join" | "leave" | "occupancy", amount: number): void;
+}
+
+/** Options of {@linkcode PresenceFanout}. */
+export interface PresenceFanoutOptions {
+  /** Occupancy goes out at most once per this many ms per channel (`OCCUPANCY_INTERVAL_MS`). */
+  readonly intervalMs: number;
+  /** What is counted. */
+  readonly counters: PresenceCounters;
+  /** Epoch ms: when a join or leave was heard of (some protocols show it). */
+  readonly clock: () => number;
 }
 
 /** The counts of one channel, as last reported and as last notified. */
@@ -39,7 +51,11 @@ interface Occupancy {
  * import { Hub } from "./hub.ts";
  * import { PresenceFanout } from "./presence_fanout.ts";
  *
- * const fanout = new PresenceFanout(new Hub(), 100, { notified: () => {} });
+ * const fanout = new PresenceFanout(new Hub(), {
+ *   intervalMs: 100,
+ *   counters: { notified: () => {} },
+ *   clock: Date.now,
+ * });
  * fanout.onEvent({ kind: "join", channel: "room1", user: "alice" });
  * fanout.close();
  * ```
@@ -48,40 +64,27 @@ export class PresenceFanout {
   readonly #hub: Hub;
   readonly #intervalMs: number;
   readonly #counters: PresenceCounters;
+  readonly #clock: () => number;
   readonly #occupancy = new Map<string, Occupancy>();
   readonly #changed = new Set<string>();
   #flush: ReturnType<typeof setTimeout> | undefined;
 
-  /** Notifies through `hub`; occupancy at most once per `intervalMs` per channel. */
-  constructor(hub: Hub, intervalMs: number, counters: PresenceCounters) {
+  /** Notifies through `hub`; occupancy at most once per `options.intervalMs` per channel. */
+  constructor(hub: Hub, options: PresenceFanoutOptions) {
     this.#hub = hub;
-    this.#intervalMs = intervalMs;
-    this.#counters = counters;
+    this.#intervalMs = options.intervalMs;
+    this.#counters = options.counters;
+    this.#clock = options.clock;
   }
 
   /** One event from the presence store. */
   onEvent(event: PresenceEvent): void {
     switch (event.kind) {
-      case "join": {
-        const info = event.info === undefined ? "" : `,"info":${event.info}`;
-        this.#notify(
-          "join",
-          event.channel,
-          `{"method":"join","params":{"channel":${
-            JSON.stringify(event.channel)
-          },"user":${JSON.stringify(event.user)}${info}}}`,
-          event.user,
-        );
+      case "join":
+        this.#notify({ ...event, at: this.#clock() }, event.user);
         return;
-      }
       case "leave":
-        this.#notify(
-          "leave",
-          event.channel,
-          `{"method":"leave","params":{"channel":${
-            JSON.stringify(event.channel)
-          },"user":${JSON.stringify(event.user)}}}`,
-        );
+        this.#notify({ ...event, at: this.#clock() });
         return;
       case "counts":
         return this.#counted(event);
@@ -125,15 +128,14 @@ export class PresenceFanout {
       if (occupancy === undefined) continue;
       const { connections, users, peak, notified, notifiedUsers } = occupancy;
       if (connections === notified && users === notifiedUsers) continue;
-      this.#notify(
-        "occupancy",
+      this.#notify({
+        kind: "occupancy",
         channel,
-        `{"method":"occupancy","params":{"channel":${
-          JSON.stringify(channel)
-        },"connections":${connections},"users":${users},"peak":${peak},"change":${
-          connections - (notified ?? 0)
-        }}}`,
-      );
+        connections,
+        users,
+        peak,
+        change: connections - (notified ?? 0),
+      });
       occupancy.notified = connections;
       occupancy.notifiedUsers = users;
       // Vacated: the next occupant starts a fresh count.
@@ -142,17 +144,15 @@ export class PresenceFanout {
   }
 
   #notify(
-    kind: "join" | "leave" | "occupancy",
-    channel: string,
-    frame: string,
+    notice: Extract<Notice, { kind: "join" | "leave" | "occupancy" }>,
     about?: string,
   ): void {
     const observers = this.#hub.notify(
-      channel,
-      frame,
-      kind === "occupancy" ? "occupancy" : "joinLeave",
+      notice.channel,
+      notice,
+      notice.kind === "occupancy" ? "occupancy" : "joinLeave",
       about,
     );
-    if (observers > 0) this.#counters.notified(kind, observers);
+    if (observers > 0) this.#counters.notified(notice.kind, observers);
   }
 }

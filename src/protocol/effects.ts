@@ -14,6 +14,7 @@ import type { EngineFailure, EngineOperation } from "./engine_failure.ts";
 import type { Message, NewMessage } from "./message.ts";
 import type { PresenceCounts, PresenceSnapshot } from "./presence.ts";
 import type { ServerFrame } from "./frames.ts";
+import type { Framing } from "./notices.ts";
 import type {
   StreamPosition,
   StreamRead,
@@ -41,8 +42,8 @@ export type Input =
   | { readonly kind: "frame"; readonly text: string }
   /** A text frame over `MAX_MESSAGE_BYTES`: the shell does not keep its text. */
   | { readonly kind: "oversizedFrame" }
-  /** A binary frame from the client: the protocol is text-only. */
-  | { readonly kind: "binaryFrame" }
+  /** A binary frame from the client (the native protocol is text-only). */
+  | { readonly kind: "binaryFrame"; readonly bytes: Uint8Array }
   /** A timer set by a `timer` effect went off. */
   | { readonly kind: "timer"; readonly name: TimerName }
   /** The outcome of a `verifyToken` effect. */
@@ -86,6 +87,8 @@ export type Input =
     readonly kind: "published";
     readonly requestId: number | undefined;
     readonly message: Message;
+    /** The connections subscribed to its channel, when the effect asked for its `audience`. */
+    readonly recipients?: number;
   }
   /** The engine failed a `publish`, `history` or `presence` effect (unavailable, or another failure). */
   | {
@@ -131,6 +134,8 @@ export type Input =
 export type Effect =
   /** Send one frame to this client. */
   | { readonly kind: "reply"; readonly frame: ServerFrame }
+  /** Send one frame, as text already (a dialect's frame, see `src/protocol/rtc/`). */
+  | { readonly kind: "send"; readonly text: string }
   /** Verify a JWT, then feed `tokenVerified` back. */
   | {
     readonly kind: "verifyToken";
@@ -172,11 +177,16 @@ export type Effect =
   }
   /** Remove a subscription from the hub. */
   | { readonly kind: "unsubscribe"; readonly subscription: Subscription }
-  /** Hand a message to the engine, then feed `published` or `engineFailed` back. */
+  /**
+   * Hand a message to the engine, then feed `published` or `engineFailed`
+   * back; with `audience`, `published` says how many connections are
+   * subscribed to the channel.
+   */
   | {
     readonly kind: "publish";
     readonly message: NewMessage;
     readonly requestId: number | undefined;
+    readonly audience?: true;
   }
   /** Read the channel's last `limit` messages, then feed `historyRead` or `engineFailed` back. */
   | {
@@ -217,6 +227,20 @@ export type Effect =
 
 /** The effect of kind `K`, e.g. `EffectOf<"publish">`. */
 export type EffectOf<K extends Effect["kind"]> = Extract<Effect, { kind: K }>;
+
+/**
+ * A wire protocol as the connection shell runs it: its reducer over its
+ * own state, and how it frames what is fanned out (`undefined`: the native
+ * protocol's frames, built by the hub).
+ */
+export interface Protocol<S> {
+  /** For the logs: `native`, `rtc`, ... */
+  readonly name: string;
+  /** Decides what one input does to a connection: pure. */
+  readonly reduce: (state: S, input: Input, now: number) => Step<S>;
+  /** How broadcasts and notices look to its clients. */
+  readonly framing: Framing | undefined;
+}
 
 /** The reducer's answer: the next state and the effects to run, in order. */
 export interface Step<S> {

@@ -22,7 +22,8 @@
  */
 
 import { CloseCode } from "./close_codes.ts";
-import { type ConnectionStep, unchanged } from "./replies.ts";
+import type { Step } from "./effects.ts";
+import { unchanged } from "./replies.ts";
 import type { ConnectionState } from "./state.ts";
 
 /** How long a connection may stay over the limit before it is closed. */
@@ -41,10 +42,10 @@ export const DRAIN_CHECK_MS = 50;
 export const CATCH_UP_BATCH = 256;
 
 /** A subscription lags: measure the backlog until it drains (unless already doing so). */
-export function onLagging(
-  state: ConnectionState,
+export function onLagging<S extends ConnectionState>(
+  state: S,
   now: number,
-): ConnectionStep {
+): Step<S> {
   if (state.lagging) return unchanged(state);
   return {
     state: { ...state, lagging: true },
@@ -53,7 +54,9 @@ export function onLagging(
 }
 
 /** Time to see whether a lagging connection's backlog drained. */
-export function onDrainCheckTimer(state: ConnectionState): ConnectionStep {
+export function onDrainCheckTimer<S extends ConnectionState>(
+  state: S,
+): Step<S> {
   if (!state.lagging) return unchanged(state);
   return { state, effects: [{ kind: "measureBacklog" }] };
 }
@@ -62,11 +65,11 @@ export function onDrainCheckTimer(state: ConnectionState): ConnectionStep {
  * The socket has `bytes` unsent, measured at `now`: the slow-consumer
  * policy, then, for a lagging connection, catching up or measuring again.
  */
-export function onBacklog(
-  state: ConnectionState,
+export function onBacklog<S extends ConnectionState>(
+  state: S,
   bytes: number,
   now: number,
-): ConnectionStep {
+): Step<S> {
   const policed = policeBacklog(state, bytes, now);
   if (!policed.state.lagging || closes(policed)) return policed;
   if (bytes > state.limits.outboundBufferBytes / 2) {
@@ -89,16 +92,16 @@ export function onBacklog(
   };
 }
 
-function closes(step: ConnectionStep): boolean {
+function closes(step: Step<unknown>): boolean {
   return step.effects.some((effect) => effect.kind === "close");
 }
 
 /** Over four times the limit, or over it for the grace period: close 1013. */
-function policeBacklog(
-  state: ConnectionState,
+function policeBacklog<S extends ConnectionState>(
+  state: S,
   bytes: number,
   now: number,
-): ConnectionStep {
+): Step<S> {
   const limit = state.limits.outboundBufferBytes;
   if (bytes > limit * HARD_LIMIT_FACTOR) {
     return closeSlow(
@@ -146,12 +149,14 @@ function policeBacklog(
 }
 
 /** The grace period is up: measure whether the backlog is still there. */
-export function onSlowConsumerTimer(state: ConnectionState): ConnectionStep {
+export function onSlowConsumerTimer<S extends ConnectionState>(
+  state: S,
+): Step<S> {
   if (state.overSince === null) return unchanged(state);
   return { state, effects: [{ kind: "measureBacklog" }] };
 }
 
-function closeSlow(state: ConnectionState, reason: string): ConnectionStep {
+function closeSlow<S>(state: S, reason: string): Step<S> {
   return {
     state,
     effects: [

@@ -13,7 +13,7 @@ import type { ConnectionState } from "./state.ts";
 export type ConnectionStep = Step<ConnectionState>;
 
 /** Nothing happens. */
-export function unchanged(state: ConnectionState): ConnectionStep {
+export function unchanged<S>(state: S): Step<S> {
   return { state, effects: [] };
 }
 

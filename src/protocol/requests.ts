@@ -177,7 +177,7 @@ export function subscribe(
 }
 
 /** A subscription's presence membership: who holds it, on which connection. */
-function memberOf(auth: Authentication, connectionId: string): Member {
+export function memberOf(auth: Authentication, connectionId: string): Member {
   return auth.info === undefined
     ? { user: auth.subject, connectionId }
     : { user: auth.subject, connectionId, info: auth.info };

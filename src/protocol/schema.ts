@@ -193,10 +193,10 @@ export const HistoryParams: ParamsSchema<
 
 /**
  * Where params came from, for error messages: a WebSocket request's
- * `params` (`params.channel: must be a string`), or a REST body
- * (`channel: must be a string`).
+ * `params` (`params.channel: must be a string`), a REST body
+ * (`channel: must be a string`), or a dialect's `data` (`data.topics: …`).
  */
-export type ParamsSource = "params" | "body";
+export type ParamsSource = "params" | "body" | "data";
 
 /**
  * Validates `params` against a schema; the first problem becomes an
@@ -210,16 +210,16 @@ export function decodeParams<T>(
   if (!isRecord(params)) {
     return fail(
       "InvalidArgument",
-      source === "params"
-        ? "params must be an object"
-        : "body must be a JSON object",
+      source === "body"
+        ? "body must be a JSON object"
+        : `${source} must be an object`,
     );
   }
   const parsed = schema.safeParse(params);
   if (parsed.success) return ok(parsed.data);
   const issue = parsed.error.issues[0];
   const fields = (issue?.path ?? []).map(String);
-  const path = (source === "params" ? ["params", ...fields] : fields).join(".");
+  const path = (source === "body" ? fields : [source, ...fields]).join(".");
   return fail(
     "InvalidArgument",
     `${path === "" ? source : path}: ${issue?.message ?? "invalid"}`,

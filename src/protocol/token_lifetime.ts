@@ -11,11 +11,23 @@ import {
   LEEWAY_SECONDS,
 } from "./authentication.ts";
 import { CloseCode } from "./close_codes.ts";
-import type { Effect } from "./effects.ts";
+import type { Effect, Step } from "./effects.ts";
 import { notificationFrame } from "./frames.ts";
 import { formatTimestamp } from "./message.ts";
-import { type ConnectionStep, unchanged } from "./replies.ts";
+import { unchanged } from "./replies.ts";
 import type { ConnectionState } from "./state.ts";
+
+/**
+ * What a protocol tells its client about its token's end: a warning once
+ * `exp` is near, and what it sends before closing with 4001 (the native
+ * protocol: `tokenExpiring`, then nothing).
+ */
+export interface TokenNotices {
+  /** The warning, 60 s before `exp`. */
+  readonly expiring: (auth: Authentication) => Effect;
+  /** Sent just before the close with 4001. */
+  readonly expired: readonly Effect[];
+}
 
 /** When `tokenExpiring` is due: 60 s before `exp`. */
 function warnAt(auth: Authentication): number {
@@ -27,20 +39,26 @@ function expiredAt(auth: Authentication): number {
   return auth.expiresAt + LEEWAY_SECONDS * 1000;
 }
 
-function expiringNotice(auth: Authentication): Effect {
-  return {
+/** The native protocol's notices: `tokenExpiring`, then the close alone. */
+const NATIVE_NOTICES: TokenNotices = {
+  expiring: (auth) => ({
     kind: "reply",
     frame: notificationFrame("tokenExpiring", {
       expiresAt: formatTimestamp(auth.expiresAt),
     }),
-  };
-}
+  }),
+  expired: [],
+};
 
 /**
  * The timers of fresh credentials, replacing earlier ones, and the
  * `tokenExpiring` warning at once if `exp` is already that near.
  */
-export function lifetime(auth: Authentication, now: number): Effect[] {
+export function lifetime(
+  auth: Authentication,
+  now: number,
+  notices: TokenNotices = NATIVE_NOTICES,
+): Effect[] {
   const expired: Effect = {
     kind: "timer",
     name: "tokenExpired",
@@ -53,7 +71,7 @@ export function lifetime(auth: Authentication, now: number): Effect[] {
     ];
   }
   // Warned now: the earlier credentials' warning timer, if any, must not fire again.
-  return [expiringNotice(auth), {
+  return [notices.expiring(auth), {
     kind: "timer",
     name: "tokenExpiring",
     at: Number.POSITIVE_INFINITY,
@@ -64,17 +82,18 @@ export function lifetime(auth: Authentication, now: number): Effect[] {
  * A token timer went off: warn once `exp` is near, close with 4001 once it
  * is past (plus leeway). A timer of replaced credentials finds nothing to do.
  */
-export function onTokenTimer(
-  state: ConnectionState,
+export function onTokenTimer<S extends ConnectionState>(
+  state: S,
   name: "tokenExpiring" | "tokenExpired",
   now: number,
-): ConnectionStep {
+  notices: TokenNotices = NATIVE_NOTICES,
+): Step<S> {
   const auth = state.auth;
   if (auth === null) return unchanged(state);
   if (name === "tokenExpired" && now >= expiredAt(auth)) {
     return {
       state: { ...state, auth: null },
-      effects: [{
+      effects: [...notices.expired, {
         kind: "close",
         code: CloseCode.TokenExpired,
         reason: "token expired",
@@ -84,7 +103,7 @@ export function onTokenTimer(
   if (
     name === "tokenExpiring" && now >= warnAt(auth) && now < expiredAt(auth)
   ) {
-    return { state, effects: [expiringNotice(auth)] };
+    return { state, effects: [notices.expiring(auth)] };
   }
   return unchanged(state);
 }

@@ -32,6 +32,7 @@ class Collector implements Recipient {
   readonly frames: string[] = [];
   full = false;
   lags = 0;
+  readonly framing = undefined;
 
   deliver(frame: string): boolean {
     if (this.full) return false;
@@ -377,11 +378,23 @@ Deno.test("presence notifications reach only started subscriptions that asked fo
   hub.add(s3, both);
   hub.start(s3, { epoch: "ep", base: 0, replay: [], end: 0 });
   hub.add({ id: "s4", channel: "room1", joinLeave: true }, pending);
-  assert.equal(hub.notify("room1", "J", "joinLeave"), 2);
-  assert.equal(hub.notify("room1", "O", "occupancy"), 1);
-  assert.equal(hub.notify("room2", "J", "joinLeave"), 0);
+  const join = { kind: "join", channel: "room1", user: "u", at: 0 } as const;
+  const occupancy = {
+    kind: "occupancy",
+    channel: "room1",
+    connections: 2,
+    users: 1,
+    peak: 2,
+    change: 2,
+  } as const;
+  const J = '{"method":"join","params":{"channel":"room1","user":"u"}}';
+  const O =
+    '{"method":"occupancy","params":{"channel":"room1","connections":2,"users":1,"peak":2,"change":2}}';
+  assert.equal(hub.notify("room1", join, "joinLeave"), 2);
+  assert.equal(hub.notify("room1", occupancy, "occupancy"), 1);
+  assert.equal(hub.notify("room2", join, "joinLeave"), 0);
   assert.deepEqual(plain.notes, []);
-  assert.deepEqual(joinLeave.notes, ["J"]);
-  assert.deepEqual(both.notes, ["J", "O"]);
+  assert.deepEqual(joinLeave.notes, [J]);
+  assert.deepEqual(both.notes, [J, O]);
   assert.deepEqual(pending.notes, [], "not before its subscribe is answered");
 });

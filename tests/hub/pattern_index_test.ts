@@ -89,6 +89,7 @@ Deno.test("the hub: a pattern subscription gets every matching channel, one seq,
     deliver: (frame) => (frames.push(JSON.parse(frame).params), true),
     lagging: () => {},
     notify: () => {},
+    framing: undefined,
   });
   hub.deliver(message("room:a", 1));
   assert.equal(frames.length, 0, "held until started");

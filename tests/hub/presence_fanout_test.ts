@@ -20,6 +20,7 @@ function observer(
     deliver: () => true,
     lagging: () => {},
     notify: (frame) => notes.push(JSON.parse(frame)),
+    framing: undefined,
   };
   const subscription = { id, channel: "room1", ...wishes };
   hub.add(subscription, recipient);
@@ -40,8 +41,12 @@ function counts(connections: number, users = connections, peak = connections) {
 Deno.test("join and leave go to joinLeave observers only, counted", () => {
   const hub = new Hub();
   const counted: string[] = [];
-  const fanout = new PresenceFanout(hub, 100, {
-    notified: (kind, amount) => counted.push(`${kind}:${amount}`),
+  const fanout = new PresenceFanout(hub, {
+    intervalMs: 100,
+    counters: {
+      notified: (kind, amount) => counted.push(`${kind}:${amount}`),
+    },
+    clock: Date.now,
   });
   const watcher = observer(hub, "s1", { joinLeave: true });
   const other = observer(hub, "s2", {});
@@ -66,7 +71,11 @@ Deno.test("join and leave go to joinLeave observers only, counted", () => {
 
 Deno.test("occupancy: batched per interval, the first change its connections, then the difference", async () => {
   const hub = new Hub();
-  const fanout = new PresenceFanout(hub, 50, { notified: () => {} });
+  const fanout = new PresenceFanout(hub, {
+    intervalMs: 50,
+    counters: { notified: () => {} },
+    clock: Date.now,
+  });
   const watcher = observer(hub, "s1", { occupancy: true });
   fanout.onEvent(counts(1));
   fanout.onEvent(counts(2));
@@ -88,7 +97,11 @@ Deno.test("occupancy: batched per interval, the first change its connections, th
 
 Deno.test("occupancy: 1000 viewers joining within a second make about ten updates per observer, not 1000", async () => {
   const hub = new Hub();
-  const fanout = new PresenceFanout(hub, 100, { notified: () => {} });
+  const fanout = new PresenceFanout(hub, {
+    intervalMs: 100,
+    counters: { notified: () => {} },
+    clock: Date.now,
+  });
   const watcher = observer(hub, "s1", { occupancy: true });
   const started = performance.now();
   for (let i = 1; i <= 1000; i++) {

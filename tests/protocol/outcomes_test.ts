@@ -248,7 +248,10 @@ Deno.test("historyRead: the payloads are spliced in, never parsed again", () => 
 });
 
 Deno.test("a binary frame closes with 1003", () => {
-  const { effects } = reduce(fresh(), { kind: "binaryFrame" }, NOW);
+  const { effects } = reduce(fresh(), {
+    kind: "binaryFrame",
+    bytes: new Uint8Array(1),
+  }, NOW);
   assert.deepEqual(effects, [{
     kind: "close",
     code: 1003,
