@@ -140,6 +140,63 @@ export function timedPayload(n: number, bytes: number): Broadcast["payload"] {
   return payload;
 }
 
+/**
+ * A connection of the Real-time Communication Service protocol (`/ws`):
+ * authenticated by `?token=`, subscribed to its topics, its `Broadcast`
+ * deliveries handed to a callback. The protocol has no `seq`.
+ */
+export class RtcBenchClient {
+  readonly #socket: WebSocket;
+  #subscribed: (() => void) | null = null;
+  /** Called for every broadcast, with its payload and arrival time. */
+  onBroadcast: (payload: Broadcast["payload"], receivedAt: number) => void =
+    () => {};
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    socket.onmessage = (event) => {
+      const receivedAt = now();
+      const frame = JSON.parse(event.data);
+      if (frame.type === "Broadcast") {
+        this.onBroadcast(frame.data.payload, receivedAt);
+      } else if (
+        frame.type === "Status" && frame.data.status === "subscribed"
+      ) {
+        this.#subscribed?.();
+      }
+    };
+  }
+
+  /** Opens `url` with `token` and waits for the welcome. */
+  static open(url: string, token: string): Promise<RtcBenchClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`${url}?token=${token}`);
+      const client = new RtcBenchClient(socket);
+      socket.addEventListener("message", () => resolve(client), { once: true });
+      socket.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    });
+  }
+
+  /** Subscribes to `topics` and waits for the answer. */
+  subscribe(topics: string[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.#subscribed = resolve;
+      this.#socket.send(
+        JSON.stringify({ type: "Subscribe", data: { topics } }),
+      );
+    });
+  }
+
+  /** Closes the connection and waits for the close to complete. */
+  close(): Promise<void> {
+    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#socket.addEventListener("close", () => resolve(), { once: true });
+      this.#socket.close(1000);
+    });
+  }
+}
+
 /** Tracks per-subscription delivery: count, seq gaps, latencies. */
 export class DeliveryLog {
   readonly latencies: number[] = [];
@@ -159,6 +216,17 @@ export class DeliveryLog {
       seqs.set(subscription, params.seq);
       this.delivered++;
       this.latencies.push(receivedAt - params.payload.t);
+    };
+  }
+
+  /** A callback for a client without `seq` (`RtcBenchClient.onBroadcast`). */
+  recordUnsequenced(): (
+    payload: Broadcast["payload"],
+    receivedAt: number,
+  ) => void {
+    return (payload, receivedAt) => {
+      this.delivered++;
+      this.latencies.push(receivedAt - payload.t);
     };
   }
 }

@@ -33,6 +33,7 @@ import {
   presenceCrowd,
   reconnectStorm,
   restThroughput,
+  rtcFanOut,
   type ScenarioSizes,
 } from "./scenarios.ts";
 import {
@@ -52,6 +53,7 @@ const SCENARIOS = [
   "reconnectStorm",
   "presence",
   "patterns",
+  "rtcFanOut",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 
@@ -308,6 +310,14 @@ async function main(): Promise<number> {
             kind,
             await patternSubscriptions(server, plain, sizes),
           );
+          break;
+        }
+        case "rtcFanOut": {
+          // The dialect is ours alone: its baseline is our native fan-out.
+          if (kind !== "broadcaster") break;
+          await using server = await startServerUnderTest(kind);
+          await using native = await startServerUnderTest(kind);
+          record("rtcFanOut", kind, await rtcFanOut(server, native, sizes));
           break;
         }
         case "reconnectStorm": {

@@ -119,6 +119,21 @@ export const TARGETS: readonly Target[] = [
     limit: 0,
   },
   {
+    label:
+      "CPU per delivery, fan-out to 1000 RTC clients (/ws) ÷ to 1000 native ones (issue 16)",
+    scenario: "rtcFanOut",
+    metric: "rtcToNativeRatio",
+    kind: "absolute",
+    limit: 1.3,
+  },
+  {
+    label: "messages lost (RTC fan-out)",
+    scenario: "rtcFanOut",
+    metric: "lost",
+    kind: "absolute",
+    limit: 0,
+  },
+  {
     label: "messages lost (patterns)",
     scenario: "patterns",
     metric: "lost",

@@ -14,6 +14,7 @@ import {
   now,
   pool,
   quantile,
+  RtcBenchClient,
   timedPayload,
   waitFor,
 } from "./load.ts";
@@ -212,6 +213,60 @@ export async function fanOut(
   const latencies = [...log.latencies];
   await closeAll([...subscribers, publisher]);
   return { figures: { ...figures, publishFailures: failures }, latencies };
+}
+
+/**
+ * 9. Fan-out to clients of the Real-time Communication Service protocol
+ * (`/ws`): as {@linkcode fanOut}, the publisher native, every subscriber an
+ * RTC client of the topic. Compared with the native fan-out on `native`, a
+ * server of its own: what the dialect costs per delivery.
+ */
+export async function rtcFanOut(
+  server: ServerUnderTest,
+  native: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const { figures: nativeFigures } = await fanOut([native], sizes);
+  const credentials = token(["fanout"], ["subscribe", "publish"]);
+  const url = new URL("/ws", server.websocketUrl).href;
+  const log = new DeliveryLog();
+  const subscribers = await pool(sizes.subscribers, 50, async () => {
+    const client = await RtcBenchClient.open(url, credentials);
+    await client.subscribe(["fanout"]);
+    client.onBroadcast = log.recordUnsequenced();
+    return client;
+  });
+  const publisher = await connect(server, credentials, null);
+  await settle(500);
+  const count = sizes.rate * sizes.duration;
+  let failures = 0;
+  const figures = await measureDeliveries([server], log, {
+    count,
+    rate: sizes.rate,
+    expected: count * sizes.subscribers,
+  }, (i) => {
+    publisher.request("publish", {
+      channel: "fanout",
+      event: "tick",
+      payload: timedPayload(i, sizes.payloadBytes),
+    }).catch(() => failures++);
+  });
+  await closeAll([publisher]);
+  await pool(
+    subscribers.length,
+    200,
+    (i) => subscribers[i]?.close() ?? Promise.resolve(),
+  );
+  const cpuPerNative = nativeFigures.cpuPerDeliveryUs ?? Number.NaN;
+  return {
+    cpuPerDeliveryUs: figures.cpuPerDeliveryUs ?? Number.NaN,
+    cpuPerNativeDeliveryUs: cpuPerNative,
+    rtcToNativeRatio: (figures.cpuPerDeliveryUs ?? Number.NaN) / cpuPerNative,
+    latencyP99Ms: figures.latencyP99Ms ?? Number.NaN,
+    nativeLatencyP99Ms: nativeFigures.latencyP99Ms ?? Number.NaN,
+    lost: (figures.lost ?? 0) + (nativeFigures.lost ?? 0),
+    publishFailures: failures,
+  };
 }
 
 /**
