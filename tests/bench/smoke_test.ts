@@ -16,6 +16,7 @@ const SCENARIOS = [
   "rest",
   "presence",
   "patterns",
+  "rtcFanOut",
   ...(WITH_REDIS ? ["fanOutRedis"] : []),
 ];
 
@@ -60,6 +61,8 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
   assert.equal(report.results.presence.broadcaster.members, 20);
   assert.equal(report.results.patterns.broadcaster.lost, 0);
   assert.equal(report.results.patterns.broadcaster.seqGaps, 0);
+  assert.equal(report.results.rtcFanOut.broadcaster.lost, 0);
+  assert.ok(report.results.rtcFanOut.broadcaster.rtcToNativeRatio > 0);
   if (WITH_REDIS) {
     assert.equal(report.results.fanOutRedis.broadcaster.lost, 0);
     assert.equal(report.results.fanOutRedis.broadcaster.seqGaps, 0);
