@@ -375,7 +375,8 @@ function configFile(
 
 /**
  * Validates an environment into {@linkcode Config}. Unset and empty variables
- * take their defaults (except `BASE_PATH`, where `""` is meaningful).
+ * take their defaults (except `BASE_PATH` and `RTC_PATH`, where `""` is
+ * meaningful).
  *
  * @example
  * ```ts
@@ -396,7 +397,7 @@ export function parseConfig(
   for (const name of Object.keys(schema.shape)) {
     const value = env[name];
     const unset = value === undefined ||
-      (value.trim() === "" && name !== "BASE_PATH");
+      (value.trim() === "" && name !== "BASE_PATH" && name !== "RTC_PATH");
     input[name] = unset ? DEFAULTS[name as keyof typeof DEFAULTS] : value;
   }
   const parsed = schema.safeParse(input);
@@ -435,7 +436,7 @@ export function parseConfig(
   });
   problems.push(
     ...rtcPathProblems(
-      input.RTC_PATH ?? DEFAULTS.RTC_PATH,
+      input.RTC_PATH ?? "",
       basePath,
       file.ok ? file.file.apps : [],
     ),

@@ -43,10 +43,15 @@ export function devBanner(config: Config, url: URL, token: string): string {
   const consoleLine = config.console
     ? `\n  Console    ${url.href}/   (open it in a browser: already signed in)`
     : "";
+  const rtcLine = config.rtcPath === ""
+    ? ""
+    : `\n  RTC        ${
+      new URL(config.rtcPath, wsUrl).href
+    }?token=…   (the Real-time Communication Service protocol)`;
   return `
   Broadcaster dev server (DEV SECRET AND API KEY: never use them in production)
 ${consoleLine}
-  WebSocket  ${wsUrl.href}/websocket
+  WebSocket  ${wsUrl.href}/websocket${rtcLine}
   Publish    POST ${url.href}/publish   (API key: ${apiKey})
 
   A token for sub "dev" on ${

@@ -17,6 +17,7 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
     jwtSecret: REQUIRED.JWT_SECRET,
     apiKeys: [REQUIRED.API_KEYS],
     basePath: "/broadcaster",
+    rtcPath: "/ws",
     logEncoding: "console",
     logLevel: "info",
     allowedOrigins: "*",
@@ -98,6 +99,41 @@ Deno.test("BASE_PATH may be empty; a trailing slash is dropped", () => {
   const slashed = parseConfig({ ...REQUIRED, BASE_PATH: "/ws/" });
   assert.ok(slashed.ok);
   assert.equal(slashed.config.basePath, "/ws");
+});
+
+Deno.test('RTC_PATH: /ws by default, off with "", refused where it would shadow a route of BASE_PATH', () => {
+  const off = parseConfig({ ...REQUIRED, RTC_PATH: "" });
+  assert.ok(off.ok);
+  assert.equal(off.config.rtcPath, "");
+  const moved = parseConfig({ ...REQUIRED, RTC_PATH: "/rtc/ws/" });
+  assert.ok(moved.ok);
+  assert.equal(moved.config.rtcPath, "/rtc/ws");
+  const beside = parseConfig({ ...REQUIRED, RTC_PATH: "/broadcaster/rtc" });
+  assert.ok(beside.ok, "under BASE_PATH but no route of it");
+  for (
+    const [env, problem] of [
+      [
+        { RTC_PATH: "ws" },
+        'RTC_PATH must be "" (off) or a path starting with "/"',
+      ],
+      [
+        { RTC_PATH: "/broadcaster/websocket" },
+        'RTC_PATH "/broadcaster/websocket" clashes with a route under BASE_PATH "/broadcaster"',
+      ],
+      [
+        { RTC_PATH: "/broadcaster" },
+        'RTC_PATH "/broadcaster" clashes with a route under BASE_PATH "/broadcaster"',
+      ],
+      [
+        { RTC_PATH: "/publish", BASE_PATH: "" },
+        'RTC_PATH "/publish" clashes with a route under BASE_PATH ""',
+      ],
+    ] as const
+  ) {
+    const parsed = parseConfig({ ...REQUIRED, ...env });
+    assert.ok(!parsed.ok);
+    assert.ok(parsed.problems.includes(problem), parsed.problems.join("\n"));
+  }
 });
 
 Deno.test("empty variables take their defaults; LOG_LEVEL accepts warn", () => {

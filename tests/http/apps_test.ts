@@ -188,6 +188,10 @@ Deno.test("bad apps are refused at start, each problem with its JSON path", asyn
     ],
   );
   assert.deepEqual(
+    await problemsWith({ apps: [app("rtc", "/ws")] }),
+    ['RTC_PATH "/ws" overlaps CONFIG_FILE apps.0.path "/ws"'],
+  );
+  assert.deepEqual(
     await problemsWith({ apps: [app("base", "/broadcaster/x")] }),
     [
       'CONFIG_FILE apps.0.path: "/broadcaster/x" overlaps BASE_PATH "/broadcaster"',
