@@ -1,0 +1,79 @@
+/**
+ * How the Real-time Communication Service reducer answers: frames as text
+ * (`send` effects), and the requests it numbers and keeps while their
+ * effects are under way, answered when their outcomes come back.
+ *
+ * @module
+ */
+
+import type { Effect, Step } from "../effects.ts";
+import type { ProtocolError } from "../errors.ts";
+import { unchanged } from "../replies.ts";
+import { ERROR_STATUS, errorFrame, type MessageId } from "./frames.ts";
+import type { PendingRequest, RtcState } from "./state.ts";
+
+/** One step of a connection of this protocol. */
+export type RtcStep = Step<RtcState>;
+
+/** Sends a frame, as text. */
+export function send(text: string): Effect {
+  return { kind: "send", text };
+}
+
+/** Answers with one frame, state unchanged. */
+export function reply(state: RtcState, text: string): RtcStep {
+  return { state, effects: [send(text)] };
+}
+
+/** A protocol error (a `data` field the schema refused): its numeric code. */
+export function refuse(
+  state: RtcState,
+  error: ProtocolError,
+  id: MessageId | undefined,
+): RtcStep {
+  return reply(state, errorFrame(ERROR_STATUS[error.code], error.message, id));
+}
+
+/** Numbers a request and keeps it until its effects come back. */
+export function track(
+  state: RtcState,
+  pending: PendingRequest,
+): { readonly state: RtcState; readonly requestId: number } {
+  const requestId = state.requestsOpened + 1;
+  const tracked = new Map(state.pending);
+  tracked.set(requestId, pending);
+  return {
+    state: { ...state, pending: tracked, requestsOpened: requestId },
+    requestId,
+  };
+}
+
+/** Forgets a request: it is answered. */
+export function untrack(
+  state: RtcState,
+  requestId: number,
+): { readonly state: RtcState; readonly pending: PendingRequest | undefined } {
+  const pending = state.pending.get(requestId);
+  if (pending === undefined) return { state, pending };
+  const tracked = new Map(state.pending);
+  tracked.delete(requestId);
+  return { state: { ...state, pending: tracked }, pending };
+}
+
+/** Answers request `requestId` with the frame `build` makes of it (none for `null`), and forgets it. */
+export function answer(
+  state: RtcState,
+  requestId: number | undefined,
+  build: (pending: PendingRequest) => string | null,
+): RtcStep {
+  if (requestId === undefined) return unchanged(state);
+  const { state: done, pending } = untrack(state, requestId);
+  if (pending === undefined) return unchanged(done);
+  const text = build(pending);
+  return text === null ? unchanged(done) : reply(done, text);
+}
+
+/** The client's id of a request, when it had one. */
+export function idOf(pending: PendingRequest): MessageId | undefined {
+  return pending.kind === "welcome" ? undefined : pending.id;
+}
