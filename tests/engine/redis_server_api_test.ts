@@ -7,24 +7,9 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
+import { cluster } from "../support/cluster.ts";
 import { RedisServer, redisTest } from "../support/redis.ts";
 import { apiCall, restPublish, serve } from "../support/server.ts";
-
-async function cluster() {
-  const redis = await RedisServer.start();
-  const env = { ENGINE: "redis", REDIS_URL: redis.url };
-  const one = await serve(env);
-  const two = await serve(env);
-  return {
-    one,
-    two,
-    async [Symbol.asyncDispose]() {
-      await one[Symbol.asyncDispose]();
-      await two[Symbol.asyncDispose]();
-      await redis[Symbol.asyncDispose]();
-    },
-  };
-}
 
 async function next(client: TestClient, method: string) {
   for (;;) {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
 import { pollUntil } from "../support/observed.ts";
+import { cluster } from "../support/cluster.ts";
 import { RedisServer, redisTest } from "../support/redis.ts";
 import {
   restPublish,
@@ -15,31 +16,6 @@ import {
   type TestServer,
   token,
 } from "../support/server.ts";
-
-async function twoNodes(redis: RedisServer, env: Record<string, string> = {}) {
-  const options = {
-    ENGINE: "redis",
-    REDIS_URL: redis.url,
-    ...env,
-  };
-  return [await serve(options), await serve(options)] as const;
-}
-
-/** One Redis and two nodes on it, disposed together. */
-async function cluster(env: Record<string, string> = {}) {
-  const redis = await RedisServer.start();
-  const [one, two] = await twoNodes(redis, env);
-  return {
-    redis,
-    one,
-    two,
-    async [Symbol.asyncDispose]() {
-      await one[Symbol.asyncDispose]();
-      await two[Symbol.asyncDispose]();
-      await redis[Symbol.asyncDispose]();
-    },
-  };
-}
 
 /** A client on `node`, authenticated with `?token=`. */
 async function connected(node: TestServer): Promise<TestClient> {
