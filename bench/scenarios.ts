@@ -167,6 +167,38 @@ async function measureDeliveries(
 }
 
 /**
+ * Has `publisher` publish `count` messages at `rate`/s, the `i`-th to
+ * `channel(i)`, and measures their deliveries as
+ * {@linkcode measureDeliveries} does; publishes refused are counted.
+ */
+async function publishMeasured(
+  servers: readonly Measured[],
+  log: DeliveryLog,
+  publisher: BenchClient,
+  options: {
+    count: number;
+    rate: number;
+    expected: number;
+    payloadBytes: number;
+    channel: (index: number) => string;
+  },
+): Promise<Figures> {
+  let failures = 0;
+  const figures = await measureDeliveries(
+    servers,
+    log,
+    options,
+    (i) =>
+      void publisher.request("publish", {
+        channel: options.channel(i),
+        event: "tick",
+        payload: timedPayload(i, options.payloadBytes),
+      }).catch(() => failures++),
+  );
+  return { ...figures, publishFailures: failures };
+}
+
+/**
  * 1. Fan-out: many subscribers on one channel, one publisher at a steady
  * rate. With several nodes, subscribers are spread over them, the publisher
  * is on the first, and CPU is the sum over every node; `extra` (Redis) is
@@ -192,18 +224,13 @@ export async function fanOut(
   const publisher = await connect(first, credentials, null);
   await settle(500);
   const count = sizes.rate * sizes.duration;
-  let failures = 0;
   const extraBefore = await extra?.cpuSeconds();
-  const figures = await measureDeliveries(servers, log, {
+  const figures = await publishMeasured(servers, log, publisher, {
     count,
     rate: sizes.rate,
     expected: count * sizes.subscribers,
-  }, (i) => {
-    publisher.request("publish", {
-      channel: "fanout",
-      event: "tick",
-      payload: timedPayload(i, sizes.payloadBytes),
-    }).catch(() => failures++);
+    payloadBytes: sizes.payloadBytes,
+    channel: () => "fanout",
   });
   if (extra !== undefined && extraBefore !== undefined) {
     figures.redisCpuPerDeliveryUs = ((await extra.cpuSeconds()) - extraBefore) *
@@ -212,7 +239,7 @@ export async function fanOut(
   }
   const latencies = [...log.latencies];
   await closeAll([...subscribers, publisher]);
-  return { figures: { ...figures, publishFailures: failures }, latencies };
+  return { figures, latencies };
 }
 
 /**
@@ -239,17 +266,12 @@ export async function rtcFanOut(
   const publisher = await connect(server, credentials, null);
   await settle(500);
   const count = sizes.rate * sizes.duration;
-  let failures = 0;
-  const figures = await measureDeliveries([server], log, {
+  const figures = await publishMeasured([server], log, publisher, {
     count,
     rate: sizes.rate,
     expected: count * sizes.subscribers,
-  }, (i) => {
-    publisher.request("publish", {
-      channel: "fanout",
-      event: "tick",
-      payload: timedPayload(i, sizes.payloadBytes),
-    }).catch(() => failures++);
+    payloadBytes: sizes.payloadBytes,
+    channel: () => "fanout",
   });
   await closeAll([publisher]);
   await pool(
@@ -265,7 +287,7 @@ export async function rtcFanOut(
     latencyP99Ms: figures.latencyP99Ms ?? Number.NaN,
     nativeLatencyP99Ms: nativeFigures.latencyP99Ms ?? Number.NaN,
     lost: (figures.lost ?? 0) + (nativeFigures.lost ?? 0),
-    publishFailures: failures,
+    publishFailures: figures.publishFailures ?? 0,
   };
 }
 
@@ -616,17 +638,13 @@ async function deliveriesThrough(
   const publisher = await connect(server, credentials, null);
   await settle(500);
   const count = sizes.channelRate * sizes.duration;
-  let failures = 0;
-  const figures = await measureDeliveries([server], log, {
+  const figures = await publishMeasured([server], log, publisher, {
     count,
     rate: sizes.channelRate,
     expected: count,
-  }, (i) =>
-    void publisher.request("publish", {
-      channel: `pbench:${i % sizes.patterns}:x`,
-      event: "tick",
-      payload: timedPayload(i, sizes.payloadBytes),
-    }).catch(() => failures++));
+    payloadBytes: sizes.payloadBytes,
+    channel: (i) => `pbench:${i % sizes.patterns}:x`,
+  });
   await closeAll([...clients, publisher]);
-  return { ...figures, publishFailures: failures };
+  return figures;
 }

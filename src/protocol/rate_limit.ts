@@ -8,6 +8,9 @@
  * @module
  */
 
+import { CloseCode } from "./close_codes.ts";
+import type { Effect } from "./effects.ts";
+
 /** The bucket of one connection. */
 export interface RateState {
   /** Requests that may be made right now (fractional while refilling). */
@@ -70,4 +73,27 @@ export function admit(
     },
     admission: refusals > rate ? "abuse" : "refuse",
   };
+}
+
+/**
+ * The effects of a frame the bucket refused: counted for the operator,
+ * answered with `answer` (each protocol words its own), and, for abuse, the
+ * socket closed with 1008.
+ */
+export function refusal(
+  admission: Exclude<Admission, "admit">,
+  answer: readonly Effect[],
+): Effect[] {
+  const effects: Effect[] = [
+    { kind: "count", counter: "rateLimited" },
+    ...answer,
+  ];
+  if (admission === "abuse") {
+    effects.push({
+      kind: "close",
+      code: CloseCode.PolicyViolation,
+      reason: "rate limit abuse",
+    });
+  }
+  return effects;
 }

@@ -24,7 +24,7 @@ import {
 import { formatPosition, type SubscriptionStart } from "./position.ts";
 import { presenceJson, presenceStatsJson } from "./presence.ts";
 import { quote } from "./publication.ts";
-import { admit } from "./rate_limit.ts";
+import { admit, refusal } from "./rate_limit.ts";
 import { type ConnectionStep, refuse, respond, unchanged } from "./replies.ts";
 import {
   auth,
@@ -184,7 +184,7 @@ function onFrame(
   );
   const state = { ...previous, rate };
   if (admission !== "admit") {
-    const refusal = refuse(
+    const refused = refuse(
       state,
       decoded.ok ? decoded.request.requestId : decoded.requestId,
       {
@@ -193,18 +193,7 @@ function onFrame(
           `rate limit exceeded: at most ${state.limits.rateLimit} requests per second`,
       },
     );
-    const effects: Effect[] = [
-      { kind: "count", counter: "rateLimited" },
-      ...refusal.effects,
-    ];
-    if (admission === "abuse") {
-      effects.push({
-        kind: "close",
-        code: CloseCode.PolicyViolation,
-        reason: "rate limit abuse",
-      });
-    }
-    return { state, effects };
+    return { state, effects: refusal(admission, refused.effects) };
   }
   if (!decoded.ok) {
     return refuse(state, decoded.requestId, {

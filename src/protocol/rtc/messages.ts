@@ -15,7 +15,14 @@ import { decodeParams } from "../schema.ts";
 import { utf8ByteLength } from "../size.ts";
 import { BroadcastData, DirectMessageData, type Envelope } from "./envelope.ts";
 import { ackFrame, errorFrame } from "./frames.ts";
-import { answer, refuse, reply, type RtcStep, track } from "./replies.ts";
+import {
+  answer,
+  refuse,
+  reply,
+  type RtcStep,
+  track,
+  withScope,
+} from "./replies.ts";
 import type { PendingRequest, RtcState } from "./state.ts";
 import { topicOf } from "./topics.ts";
 
@@ -49,16 +56,9 @@ export function broadcast(state: RtcState, envelope: Envelope): RtcStep {
       ),
     );
   }
-  const auth = state.auth;
-  if (auth === null) {
-    return reply(state, errorFrame(401, "not authenticated", id));
-  }
-  if (!auth.scopes.has("publish")) {
-    return reply(
-      state,
-      errorFrame(403, "the token lacks the publish scope", id),
-    );
-  }
+  const scoped = withScope(state, "publish", id);
+  if (!scoped.ok) return reply(state, scoped.error);
+  const auth = scoped.auth;
   if (!allows(auth, "publish", topic.channel)) {
     return reply(
       state,
@@ -111,16 +111,9 @@ export function directMessage(state: RtcState, envelope: Envelope): RtcStep {
       ),
     );
   }
-  const auth = state.auth;
-  if (auth === null) {
-    return reply(state, errorFrame(401, "not authenticated", id));
-  }
-  if (!auth.scopes.has("direct")) {
-    return reply(
-      state,
-      errorFrame(403, "the token lacks the direct scope", id),
-    );
-  }
+  const scoped = withScope(state, "direct", id);
+  if (!scoped.ok) return reply(state, scoped.error);
+  const auth = scoped.auth;
   return publish(state, { kind: "direct", id, target }, {
     channel,
     event: DIRECT_MESSAGE_EVENT,
@@ -232,16 +225,8 @@ export function onTargetRead(
 /** An `X-` type: the back-end is asked (scope `trigger`, as the native `trigger`). */
 export function custom(state: RtcState, envelope: Envelope): RtcStep {
   const { id, type } = envelope;
-  const auth = state.auth;
-  if (auth === null) {
-    return reply(state, errorFrame(401, "not authenticated", id));
-  }
-  if (!auth.scopes.has("trigger")) {
-    return reply(
-      state,
-      errorFrame(403, "the token lacks the trigger scope", id),
-    );
-  }
+  const scoped = withScope(state, "trigger", id);
+  if (!scoped.ok) return reply(state, scoped.error);
   if (state.limits.trigger !== true) {
     return reply(
       state,

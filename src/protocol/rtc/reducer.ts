@@ -17,18 +17,15 @@ import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input } from "../effects.ts";
 import { engineError } from "../engine_failure.ts";
 import {
-  CATCH_UP_BATCH,
   onBacklog,
   onDrainCheckTimer,
   onLagging,
   onSlowConsumerTimer,
 } from "../outbound.ts";
 import { quote } from "../publication.ts";
-import { admit } from "../rate_limit.ts";
+import { admit, refusal } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
-import { memberOf } from "../requests.ts";
 import { decodeParams } from "../schema.ts";
-import type { Subscription } from "../state.ts";
 import {
   lifetime,
   onTokenTimer,
@@ -51,20 +48,13 @@ import {
   onTargetRead,
   onTriggered,
 } from "./messages.ts";
-import {
-  answer,
-  idOf,
-  refuse,
-  reply,
-  type RtcStep,
-  send,
-  track,
-} from "./replies.ts";
+import { answer, idOf, refuse, reply, type RtcStep, send } from "./replies.ts";
 import type { RtcState } from "./state.ts";
 import {
   onSubscribed,
   onSubscribeFailed,
   subscribe,
+  subscribePersonal,
   unsubscribe,
 } from "./subscriptions.ts";
 
@@ -233,31 +223,10 @@ function onOpened(state: RtcState, now: number): RtcStep {
       ],
     };
   }
-  const channel = `#${auth.subject}`;
-  const policy = state.limits.namespaces.policyOf(channel);
-  const opened = state.subscriptionsOpened + 1;
-  const subscription: Subscription = {
-    id: `${state.connectionId}.${opened}`,
-    channel,
-    ...(policy.presence ? { member: memberOf(auth, state.connectionId) } : {}),
-  };
-  const { state: numbered, requestId } = track(state, { kind: "welcome" });
-  const subscriptions = new Map(numbered.subscriptions);
-  subscriptions.set(channel, subscription);
+  const personal = subscribePersonal(state, auth);
   return {
-    state: { ...numbered, subscriptions, subscriptionsOpened: opened },
-    effects: [
-      ...lifetime(auth, now, TOKEN_NOTICES),
-      {
-        kind: "subscribe",
-        subscription,
-        requestId,
-        recover: false,
-        since: null,
-        limit: CATCH_UP_BATCH,
-        maxSubscribers: 0,
-      },
-    ],
+    state: personal.state,
+    effects: [...lifetime(auth, now, TOKEN_NOTICES), ...personal.effects],
   };
 }
 
@@ -274,24 +243,18 @@ function admitted(
   );
   const state = { ...previous, rate };
   if (admission === "admit") return next(state);
-  const effects: Effect[] = [
-    { kind: "count", counter: "rateLimited" },
-    send(
-      errorFrame(
-        429,
-        `rate limit exceeded: at most ${state.limits.rateLimit} messages per second`,
-        undefined,
+  return {
+    state,
+    effects: refusal(admission, [
+      send(
+        errorFrame(
+          429,
+          `rate limit exceeded: at most ${state.limits.rateLimit} messages per second`,
+          undefined,
+        ),
       ),
-    ),
-  ];
-  if (admission === "abuse") {
-    effects.push({
-      kind: "close",
-      code: CloseCode.PolicyViolation,
-      reason: "rate limit abuse",
-    });
-  }
-  return { state, effects };
+    ]),
+  };
 }
 
 function onMessage(state: RtcState, envelope: Envelope, now: number): RtcStep {

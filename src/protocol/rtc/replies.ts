@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Authentication, Scope } from "../authentication.ts";
 import type { Effect, Step } from "../effects.ts";
 import type { ProtocolError } from "../errors.ts";
 import { unchanged } from "../replies.ts";
@@ -31,7 +32,15 @@ export function refuse(
   error: ProtocolError,
   id: MessageId | undefined,
 ): RtcStep {
-  return reply(state, errorFrame(ERROR_STATUS[error.code], error.message, id));
+  return reply(state, protocolErrorFrame(error, id));
+}
+
+/** The `Error` frame of a protocol error, with its numeric code. */
+export function protocolErrorFrame(
+  error: ProtocolError,
+  id: MessageId | undefined,
+): string {
+  return errorFrame(ERROR_STATUS[error.code], error.message, id);
 }
 
 /** Numbers a request and keeps it until its effects come back. */
@@ -71,6 +80,30 @@ export function answer(
   if (pending === undefined) return unchanged(done);
   const text = build(pending);
   return text === null ? unchanged(done) : reply(done, text);
+}
+
+/**
+ * The connection's credentials when they carry `scope`; else the `Error`
+ * to answer with (401 without credentials, 403 without the scope).
+ */
+export function withScope(
+  state: RtcState,
+  scope: Scope,
+  id: MessageId | undefined,
+):
+  | { readonly ok: true; readonly auth: Authentication }
+  | { readonly ok: false; readonly error: string } {
+  const { auth } = state;
+  if (auth === null) {
+    return { ok: false, error: errorFrame(401, "not authenticated", id) };
+  }
+  if (!auth.scopes.has(scope)) {
+    return {
+      ok: false,
+      error: errorFrame(403, `the token lacks the ${scope} scope`, id),
+    };
+  }
+  return { ok: true, auth };
 }
 
 /** The client's id of a request, when it had one. */

@@ -23,18 +23,18 @@ import {
   ackFrame,
   errorFrame,
   FEATURES,
-  type MessageId,
   PROTOCOL_VERSION,
   statusFrame,
   unixSeconds,
 } from "./frames.ts";
 import {
-  refuse,
+  protocolErrorFrame,
   reply,
   type RtcStep,
   send,
   track,
   untrack,
+  withScope,
 } from "./replies.ts";
 import type { PendingRequest, RtcState, TopicFailure } from "./state.ts";
 import { type Topic, topicOf, topicOfChannel } from "./topics.ts";
@@ -47,21 +47,12 @@ import { type Topic, topicOf, topicOfChannel } from "./topics.ts";
  */
 export function subscribe(state: RtcState, envelope: Envelope): RtcStep {
   const { id } = envelope;
-  const decoded = decodeParams(TopicsData, envelope.data, "data");
-  if (!decoded.ok) return refuse(state, decoded.error, id);
-  const topics = [...new Set(decoded.value.topics)];
-  const understood = understand(topics, id);
+  const understood = topicsOf(envelope);
   if (!understood.ok) return reply(state, understood.error);
-  const auth = state.auth;
-  if (auth === null) {
-    return reply(state, errorFrame(401, "not authenticated", id));
-  }
-  if (!auth.scopes.has("subscribe")) {
-    return reply(
-      state,
-      errorFrame(403, "the token lacks the subscribe scope", id),
-    );
-  }
+  const topics = understood.names;
+  const scoped = withScope(state, "subscribe", id);
+  if (!scoped.ok) return reply(state, scoped.error);
+  const auth = scoped.auth;
   const denied = understood.topics.find((topic) =>
     !allows(auth, "subscribe", topic.channel)
   );
@@ -103,16 +94,13 @@ export function subscribe(state: RtcState, envelope: Envelope): RtcStep {
     opened++;
     const subscription = newSubscription(numbered, auth, topic, opened);
     subscriptions.set(topic.channel, subscription);
-    effects.push({
-      kind: "subscribe",
-      subscription,
-      requestId,
-      recover: false,
-      since: null,
-      limit: CATCH_UP_BATCH,
-      maxSubscribers: numbered.limits.namespaces.policyOf(topic.channel)
-        .maxSubscribers,
-    });
+    effects.push(
+      startEffect(
+        subscription,
+        requestId,
+        numbered.limits.namespaces.policyOf(topic.channel).maxSubscribers,
+      ),
+    );
   }
   const next = { ...numbered, subscriptions, subscriptionsOpened: opened };
   if (fresh.length === 0) return settle(next, requestId);
@@ -122,11 +110,9 @@ export function subscribe(state: RtcState, envelope: Envelope): RtcStep {
 /** `Unsubscribe {topics}`: those subscribed end; the others are already gone. */
 export function unsubscribe(state: RtcState, envelope: Envelope): RtcStep {
   const { id } = envelope;
-  const decoded = decodeParams(TopicsData, envelope.data, "data");
-  if (!decoded.ok) return refuse(state, decoded.error, id);
-  const topics = [...new Set(decoded.value.topics)];
-  const understood = understand(topics, id);
+  const understood = topicsOf(envelope);
   if (!understood.ok) return reply(state, understood.error);
+  const topics = understood.names;
   const subscriptions = new Map(state.subscriptions);
   const effects: Effect[] = [];
   for (const { channel } of understood.topics) {
@@ -165,15 +151,26 @@ function newSubscription(
   };
 }
 
-/** The topics, understood; the first that is not one refuses them all. */
-function understand(
-  topics: readonly string[],
-  id: MessageId | undefined,
-):
-  | { readonly ok: true; readonly topics: readonly Topic[] }
+/**
+ * The topics of a `Subscribe` or `Unsubscribe`, without repeats, as given
+ * and understood; an `Error` frame for malformed data or the first topic
+ * that is not one (which refuses them all).
+ */
+function topicsOf(envelope: Envelope):
+  | {
+    readonly ok: true;
+    readonly names: readonly string[];
+    readonly topics: readonly Topic[];
+  }
   | { readonly ok: false; readonly error: string } {
+  const { id } = envelope;
+  const decoded = decodeParams(TopicsData, envelope.data, "data");
+  if (!decoded.ok) {
+    return { ok: false, error: protocolErrorFrame(decoded.error, id) };
+  }
+  const names = [...new Set(decoded.value.topics)];
   const understood: Topic[] = [];
-  for (const name of topics) {
+  for (const name of names) {
     const topic = topicOf(name);
     if (topic === null) {
       return {
@@ -190,7 +187,50 @@ function understand(
     }
     understood.push(topic);
   }
-  return { ok: true, topics: understood };
+  return { ok: true, names, topics: understood };
+}
+
+/**
+ * The personal channel's subscription, made at connect: a presence member
+ * (so `delivered_to` finds it) told of no joins. Its start is answered with
+ * the welcome.
+ */
+export function subscribePersonal(
+  state: RtcState,
+  auth: Authentication,
+): RtcStep {
+  const channel = `#${auth.subject}`;
+  const policy = state.limits.namespaces.policyOf(channel);
+  const opened = state.subscriptionsOpened + 1;
+  const subscription: Subscription = {
+    id: `${state.connectionId}.${opened}`,
+    channel,
+    ...(policy.presence ? { member: memberOf(auth, state.connectionId) } : {}),
+  };
+  const { state: numbered, requestId } = track(state, { kind: "welcome" });
+  const subscriptions = new Map(numbered.subscriptions);
+  subscriptions.set(channel, subscription);
+  return {
+    state: { ...numbered, subscriptions, subscriptionsOpened: opened },
+    effects: [startEffect(subscription, requestId, 0)],
+  };
+}
+
+/** Asks the core for a subscription that starts live (a topic has no `since`). */
+function startEffect(
+  subscription: Subscription,
+  requestId: number,
+  maxSubscribers: number,
+): Effect {
+  return {
+    kind: "subscribe",
+    subscription,
+    requestId,
+    recover: false,
+    since: null,
+    limit: CATCH_UP_BATCH,
+    maxSubscribers,
+  };
 }
 
 /** Topic subscriptions, not counting the personal channel's. */

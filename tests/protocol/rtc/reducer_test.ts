@@ -84,21 +84,6 @@ const READ = {
   recovered: false,
 };
 
-/** A connection whose personal channel is subscribed and welcome sent. */
-function welcomed(auth: Authentication = AUTH): RtcState {
-  const opened = reduce(fresh(auth), { kind: "opened" }, NOW);
-  const [effect] = ofKind(opened.effects, "subscribe");
-  assert.ok(effect !== undefined);
-  return run(opened.state, {
-    kind: "subscribed",
-    subscription: effect.subscription,
-    requestId: effect.requestId,
-    recover: false,
-    since: null,
-    read: READ,
-  }).state;
-}
-
 /** Feeds `subscribed` for every subscribe effect of `step`; the last step. */
 function started(step: RtcStep): RtcStep {
   let last = step;
@@ -115,6 +100,11 @@ function started(step: RtcStep): RtcStep {
     effects.push(...last.effects);
   }
   return { state: last.state, effects };
+}
+
+/** A connection whose personal channel is subscribed and welcome sent. */
+function welcomed(auth: Authentication = AUTH): RtcState {
+  return started(reduce(fresh(auth), { kind: "opened" }, NOW)).state;
 }
 
 Deno.test("rtc reducer: opening subscribes the personal channel; the welcome waits for it, its time from now", () => {
