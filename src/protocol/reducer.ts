@@ -15,12 +15,7 @@ import type { Effect, Input } from "./effects.ts";
 import { engineError } from "./engine_failure.ts";
 import { resultFrame } from "./frames.ts";
 import { formatTimestamp, messagesJson } from "./message.ts";
-import {
-  onBacklog,
-  onDrainCheckTimer,
-  onLagging,
-  onSlowConsumerTimer,
-} from "./outbound.ts";
+import { onBacklog, onLagging } from "./outbound.ts";
 import { formatPosition, type SubscriptionStart } from "./position.ts";
 import { presenceJson, presenceStatsJson } from "./presence.ts";
 import { quote } from "./publication.ts";
@@ -39,7 +34,8 @@ import {
 import { decodeFrame } from "./schema.ts";
 import type { ProtocolError } from "./errors.ts";
 import type { ConnectionState, Subscription } from "./state.ts";
-import { lifetime, onTokenTimer } from "./token_lifetime.ts";
+import { onTimer } from "./timers.ts";
+import { lifetime } from "./token_lifetime.ts";
 
 /**
  * Decides what one input does to a connection.
@@ -97,14 +93,7 @@ export function reduce(
     case "tokenVerified":
       return onTokenVerified(state, input.requestId, input.outcome, now);
     case "timer":
-      switch (input.name) {
-        case "slowConsumer":
-          return onSlowConsumerTimer(state);
-        case "drainCheck":
-          return onDrainCheckTimer(state);
-        default:
-          return onTokenTimer(state, input.name, now);
-      }
+      return onTimer(state, input.name, now);
     case "subscribed":
       return onSubscribed(state, input, now);
     case "subscribeFailed":

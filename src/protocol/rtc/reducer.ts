@@ -16,21 +16,13 @@
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input } from "../effects.ts";
 import { engineError } from "../engine_failure.ts";
-import {
-  onBacklog,
-  onDrainCheckTimer,
-  onLagging,
-  onSlowConsumerTimer,
-} from "../outbound.ts";
+import { onBacklog, onLagging } from "../outbound.ts";
 import { quote } from "../publication.ts";
 import { admit, refusal } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { decodeParams } from "../schema.ts";
-import {
-  lifetime,
-  onTokenTimer,
-  type TokenNotices,
-} from "../token_lifetime.ts";
+import { onTimer } from "../timers.ts";
+import { lifetime, type TokenNotices } from "../token_lifetime.ts";
 import { readBinary } from "./binary.ts";
 import { decodeEnvelope, type Envelope, PingData } from "./envelope.ts";
 import {
@@ -142,14 +134,7 @@ export function reduce(
     case "oversizedFrame":
       return tooBig(state);
     case "timer":
-      switch (input.name) {
-        case "slowConsumer":
-          return onSlowConsumerTimer(state);
-        case "drainCheck":
-          return onDrainCheckTimer(state);
-        default:
-          return onTokenTimer(state, input.name, now, TOKEN_NOTICES);
-      }
+      return onTimer(state, input.name, now, TOKEN_NOTICES);
     case "subscribed":
       return onSubscribed(state, input, now);
     case "subscribeFailed":
