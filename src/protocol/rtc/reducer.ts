@@ -22,7 +22,6 @@ import { admit, refusal } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { decodeParams } from "../schema.ts";
 import { onTimer } from "../timers.ts";
-import { lifetime, type TokenNotices } from "../token_lifetime.ts";
 import { readBinary } from "./binary.ts";
 import { decodeEnvelope, type Envelope, PingData } from "./envelope.ts";
 import {
@@ -42,6 +41,7 @@ import {
 } from "./messages.ts";
 import { answer, idOf, refuse, reply, type RtcStep, send } from "./replies.ts";
 import type { RtcState } from "./state.ts";
+import { TOKEN_NOTICES } from "./token_notices.ts";
 import {
   onSubscribed,
   onSubscribeFailed,
@@ -52,25 +52,6 @@ import {
 
 export type { RtcStep } from "./replies.ts";
 export { BROADCAST_EVENT, DIRECT_MESSAGE_EVENT } from "./messages.ts";
-
-/** `AuthStatus token_expiring` 60 s before `exp`; `Error 401` just before the close with 4001. */
-const TOKEN_NOTICES: TokenNotices = {
-  expiring: (auth) =>
-    send(frame("AuthStatus", {
-      status: "token_expiring",
-      expires_at: unixSeconds(auth.expiresAt),
-      refresh_required: true,
-    })),
-  expired: [
-    send(
-      errorFrame(
-        401,
-        "token expired: obtain a new token and reconnect",
-        undefined,
-      ),
-    ),
-  ],
-};
 
 /**
  * Decides what one input does to a connection of this protocol.
@@ -110,7 +91,7 @@ export function reduce(
   if (state.closed) return unchanged(state);
   switch (input.kind) {
     case "opened":
-      return onOpened(state, now);
+      return onOpened(state);
     case "frame":
       return admitted(state, now, (admittedState) => {
         const decoded = decodeEnvelope(input.text);
@@ -192,12 +173,12 @@ export function reduce(
 }
 
 /**
- * The socket is open: the token's timers start, and the user's personal
- * channel is subscribed, so its direct messages arrive without asking. The
- * welcome follows once that subscription stands: a client that has it can
- * be reached.
+ * The socket is open: the user's personal channel is subscribed, so its
+ * direct messages arrive without asking. The welcome follows once that
+ * subscription stands (a client that has it can be reached), and the
+ * token's timers start with it, so no warning comes before the welcome.
  */
-function onOpened(state: RtcState, now: number): RtcStep {
+function onOpened(state: RtcState): RtcStep {
   const auth = state.auth;
   if (auth === null) {
     return {
@@ -208,11 +189,7 @@ function onOpened(state: RtcState, now: number): RtcStep {
       ],
     };
   }
-  const personal = subscribePersonal(state, auth);
-  return {
-    state: personal.state,
-    effects: [...lifetime(auth, now, TOKEN_NOTICES), ...personal.effects],
-  };
+  return subscribePersonal(state, auth);
 }
 
 /** Every frame spends from the rate budget, malformed and binary ones too. */

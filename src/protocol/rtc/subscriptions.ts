@@ -18,6 +18,7 @@ import { unchanged } from "../replies.ts";
 import { memberOf } from "../requests.ts";
 import { decodeParams } from "../schema.ts";
 import type { Subscription } from "../state.ts";
+import { lifetime } from "../token_lifetime.ts";
 import { type Envelope, TopicsData } from "./envelope.ts";
 import {
   ackFrame,
@@ -37,6 +38,7 @@ import {
   withScope,
 } from "./replies.ts";
 import type { PendingRequest, RtcState, TopicFailure } from "./state.ts";
+import { TOKEN_NOTICES } from "./token_notices.ts";
 import { type Topic, topicOf, topicOfChannel } from "./topics.ts";
 
 /**
@@ -332,15 +334,18 @@ function progress(
         ],
       };
     }
-    return reply(
-      done,
-      statusFrame("connected", {
-        connection_id: state.connectionId,
-        server_time: unixSeconds(now),
-        protocol_version: PROTOCOL_VERSION,
-        features: FEATURES,
-      }),
-    );
+    const welcome = send(statusFrame("connected", {
+      connection_id: state.connectionId,
+      server_time: unixSeconds(now),
+      protocol_version: PROTOCOL_VERSION,
+      features: FEATURES,
+    }));
+    return {
+      state: done,
+      effects: done.auth === null
+        ? [welcome]
+        : [welcome, ...lifetime(done.auth, now, TOKEN_NOTICES)],
+    };
   }
   if (pending.kind !== "subscribe") return unchanged(state);
   const next: PendingRequest = {

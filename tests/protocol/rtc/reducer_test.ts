@@ -116,11 +116,12 @@ Deno.test("rtc reducer: opening subscribes the personal channel; the welcome wai
     channel: "#alice",
     member: { user: "alice", connectionId: "c1" },
   });
-  assert.deepEqual(
-    ofKind(opened.effects, "timer").map((timer) => timer.name),
-    ["tokenExpiring", "tokenExpired"],
-  );
   const welcome = started(opened);
+  assert.deepEqual(
+    ofKind(welcome.effects, "timer").map((timer) => timer.name),
+    ["tokenExpiring", "tokenExpired"],
+    "the token's timers start with the welcome",
+  );
   assert.deepEqual(ofKind(welcome.effects, "activate").length, 1);
   assert.deepEqual(sent(welcome.effects), [{
     type: "Status",
@@ -134,6 +135,16 @@ Deno.test("rtc reducer: opening subscribes the personal channel; the welcome wai
       },
     },
   }]);
+});
+
+Deno.test("rtc reducer: a token already within 60 s of exp is warned about right after the welcome, never before", () => {
+  const soon = { ...AUTH, expiresAt: NOW + 30_000 };
+  const opened = reduce(fresh(soon), { kind: "opened" }, NOW);
+  assert.deepEqual(sent(opened.effects), []);
+  const types = sent(started(opened).effects).map((frame) =>
+    `${frame.type} ${frame.data.status}`
+  );
+  assert.deepEqual(types, ["Status connected", "AuthStatus token_expiring"]);
 });
 
 Deno.test("rtc reducer: when direct messages cannot be subscribed, Error 503 and close 1013 (try again)", () => {
