@@ -13,7 +13,7 @@ import { RTC_FRAMING } from "../protocol/rtc/frames.ts";
 import { reduce } from "../protocol/rtc/reducer.ts";
 import { type RtcState, rtcState } from "../protocol/rtc/state.ts";
 import type { Services } from "../services.ts";
-import { accept, authenticate, refuseUnlessUpgrade } from "./websocket.ts";
+import { accept, authenticate, isUpgrade } from "./websocket.ts";
 
 /** The protocol of document `002`: its reducer and its frames. */
 export const RTC_PROTOCOL: Protocol<RtcState> = {
@@ -50,11 +50,15 @@ function tokenOf(
   return null;
 }
 
-/** `401` with the protocol's `Error` frame as its body. */
-function unauthorized(message: string): Response {
+/** An HTTP refusal with the protocol's `Error` frame as its body. */
+function refusal(
+  status: number,
+  message: string,
+  headers: HeadersInit = {},
+): Response {
   return Response.json(
-    { type: "Error", data: { code: 401, message, details: {} } },
-    { status: 401 },
+    { type: "Error", data: { code: status, message, details: {} } },
+    { status, headers },
   );
 }
 
@@ -64,16 +68,20 @@ export function handleRtcUpgrade(
   remote: string,
   services: Services,
 ): Response {
-  const refused = refuseUnlessUpgrade(request);
-  if (refused !== null) return refused;
+  if (!isUpgrade(request)) {
+    return refusal(426, "expected a WebSocket upgrade", {
+      upgrade: "websocket",
+    });
+  }
   const found = tokenOf(request);
   if (found === null) {
-    return unauthorized(
+    return refusal(
+      401,
       "a token is required: ?token=, Authorization: Bearer, or the subprotocol access_token.<jwt>",
     );
   }
   const outcome = authenticate(services, found.token);
-  if (!outcome.ok) return unauthorized(outcome.reason);
+  if (!outcome.ok) return refusal(401, outcome.reason);
   return accept(request, services, {
     protocol: RTC_PROTOCOL,
     state: (connectionId) =>

@@ -1,8 +1,8 @@
 /**
  * `GET {BASE_PATH}/websocket`: the upgrade, with optional `?token=`
  * authentication before it and the origin policy right after it. The other
- * protocols' upgrades (`rtc_upgrade.ts`) share {@linkcode authenticate} and
- * {@linkcode accept}.
+ * protocols' upgrades (`rtc_upgrade.ts`) share {@linkcode isUpgrade},
+ * {@linkcode authenticate} and {@linkcode accept}.
  *
  * The URL is never logged: it may carry a token.
  *
@@ -63,15 +63,9 @@ export function authenticate(
     : { ok: false, reason: granted.error.message };
 }
 
-/** The 426 for a request to a WebSocket path that is no upgrade; `null` for an upgrade. */
-export function refuseUnlessUpgrade(request: Request): Response | null {
-  if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-    return null;
-  }
-  return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
-    headers: [["upgrade", "websocket"]],
-    status: 426,
-  });
+/** Whether `request` asks for a WebSocket upgrade (else it is answered 426). */
+export function isUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
 
 /** Options of {@linkcode accept}. */
@@ -124,8 +118,12 @@ export function handleUpgrade(
   remote: string,
   services: Services,
 ): Response {
-  const refused = refuseUnlessUpgrade(request);
-  if (refused !== null) return refused;
+  if (!isUpgrade(request)) {
+    return errorResponse("InvalidArgument", "expected a WebSocket upgrade", {
+      headers: [["upgrade", "websocket"]],
+      status: 426,
+    });
+  }
   const token = new URL(request.url).searchParams.get("token");
   let auth: Authentication | null = null;
   if (token !== null && token !== "") {

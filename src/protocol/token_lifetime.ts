@@ -91,8 +91,9 @@ export function onTokenTimer<S extends ConnectionState>(
   const auth = state.auth;
   if (auth === null) return unchanged(state);
   if (name === "tokenExpired" && now >= expiredAt(auth)) {
+    // The credentials stay: the socket closes in this step, and its log names whose it was.
     return {
-      state: { ...state, auth: null },
+      state,
       effects: [...notices.expired, {
         kind: "close",
         code: CloseCode.TokenExpired,

@@ -84,7 +84,7 @@ Deno.test("rtc: a missing, bad or expired token is refused with 401 before the u
   }
   const plain = await fixture.handle(new Request("http://localhost/ws"));
   assert.equal(plain.status, 426, "not an upgrade");
-  await plain.body?.cancel();
+  assert.equal((await plain.json()).data.code, 426);
 });
 
 Deno.test("rtc: Ping/Pong; Subscribe and Unsubscribe answered with Status and active_subscriptions, and an Ack when the message has an id", async () => {
@@ -238,14 +238,21 @@ Deno.test("rtc: DirectMessage: delivered_to names the target's connections as th
       details: { message_id: "dm_2", queued: true },
     },
   });
+  alice.send("DirectMessage", {
+    target_user: "user456",
+    payload: { message: "no id" },
+  });
+  const unnamed = await alice.next("Error");
+  assert.equal(unnamed.code, 404, "errors come without an id too");
+  assert.deepEqual(unnamed.details, { queued: true });
   const history = await apiCall(
     fixture,
     `/history?channel=${encodeURIComponent("#user456")}`,
   );
   assert.equal(history.status, 200);
-  const [kept] = history.body.messages as Record<string, unknown>[];
-  assert.equal(kept?.from, "alice");
-  assert.deepEqual(kept?.payload, { message: "later" });
+  const kept = history.body.messages as Record<string, unknown>[];
+  assert.deepEqual(kept.map((message) => message.from), ["alice", "alice"]);
+  assert.deepEqual(kept[0]?.payload, { message: "later" });
 
   await using noScope = await RtcClient.connect(url, {
     ...CHAT,
@@ -258,6 +265,24 @@ Deno.test("rtc: DirectMessage: delivered_to names the target's connections as th
   }, "dm_3");
   assert.equal(refused.type, "Error");
   assert.equal(refused.data.code, 403);
+});
+
+Deno.test("rtc: a token without the subscribe scope is welcomed but holds no personal channel: its direct messages wait in history", async () => {
+  await using fixture = await serve();
+  const url = rtcUrl(fixture.base);
+  await using writer = await RtcClient.connect(url, {
+    sub: "writer",
+    scope: ["publish"],
+  });
+  await using alice = await RtcClient.connect(url, { ...CHAT, sub: "alice" });
+  const dm = await alice.request("DirectMessage", {
+    target_user: "writer",
+    payload: 1,
+  }, "d");
+  assert.equal(dm.data.code, 404);
+  writer.send("Ping", {});
+  await writer.next("Pong");
+  assert.ok(!writer.types.includes("DirectMessage"));
 });
 
 Deno.test("rtc: a back-end's message to a personal channel arrives as a DirectMessage from nobody", async () => {
@@ -455,6 +480,8 @@ Deno.test("rtc: bad input gets Error 400 naming what is wrong, and harms nothing
       /target_user/,
     ],
     ['{"type":"Ping","data":{"timestamp":"soon"}}', /data\.timestamp/],
+    ['{"type":"X-","data":{}}', /a name after X-/],
+    ['{"type":"Ping","id":true}', /id must be a string or a number/],
   ];
   for (const [text, message] of cases) {
     client.sendRaw(text);

@@ -709,7 +709,11 @@ Deno.test("token lifetime: timers on auth and on open, a warning 60 s before exp
     code: 4001,
     reason: "token expired",
   }]);
-  assert.equal(expired.state.auth, null);
+  assert.equal(
+    expired.state.auth?.subject,
+    "alice",
+    "the close log names whose it was",
+  );
 });
 
 Deno.test("token lifetime: a timer of replaced credentials does nothing", () => {

@@ -65,7 +65,11 @@ export function decodeEnvelope(text: string): DecodedEnvelope {
   const { type, data, id } = value as Record<string, unknown>;
   const messageId = isMessageId(id) ? id : undefined;
   if (id !== undefined && id !== null && messageId === undefined) {
-    return { ok: false, message: "id must be a string", id: undefined };
+    return {
+      ok: false,
+      message: "id must be a string or a number",
+      id: undefined,
+    };
   }
   if (typeof type !== "string" || type === "") {
     return {

@@ -173,7 +173,7 @@ export function onPublished(
   const { requestId } = input;
   if (requestId === undefined) return unchanged(state);
   const pending = state.pending.get(requestId);
-  if (pending?.kind === "direct" && pending.id !== undefined) {
+  if (pending?.kind === "direct") {
     return {
       state,
       effects: [{
@@ -199,7 +199,8 @@ export function onPublished(
 
 /**
  * Who holds the target's personal channel: its connections, named as
- * their welcomes named them; nobody, and the message waits in history.
+ * their welcomes named them (an `Ack` only for a message with an `id`);
+ * nobody, and the message waits in history: `Error 404` either way.
  */
 export function onTargetRead(
   state: RtcState,
@@ -207,24 +208,33 @@ export function onTargetRead(
   presence: Extract<Input, { kind: "presenceRead" }>["presence"],
 ): RtcStep {
   return answer(state, requestId, (pending) => {
-    if (pending.kind !== "direct" || pending.id === undefined) return null;
+    if (pending.kind !== "direct") return null;
     const connections = "members" in presence
       ? presence.members.map((member) => member.connectionId)
       : [];
-    return connections.length > 0
-      ? ackFrame(pending.id, "delivered", { delivered_to: connections })
-      : errorFrame(
-        404,
-        `User ${pending.target} not found or not connected`,
-        pending.id,
-        { queued: true },
-      );
+    if (connections.length > 0) {
+      return pending.id === undefined
+        ? null
+        : ackFrame(pending.id, "delivered", { delivered_to: connections });
+    }
+    return errorFrame(
+      404,
+      `User ${pending.target} not found or not connected`,
+      pending.id,
+      { queued: true },
+    );
   });
 }
 
 /** An `X-` type: the back-end is asked (scope `trigger`, as the native `trigger`). */
 export function custom(state: RtcState, envelope: Envelope): RtcStep {
   const { id, type } = envelope;
+  if (type.length === 2) {
+    return reply(
+      state,
+      errorFrame(400, "a custom type needs a name after X-", id),
+    );
+  }
   const scoped = withScope(state, "trigger", id);
   if (!scoped.ok) return reply(state, scoped.error);
   if (state.limits.trigger !== true) {

@@ -91,7 +91,7 @@ export function reduce(
   if (state.closed) return unchanged(state);
   switch (input.kind) {
     case "opened":
-      return onOpened(state);
+      return onOpened(state, now);
     case "frame":
       return admitted(state, now, (admittedState) => {
         const decoded = decodeEnvelope(input.text);
@@ -178,7 +178,7 @@ export function reduce(
  * subscription stands (a client that has it can be reached), and the
  * token's timers start with it, so no warning comes before the welcome.
  */
-function onOpened(state: RtcState): RtcStep {
+function onOpened(state: RtcState, now: number): RtcStep {
   const auth = state.auth;
   if (auth === null) {
     return {
@@ -189,7 +189,7 @@ function onOpened(state: RtcState): RtcStep {
       ],
     };
   }
-  return subscribePersonal(state, auth);
+  return subscribePersonal(state, auth, now);
 }
 
 /** Every frame spends from the rate budget, malformed and binary ones too. */

@@ -193,14 +193,37 @@ function topicsOf(envelope: Envelope):
 }
 
 /**
+ * The welcome `Status connected`; the token's timers start with it, so no
+ * warning comes before it.
+ */
+function welcome(state: RtcState, now: number): RtcStep {
+  const frame = send(statusFrame("connected", {
+    connection_id: state.connectionId,
+    server_time: unixSeconds(now),
+    protocol_version: PROTOCOL_VERSION,
+    features: FEATURES,
+  }));
+  return {
+    state,
+    effects: state.auth === null
+      ? [frame]
+      : [frame, ...lifetime(state.auth, now, TOKEN_NOTICES)],
+  };
+}
+
+/**
  * The personal channel's subscription, made at connect: a presence member
  * (so `delivered_to` finds it) told of no joins. Its start is answered with
- * the welcome.
+ * the welcome. A token without the `subscribe` scope may subscribe to
+ * nothing, its own channel included (as on the native protocol): it is
+ * welcomed at once and receives no direct messages.
  */
 export function subscribePersonal(
   state: RtcState,
   auth: Authentication,
+  now: number,
 ): RtcStep {
+  if (!auth.scopes.has("subscribe")) return welcome(state, now);
   const channel = `#${auth.subject}`;
   const policy = state.limits.namespaces.policyOf(channel);
   const opened = state.subscriptionsOpened + 1;
@@ -334,18 +357,7 @@ function progress(
         ],
       };
     }
-    const welcome = send(statusFrame("connected", {
-      connection_id: state.connectionId,
-      server_time: unixSeconds(now),
-      protocol_version: PROTOCOL_VERSION,
-      features: FEATURES,
-    }));
-    return {
-      state: done,
-      effects: done.auth === null
-        ? [welcome]
-        : [welcome, ...lifetime(done.auth, now, TOKEN_NOTICES)],
-    };
+    return welcome(done, now);
   }
   if (pending.kind !== "subscribe") return unchanged(state);
   const next: PendingRequest = {

@@ -459,6 +459,50 @@ Deno.test("rtc reducer: DirectMessage goes to the personal channel from its send
   );
 });
 
+Deno.test("rtc reducer: a DirectMessage without an id: no Ack for an online target, the 404 all the same for an offline one", () => {
+  const quiet = run(
+    welcomed(),
+    text("DirectMessage", { target_user: "bob", payload: "hi" }),
+  );
+  const [publish] = ofKind(quiet.effects, "publish");
+  const looked = run(quiet.state, {
+    kind: "published",
+    requestId: publish?.requestId,
+    message: { ...PUBLISHED, channel: "#bob" },
+  });
+  const [read] = ofKind(looked.effects, "presence");
+  assert.ok(read !== undefined);
+  const members = [{ user: "bob", connectionId: "x-1" }];
+  const online = run(looked.state, {
+    kind: "presenceRead",
+    requestId: read.requestId,
+    presence: { connections: 1, users: 1, members },
+  });
+  assert.deepEqual(online.effects, []);
+  assert.equal(online.state.pending.size, 0);
+  const offline = run(looked.state, {
+    kind: "presenceRead",
+    requestId: read.requestId,
+    presence: { connections: 0, users: 0, members: [] },
+  });
+  assert.deepEqual(sent(offline.effects)[0]?.data, {
+    code: 404,
+    message: "User bob not found or not connected",
+    details: { queued: true },
+  });
+});
+
+Deno.test("rtc reducer: a token without the subscribe scope subscribes nothing, its own channel included, and is welcomed at once", () => {
+  const opened = reduce(
+    fresh({ ...AUTH, scopes: new Set(["publish", "direct"]) }),
+    { kind: "opened" },
+    NOW,
+  );
+  assert.deepEqual(ofKind(opened.effects, "subscribe"), []);
+  assert.equal(sent(opened.effects)[0]?.data.status, "connected");
+  assert.equal(opened.state.subscriptions.size, 0);
+});
+
 Deno.test("rtc reducer: X- types call the back-end with the trigger scope; its answer is an Ack, or a frame of the type without an id", () => {
   const state = welcomed();
   const step = run(state, text("X-Save", { draft: 1 }, "x1"));
