@@ -12,12 +12,14 @@
  */
 
 import type { Recipient } from "../hub/hub.ts";
+import { MessageBacklog } from "../hub/message_backlog.ts";
 import { type Outbound, OutboundMeter } from "../hub/outbound_meter.ts";
 import { log } from "../log.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import type {
   Effect,
   Input,
+  Kinded,
   Protocol,
   TimerName,
 } from "../protocol/effects.ts";
@@ -29,6 +31,29 @@ import type { Controlled } from "./control.ts";
 import * as core from "./core_effects.ts";
 
 const logger = log("connection");
+
+/** The kinds of the core's effects (every one: the type says so); any other is a protocol's own. */
+const CORE_EFFECTS: Readonly<Record<Effect["kind"], true>> = {
+  reply: true,
+  send: true,
+  verifyToken: true,
+  subscribe: true,
+  activate: true,
+  catchUp: true,
+  unsubscribe: true,
+  publish: true,
+  history: true,
+  presence: true,
+  trigger: true,
+  timer: true,
+  measureBacklog: true,
+  close: true,
+  count: true,
+};
+
+function isCoreEffect<E extends Kinded>(effect: Effect | E): effect is Effect {
+  return Object.hasOwn(CORE_EFFECTS, effect.kind);
+}
 
 /** What every connection of a server shares: the core its effects run against. */
 export type ConnectionServices = core.CoreServices;
@@ -42,9 +67,13 @@ export interface OpenConnection extends Controlled {
 }
 
 /** Options of one {@linkcode Connection}. */
-export interface ConnectionOptions<S extends ConnectionState> {
+export interface ConnectionOptions<
+  S extends ConnectionState,
+  E extends Kinded = never,
+  I extends Kinded = never,
+> {
   /** The wire protocol it speaks: its reducer and framing. */
-  readonly protocol: Protocol<S>;
+  readonly protocol: Protocol<S, E, I>;
   /** The connection's starting state (id, limits, credentials from `?token=`). */
   readonly state: S;
   /** Where the client connects from, for the logs. */
@@ -82,11 +111,14 @@ export interface ConnectionOptions<S extends ConnectionState> {
  * }
  * ```
  */
-export class Connection<S extends ConnectionState>
-  implements Recipient, Outbound, OpenConnection {
+export class Connection<
+  S extends ConnectionState,
+  E extends Kinded = never,
+  I extends Kinded = never,
+> implements Recipient, Outbound, OpenConnection {
   readonly #socket: WebSocket;
   readonly #services: ConnectionServices;
-  readonly #protocol: Protocol<S>;
+  readonly #protocol: Protocol<S, E, I>;
   /** How its protocol frames broadcasts and notices (`undefined`: native); a field, read on the fan-out path. */
   readonly framing: Framing | undefined;
   readonly #connections: Set<OpenConnection>;
@@ -98,13 +130,16 @@ export class Connection<S extends ConnectionState>
   #tokenExpiringAt = Number.POSITIVE_INFINITY;
   #tokenExpiredAt = Number.POSITIVE_INFINITY;
   #slowConsumerAt = Number.POSITIVE_INFINITY;
+  #pingAt = Number.POSITIVE_INFINITY;
   /**
    * The drain check of a lagging connection, every few tens of ms: a real
    * timer, since the ticker's second would pace catching up, and only a
    * lagging connection has one.
    */
   #drainCheck: ReturnType<typeof setTimeout> | undefined;
-  readonly #inbox: Input[] = [];
+  readonly #inbox: (Input | I)[] = [];
+  /** Broadcasts waiting, for a protocol that counts its backlog in messages; made when first needed. */
+  #backlog: MessageBacklog | undefined;
   readonly #openedAt: number;
   readonly #meter: OutboundMeter;
   #state: S;
@@ -115,7 +150,7 @@ export class Connection<S extends ConnectionState>
   constructor(
     socket: WebSocket,
     services: ConnectionServices,
-    options: ConnectionOptions<S>,
+    options: ConnectionOptions<S, E, I>,
   ) {
     this.#socket = socket;
     this.#services = services;
@@ -172,6 +207,14 @@ export class Connection<S extends ConnectionState>
   deliver(frame: string): boolean {
     // #closed, not readyState: a plain field read on the fan-out path.
     if (this.#closed) return false;
+    const protocol = this.#protocol;
+    if (protocol.backlog !== undefined) {
+      this.#queue(frame, protocol.backlog);
+      if (protocol.ends?.(frame) === true) {
+        this.close(CloseCode.Normal, "stream ended");
+      }
+      return true;
+    }
     if (this.#meter.admits(frame.length)) {
       this.#socket.send(frame);
       return true;
@@ -190,6 +233,29 @@ export class Connection<S extends ConnectionState>
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
     this.#socket.send(frame);
     this.#meter.afterReply(frame.length);
+  }
+
+  /** Hands `frame` to the message backlog, made on first use. */
+  #queue(
+    frame: string,
+    backlog: NonNullable<Protocol<S, E, I>["backlog"]>,
+  ): void {
+    const socket = this.#socket;
+    this.#backlog ??= new MessageBacklog(
+      backlog.messages,
+      this.#state.limits.outboundBufferBytes,
+      {
+        get bufferedAmount(): number {
+          return socket.bufferedAmount;
+        },
+        send: (text) => socket.send(text),
+        overflowed: (dropped) => {
+          this.#services.metrics.dropped.inc(dropped);
+          this.#receive(backlog.overflowed(dropped));
+        },
+      },
+    );
+    this.#backlog.offer(frame);
   }
 
   /** A subscription lags: the reducer watches the backlog drain. */
@@ -234,6 +300,7 @@ export class Connection<S extends ConnectionState>
     if (now >= this.#tokenExpiringAt) this.#fire("tokenExpiring");
     if (now >= this.#tokenExpiredAt) this.#fire("tokenExpired");
     if (now >= this.#slowConsumerAt) this.#fire("slowConsumer");
+    if (now >= this.#pingAt) this.#fire("ping");
   }
 
   #fire(name: TimerName): void {
@@ -253,6 +320,7 @@ export class Connection<S extends ConnectionState>
         }, Math.max(0, at - this.#services.clock()));
     } else if (name === "tokenExpiring") this.#tokenExpiringAt = at;
     else if (name === "tokenExpired") this.#tokenExpiredAt = at;
+    else if (name === "ping") this.#pingAt = at;
     else this.#slowConsumerAt = at;
   }
 
@@ -271,7 +339,7 @@ export class Connection<S extends ConnectionState>
       : { kind: "frame", text: data };
   }
 
-  #receive(input: Input): void {
+  #receive(input: Input | I): void {
     if (this.#closed) return;
     // Only the newest backlog reading matters while one waits its turn.
     if (input.kind === "backlog" && this.#inbox.at(-1)?.kind === "backlog") {
@@ -285,7 +353,7 @@ export class Connection<S extends ConnectionState>
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      let input: Input | undefined;
+      let input: Input | I | undefined;
       while (!this.#closed && (input = this.#inbox.shift()) !== undefined) {
         await this.#step(input);
       }
@@ -302,7 +370,7 @@ export class Connection<S extends ConnectionState>
   }
 
   /** Reduces one input and carries out its effects, each outcome reduced at once. */
-  async #step(input: Input): Promise<void> {
+  async #step(input: Input | I): Promise<void> {
     const { state, effects } = this.#protocol.reduce(
       this.#state,
       input,
@@ -320,7 +388,18 @@ export class Connection<S extends ConnectionState>
   }
 
   /** Carries out one effect; an asynchronous one resolves to its outcome. */
-  #perform(effect: Effect): Input | undefined | Promise<Input | undefined> {
+  #perform(
+    effect: Effect | E,
+  ): Input | I | undefined | Promise<Input | I | undefined> {
+    if (!isCoreEffect(effect)) {
+      // The protocol's own effects: its dialect's folder carries them out.
+      return this.#protocol.perform?.(effect, this);
+    }
+    return this.#performCore(effect);
+  }
+
+  /** Carries out one of the core's effects. */
+  #performCore(effect: Effect): Input | undefined | Promise<Input | undefined> {
     switch (effect.kind) {
       case "reply":
         this.notify(encodeFrame(effect.frame));
@@ -375,6 +454,7 @@ export class Connection<S extends ConnectionState>
     this.#closed = true;
     this.#inbox.length = 0;
     clearTimeout(this.#drainCheck);
+    this.#backlog?.close();
     const subscriptions = this.#state.subscriptions.size;
     const { state, effects } = this.#protocol.reduce(
       this.#state,

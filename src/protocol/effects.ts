@@ -32,7 +32,9 @@ export type TimerName =
   | "tokenExpiring"
   | "tokenExpired"
   | "slowConsumer"
-  | "drainCheck";
+  | "drainCheck"
+  /** A protocol's own heartbeat (Nova's server `ping`); the others never set it. */
+  | "ping";
 
 /** Something that happened to a connection, for the reducer to decide on. */
 export type Input =
@@ -228,24 +230,63 @@ export type Effect =
 /** The effect of kind `K`, e.g. `EffectOf<"publish">`. */
 export type EffectOf<K extends Effect["kind"]> = Extract<Effect, { kind: K }>;
 
+/** Something with a `kind`: a protocol's own effect or input. */
+export interface Kinded {
+  /** What it is. */
+  readonly kind: string;
+}
+
+/** The connection a protocol's own effect runs for. */
+export interface ProtocolConnection {
+  /** The connection id. */
+  readonly id: string;
+  /** The authenticated user, or `null`. */
+  readonly user: string | null;
+}
+
 /**
  * A wire protocol as the connection shell runs it: its reducer over its
  * own state, and how it frames what is fanned out (`undefined`: the native
- * protocol's frames, built by the hub).
+ * protocol's frames, built by the hub). A dialect may ask for effects of
+ * its own (`E`, carried out by `perform`), whose outcomes come back as
+ * inputs of its own (`I`): adding a dialect adds a folder, not cases in the
+ * others.
  */
-export interface Protocol<S> {
+export interface Protocol<
+  S,
+  E extends Kinded = never,
+  I extends Kinded = never,
+> {
   /** For the logs: `native`, `rtc`, ... */
   readonly name: string;
   /** Decides what one input does to a connection: pure. */
-  readonly reduce: (state: S, input: Input, now: number) => Step<S>;
+  readonly reduce: (state: S, input: Input | I, now: number) => Step<S, E>;
   /** How broadcasts and notices look to its clients. */
   readonly framing: Framing | undefined;
+  /** Carries out the protocol's own effects; an asynchronous one resolves to its outcome. */
+  readonly perform?: (
+    effect: E,
+    connection: ProtocolConnection,
+  ) => I | undefined | Promise<I | undefined>;
+  /**
+   * A backlog of broadcasts counted in messages, for a protocol whose
+   * document says so: while the socket is behind, broadcasts wait in it,
+   * the oldest dropped past `messages`, and `overflowed` reports how many
+   * were. Without it, the core's policy holds (SPEC §3, §7: drop, lag,
+   * catch up from history).
+   */
+  readonly backlog?: {
+    readonly messages: number;
+    readonly overflowed: (dropped: number) => I;
+  };
+  /** Whether a broadcast frame ends the connection (closed 1000 once sent). */
+  readonly ends?: (frame: string) => boolean;
 }
 
 /** The reducer's answer: the next state and the effects to run, in order. */
-export interface Step<S> {
+export interface Step<S, E = never> {
   /** The next state. */
   readonly state: S;
   /** The effects to run, in order. */
-  readonly effects: readonly Effect[];
+  readonly effects: readonly (Effect | E)[];
 }

@@ -45,6 +45,9 @@ export function onTimer<S extends ConnectionState>(
       return onSlowConsumerTimer(state);
     case "drainCheck":
       return onDrainCheckTimer(state);
+    case "ping":
+      // A protocol with a heartbeat handles it before asking here.
+      return { state, effects: [] };
     default:
       return onTokenTimer(state, name, now, notices);
   }
