@@ -12,6 +12,7 @@ import type {
   Deliver,
   Engine,
   HistorySettings,
+  KeepsLatest,
 } from "./engine.ts";
 import { MemoryEngine } from "./memory.ts";
 import type { RedisNames } from "./redis_names.ts";
@@ -28,6 +29,8 @@ export interface EngineOptions {
   readonly historyOf?: (channel: string) => HistorySettings;
   /** The app's Redis key names (the default app's without it). */
   readonly names?: RedisNames;
+  /** Which channels keep their latest message of which events (a Nova stream's state). */
+  readonly keepsLatest?: KeepsLatest;
   /** `HISTORY_SIZE`. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`. */
@@ -71,6 +74,9 @@ export async function createEngine(
         ...(options.historyOf === undefined
           ? {}
           : { historyOf: options.historyOf }),
+        ...(options.keepsLatest === undefined
+          ? {}
+          : { keepsLatest: options.keepsLatest }),
         historySize: options.historySize,
         historyTtlSeconds: options.historyTtlSeconds,
       });

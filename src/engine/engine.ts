@@ -53,6 +53,14 @@ export interface Engine {
     limit: number,
   ): Promise<StreamRead>;
   /**
+   * The latest message of each event `channel` keeps (see
+   * {@linkcode KeepsLatest}), oldest first: a live stream's
+   * `stream_started`, its last `quality_changed`. Kept as long as the
+   * channel's position (a day after its last publish or read), beyond
+   * history. Empty for a channel that keeps none.
+   */
+  latest(channel: string): Promise<readonly Message[]>;
+  /**
    * Resolves once every message of `channel` published from now on will
    * reach this node's hub. Idempotent; the shell awaits it on every subscribe.
    */
@@ -93,6 +101,12 @@ export interface HistorySettings {
 
 /** The server API's `/notify`, as it travels to every node. */
 export type NotificationNotice = Extract<Notice, { kind: "notification" }>;
+
+/**
+ * Whether `channel` keeps its latest message of `event` (beyond history):
+ * asked on every publish, so it must be cheap.
+ */
+export type KeepsLatest = (channel: string, event: string) => boolean;
 
 /** What the server API asks of every node. */
 export type ControlCommand =

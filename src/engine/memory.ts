@@ -28,6 +28,7 @@ import {
   type Engine,
   EngineUnavailableError,
   type HistorySettings,
+  type KeepsLatest,
   STREAM_META_TTL_MS,
 } from "./engine.ts";
 
@@ -45,6 +46,8 @@ export interface MemoryEngineOptions {
   readonly onControl?: ControlHandler;
   /** A channel's own history settings (its namespace's, SPEC §10); the defaults above otherwise. */
   readonly historyOf?: (channel: string) => HistorySettings;
+  /** Which channels keep their latest message of which events. */
+  readonly keepsLatest?: KeepsLatest;
   /** Where epochs come from; a fresh random prefix unless a test fixes it. */
   readonly epochs?: EpochSource;
 }
@@ -66,6 +69,8 @@ interface ChannelStream {
   readonly times: number[];
   /** The last publish or read (epoch ms): the stream is forgotten a meta TTL after it. */
   touched: number;
+  /** The latest message of each event the channel keeps; made when first needed. */
+  latest?: Map<string, Message>;
 }
 
 /**
@@ -88,6 +93,7 @@ export class MemoryEngine implements Engine {
   readonly #metaTtlMs: number;
   readonly #epochs: EpochSource;
   readonly #historyOf: ((channel: string) => HistorySettings) | undefined;
+  readonly #keepsLatest: KeepsLatest | undefined;
   readonly #streams = new Map<string, ChannelStream>();
   /** Channels with local subscribers: their streams are kept while they have them. */
   readonly #listened = new Set<string>();
@@ -104,6 +110,7 @@ export class MemoryEngine implements Engine {
     this.#metaTtlMs = Math.max(STREAM_META_TTL_MS, this.#ttlMs);
     this.#epochs = options.epochs ?? new EpochSource();
     this.#historyOf = options.historyOf;
+    this.#keepsLatest = options.keepsLatest;
     // Channels nobody publishes to any more would otherwise keep their last messages forever.
     this.#sweeper = setInterval(
       () => this.#sweep(),
@@ -134,8 +141,20 @@ export class MemoryEngine implements Engine {
       from: message.from,
     };
     this.#remember(stream, accepted, now);
+    if (this.#keepsLatest?.(message.channel, message.event) === true) {
+      (stream.latest ??= new Map()).set(message.event, accepted);
+    }
     this.#deliver(accepted);
     return Promise.resolve(accepted);
+  }
+
+  latest(channel: string): Promise<readonly Message[]> {
+    const stream = this.#streams.get(channel);
+    if (stream?.latest === undefined) return Promise.resolve([]);
+    stream.touched = this.#clock();
+    return Promise.resolve(
+      [...stream.latest.values()].sort((a, b) => a.offset - b.offset),
+    );
   }
 
   history(channel: string, limit: number): Promise<readonly Message[]> {

@@ -44,6 +44,7 @@ import {
   type Deliver,
   type Engine,
   type HistorySettings,
+  type KeepsLatest,
   STREAM_META_TTL_MS,
 } from "./engine.ts";
 import { globOf } from "../protocol/channel.ts";
@@ -53,6 +54,7 @@ import {
   type Listening,
   liveMessage,
   messageOfEntry,
+  messageOfText,
   publishScript,
   readScript,
   releaseHeld,
@@ -88,6 +90,8 @@ export interface RedisEngineOptions {
   readonly onControl?: ControlHandler;
   /** A channel's own history settings (its namespace's, SPEC §10); the defaults otherwise. */
   readonly historyOf?: (channel: string) => HistorySettings;
+  /** Which channels keep their latest message of which events. */
+  readonly keepsLatest?: KeepsLatest;
   /** Its app's key names (the default app's without it). */
   readonly names?: RedisNames;
   /** `HISTORY_SIZE`: entries kept per channel stream. */
@@ -130,6 +134,7 @@ export class RedisEngine implements Engine {
   readonly #ttlMs: string;
   readonly #metaTtlMs: string;
   readonly #historyOf: ((channel: string) => HistorySettings) | undefined;
+  readonly #keepsLatest: KeepsLatest | undefined;
   readonly #epochs = new EpochSource();
   readonly #channels = new Map<string, Listening>();
   #subscriberWasReady = false;
@@ -142,6 +147,7 @@ export class RedisEngine implements Engine {
     this.#deliver = (message) => options.deliver.toChannel(message);
     this.#maxLength = String(options.historySize);
     this.#historyOf = options.historyOf;
+    this.#keepsLatest = options.keepsLatest;
     this.#ttlMs = String(options.historyTtlSeconds * 1000);
     this.#metaTtlMs = String(
       Math.max(STREAM_META_TTL_MS, options.historyTtlSeconds * 1000),
@@ -199,6 +205,7 @@ export class RedisEngine implements Engine {
         publishScript.run(this.#commands, [
           this.#names.stream(message.channel),
           this.#names.meta(message.channel),
+          this.#names.latest(message.channel),
         ], [
           ...this.#history(message.channel),
           this.#metaTtlMs,
@@ -209,6 +216,9 @@ export class RedisEngine implements Engine {
               : [message.event, message.payloadJson, message.from],
           ),
           this.#epochs.next(),
+          this.#keepsLatest?.(message.channel, message.event) === true
+            ? message.event
+            : "",
         ]) as Promise<[string, number, number]>,
     );
     return {
@@ -218,6 +228,14 @@ export class RedisEngine implements Engine {
       epoch,
       offset,
     };
+  }
+
+  async latest(channel: string): Promise<readonly Message[]> {
+    const kept = await this.#command(() =>
+      this.#commands.hvals(this.#names.latest(channel))
+    );
+    return kept.flatMap((text) => messageOfText(channel, text) ?? [])
+      .sort((a, b) => a.offset - b.offset);
   }
 
   async history(channel: string, limit: number): Promise<readonly Message[]> {

@@ -57,6 +57,11 @@ export class RedisNames {
     return `${this.prefix}:{${channel}}:meta`;
   }
 
+  /** The hash of a channel's latest message of each event it keeps (a Nova stream's state). */
+  latest(channel: string): string {
+    return `${this.prefix}:{${channel}}:latest`;
+  }
+
   /** The pub/sub channel a channel's messages travel on. */
   topic(channel: string): string {
     return this.topicPrefix + channel;

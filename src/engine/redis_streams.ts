@@ -33,9 +33,11 @@ const OFFSET_OF =
   `local function offset_of(id) return tonumber(string.match(id, '^(%d+)')) end`;
 
 /**
- * KEYS: stream, meta. ARGV: maxlen, ttl ms, meta ttl ms, topic, body, epoch
- * candidate. Numbers the message, appends it, trims what expired, and
- * publishes `<epoch>-<offset> <ms> <body>`. Returns {epoch, offset, ms}.
+ * KEYS: stream, meta, latest. ARGV: maxlen, ttl ms, meta ttl ms, topic,
+ * body, epoch candidate, event ('' unless the channel keeps its latest).
+ * Numbers the message, appends it, trims what expired, keeps it as its
+ * event's latest when asked, and publishes `<epoch>-<offset> <ms> <body>`.
+ * Returns {epoch, offset, ms}.
  */
 const PUBLISH_SCRIPT = `${NOW}
 ${OFFSET_OF}
@@ -52,7 +54,12 @@ end
 if expired then redis.call('XTRIM', KEYS[1], 'MINID', (expired + 1) .. '-0') end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[4], e .. '-' .. n .. ' ' .. now .. ' ' .. ARGV[5])
+local text = e .. '-' .. n .. ' ' .. now .. ' ' .. ARGV[5]
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[7], text)
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
+redis.call('PUBLISH', ARGV[4], text)
 return {e, n, now}`;
 
 /**
@@ -208,12 +215,21 @@ export function liveMessage(
   text: string,
 ): Message | null {
   if (!topicName.startsWith(topicPrefix)) return null;
+  return messageOfText(topicName.slice(topicPrefix.length), text);
+}
+
+/**
+ * A message of `channel` from its text `<epoch>-<offset> <ms> <body>`, as
+ * it travels over pub/sub and is kept as a channel's latest; `null` for
+ * anything else.
+ */
+export function messageOfText(channel: string, text: string): Message | null {
   const dash = text.indexOf("-");
   const firstSpace = text.indexOf(" ", dash);
   const secondSpace = text.indexOf(" ", firstSpace + 1);
   if (dash < 0 || firstSpace < 0 || secondSpace < 0) return null;
   return messageOf(
-    topicName.slice(topicPrefix.length),
+    channel,
     text.slice(0, dash),
     Number(text.slice(dash + 1, firstSpace)),
     Number(text.slice(firstSpace + 1, secondSpace)),

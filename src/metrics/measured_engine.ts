@@ -49,6 +49,11 @@ export class MeasuredEngine implements Engine {
   }
 
   /** As the wrapped engine's. */
+  latest(channel: string): Promise<readonly Message[]> {
+    return this.#engine.latest(channel);
+  }
+
+  /** As the wrapped engine's. */
   history(channel: string, limit: number): Promise<readonly Message[]> {
     return this.#engine.history(channel, limit);
   }
