@@ -52,6 +52,17 @@ export interface Config {
    * served (SPEC §11), off the server root; `""` turns it off.
    */
   readonly rtcPath: string;
+  /**
+   * `NOVA_PATH`: the prefix of the Nova Streaming viewer protocol's
+   * `{prefix}/{stream_id}/ws` (SPEC §11), off the root; `""` turns it off.
+   */
+  readonly novaPath: string;
+  /** The Nova heartbeat (`NOVA_PING_INTERVAL_MS`, `NOVA_PING_TIMEOUT_MS`, `NOVA_IDLE_TIMEOUT_MS`): the document's 30 s, 10 s, 60 s. */
+  readonly novaHeartbeat: {
+    readonly pingIntervalMs: number;
+    readonly pingTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
   /** `LOG_ENCODING`: human-readable lines, or JSON lines. */
   readonly logEncoding: "console" | "json";
   /** `LOG_LEVEL`. */
@@ -108,6 +119,10 @@ export const DEFAULTS = {
   HOST: "0.0.0.0",
   BASE_PATH: "/broadcaster",
   RTC_PATH: "/ws",
+  NOVA_PATH: "/api/v1/streams",
+  NOVA_PING_INTERVAL_MS: "30000",
+  NOVA_PING_TIMEOUT_MS: "10000",
+  NOVA_IDLE_TIMEOUT_MS: "60000",
   LOG_ENCODING: "console",
   LOG_LEVEL: "info",
   ALLOWED_ORIGINS: "*",
@@ -138,6 +153,23 @@ function integer(name: string, min: number, max: number) {
     );
 }
 
+/** Variables whose empty value means something (`""`: at the root, or off). */
+const KEEPS_EMPTY: ReadonlySet<string> = new Set([
+  "BASE_PATH",
+  "RTC_PATH",
+  "NOVA_PATH",
+]);
+
+/** A path off the root where a dialect is served, or `""` for off. */
+function dialectPath(name: string) {
+  return z.string()
+    .transform((path) => path.replace(/\/+$/, ""))
+    .refine(
+      (path) => path === "" || /^(\/[A-Za-z0-9._~-]+)+$/.test(path),
+      `${name} must be "" (off) or a path starting with "/"`,
+    );
+}
+
 function list(value: string): string[] {
   return value.split(",").map((item) => item.trim()).filter((item) =>
     item !== ""
@@ -161,12 +193,11 @@ const schema = z.object({
       (path) => path === "" || /^\/[A-Za-z0-9._~\-\/]*$/.test(path),
       'BASE_PATH must be "" or a path starting with "/"',
     ),
-  RTC_PATH: z.string()
-    .transform((path) => path.replace(/\/+$/, ""))
-    .refine(
-      (path) => path === "" || /^(\/[A-Za-z0-9._~-]+)+$/.test(path),
-      'RTC_PATH must be "" (off) or a path starting with "/"',
-    ),
+  RTC_PATH: dialectPath("RTC_PATH"),
+  NOVA_PATH: dialectPath("NOVA_PATH"),
+  NOVA_PING_INTERVAL_MS: integer("NOVA_PING_INTERVAL_MS", 100, 3_600_000),
+  NOVA_PING_TIMEOUT_MS: integer("NOVA_PING_TIMEOUT_MS", 100, 3_600_000),
+  NOVA_IDLE_TIMEOUT_MS: integer("NOVA_IDLE_TIMEOUT_MS", 100, 3_600_000),
   LOG_ENCODING: z.enum(["console", "json"], {
     error: 'LOG_ENCODING must be "console" or "json"',
   }),
@@ -268,37 +299,37 @@ const DEFAULT_ROUTES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Where `RTC_PATH` clashes with the default app's routes or an app's path:
- * a request could not tell them apart.
+ * Where a dialect's path (`RTC_PATH`, `NOVA_PATH`) clashes with the default
+ * app's routes or an app's path: a request could not tell them apart.
  */
-function rtcPathProblems(
-  raw: string,
+function dialectPathProblems(
+  name: string,
+  path: string,
   basePath: string,
   apps: readonly { readonly path: string }[],
 ): string[] {
-  const rtcPath = raw.replace(/\/+$/, "");
-  if (rtcPath === "") return [];
+  if (path === "") return [];
   const problems: string[] = [];
   const route = basePath === ""
-    ? rtcPath.slice(1)
-    : rtcPath.startsWith(`${basePath}/`)
-    ? rtcPath.slice(basePath.length + 1)
+    ? path.slice(1)
+    : path.startsWith(`${basePath}/`)
+    ? path.slice(basePath.length + 1)
     : null;
   if (
-    rtcPath === basePath ||
+    path === basePath ||
     (route !== null && DEFAULT_ROUTES.has(route.split("/")[0] ?? ""))
   ) {
     problems.push(
-      `RTC_PATH ${
-        JSON.stringify(rtcPath)
-      } clashes with a route under BASE_PATH ${JSON.stringify(basePath)}`,
+      `${name} ${JSON.stringify(path)} clashes with a route under BASE_PATH ${
+        JSON.stringify(basePath)
+      }`,
     );
   }
   apps.forEach((app, index) => {
-    if (pathsOverlap(app.path, rtcPath)) {
+    if (pathsOverlap(app.path, path)) {
       problems.push(
-        `RTC_PATH ${
-          JSON.stringify(rtcPath)
+        `${name} ${
+          JSON.stringify(path)
         } overlaps CONFIG_FILE apps.${index}.path ${JSON.stringify(app.path)}`,
       );
     }
@@ -375,8 +406,8 @@ function configFile(
 
 /**
  * Validates an environment into {@linkcode Config}. Unset and empty variables
- * take their defaults (except `BASE_PATH` and `RTC_PATH`, where `""` is
- * meaningful).
+ * take their defaults (except `BASE_PATH`, `RTC_PATH` and `NOVA_PATH`,
+ * where `""` is meaningful).
  *
  * @example
  * ```ts
@@ -397,7 +428,7 @@ export function parseConfig(
   for (const name of Object.keys(schema.shape)) {
     const value = env[name];
     const unset = value === undefined ||
-      (value.trim() === "" && name !== "BASE_PATH" && name !== "RTC_PATH");
+      (value.trim() === "" && !KEEPS_EMPTY.has(name));
     input[name] = unset ? DEFAULTS[name as keyof typeof DEFAULTS] : value;
   }
   const parsed = schema.safeParse(input);
@@ -434,13 +465,20 @@ export function parseConfig(
       );
     }
   });
+  const apps = file.ok ? file.file.apps : [];
+  const rtcPath = (input.RTC_PATH ?? "").replace(/\/+$/, "");
+  const novaPath = (input.NOVA_PATH ?? "").replace(/\/+$/, "");
   problems.push(
-    ...rtcPathProblems(
-      input.RTC_PATH ?? "",
-      basePath,
-      file.ok ? file.file.apps : [],
-    ),
+    ...dialectPathProblems("RTC_PATH", rtcPath, basePath, apps),
+    ...dialectPathProblems("NOVA_PATH", novaPath, basePath, apps),
   );
+  if (rtcPath !== "" && novaPath !== "" && pathsOverlap(rtcPath, novaPath)) {
+    problems.push(
+      `RTC_PATH ${JSON.stringify(rtcPath)} overlaps NOVA_PATH ${
+        JSON.stringify(novaPath)
+      }`,
+    );
+  }
   if (!parsed.success || !file.ok || problems.length > 0) {
     return { ok: false, problems };
   }
@@ -456,6 +494,12 @@ export function parseConfig(
       apiKeys: values.API_KEYS,
       basePath: values.BASE_PATH,
       rtcPath: values.RTC_PATH,
+      novaPath: values.NOVA_PATH,
+      novaHeartbeat: {
+        pingIntervalMs: values.NOVA_PING_INTERVAL_MS,
+        pingTimeoutMs: values.NOVA_PING_TIMEOUT_MS,
+        idleTimeoutMs: values.NOVA_IDLE_TIMEOUT_MS,
+      },
       logEncoding: values.LOG_ENCODING,
       logLevel: values.LOG_LEVEL,
       allowedOrigins: values.ALLOWED_ORIGINS,

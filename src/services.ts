@@ -25,6 +25,8 @@ import { DEFAULT_CHANNEL_POLICY, Namespaces } from "./protocol/namespaces.ts";
 import type { RedisNames } from "./engine/redis_names.ts";
 import type { PresenceStore } from "./presence/presence.ts";
 import type { Limits } from "./protocol/state.ts";
+import { StreamPeaks } from "./protocol/nova/frames.ts";
+import { keepsStreamState } from "./protocol/nova/stream.ts";
 
 /** How long start-up waits for the engine (e.g. Redis) before serving anyway, unhealthy. */
 const ENGINE_START_MS = 5_000;
@@ -59,6 +61,8 @@ export interface Services {
   readonly limits: Limits;
   /** Every open connection: for shutdown, timers and the connections gauge. */
   readonly connections: Set<OpenConnection>;
+  /** The peaks of the Nova streams this node serves (SPEC §11). */
+  readonly streamPeaks: StreamPeaks;
 }
 
 /** Options of {@linkcode buildServices}. */
@@ -103,6 +107,8 @@ export async function buildServices(
     ...names,
     onControl: (command) => carryOut(command, connections),
     historyOf: (channel) => namespaces.policyOf(channel),
+    // A Nova stream's state outlives its history (SPEC §11).
+    ...(config.novaPath === "" ? {} : { keepsLatest: keepsStreamState }),
     deliver: (message) => hub.deliver(message),
     cluster: hub,
     historySize: config.historySize,
@@ -179,5 +185,6 @@ export async function buildServices(
       trigger: config.trigger !== undefined,
     },
     connections,
+    streamPeaks: new StreamPeaks(),
   };
 }

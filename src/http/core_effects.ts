@@ -152,13 +152,23 @@ async function listenToPattern(
   return null;
 }
 
-/** Listens, reads the stream, and joins presence. */
+/** Listens, reads the stream (and its latest kept messages, when asked), and joins presence. */
 async function listenToChannel(
   services: CoreServices,
-  { subscription, since, limit }: EffectOf<"subscribe">,
+  { subscription, since, limit, latest }: EffectOf<"subscribe">,
 ): Promise<StreamRead> {
   await services.engine.listen(subscription.channel);
-  const read = await services.engine.read(subscription.channel, since, limit);
+  const position = await services.engine.read(
+    subscription.channel,
+    since,
+    limit,
+  );
+  const read = latest === true
+    ? {
+      ...position,
+      latest: await services.engine.latest(subscription.channel),
+    }
+    : position;
   // Present before the answer: a `presence` right after it includes this one.
   if (subscription.member !== undefined) {
     await services.presence.add(subscription.channel, subscription.member);

@@ -30,6 +30,7 @@ import {
   type HeaderList,
   preflight,
 } from "./responses.ts";
+import { handleNovaUpgrade, novaEndpoint } from "./nova_upgrade.ts";
 import { handleRtcUpgrade } from "./rtc_upgrade.ts";
 import { handleUpgrade } from "./websocket.ts";
 
@@ -102,6 +103,10 @@ export function createHandler(
     // Off the root, not under BASE_PATH; never matches when off.
     rtc: config.rtcPath === "" ? undefined : config.rtcPath,
   };
+  // `{NOVA_PATH}/{stream_id}/ws`, off the root like /ws; built once, as its protocol.
+  const nova = config.novaPath === ""
+    ? null
+    : { prefix: `${config.novaPath}/`, endpoint: novaEndpoint(services) };
 
   /** A REST route: CORS on every answer, preflight, then the one method it serves. */
   function rest(
@@ -184,8 +189,18 @@ export function createHandler(
             ? "presence unavailable"
             : null,
         );
-      default:
-        return notFound(pathname, base);
+      default: {
+        const streamId = nova === null
+          ? null
+          : streamIdIn(pathname, nova.prefix);
+        if (nova === null || streamId === null) return notFound(pathname, base);
+        if (method !== "GET") return notAllowed(method, "GET");
+        return handleNovaUpgrade(request, streamId, {
+          remote: remoteOf(info),
+          services,
+          endpoint: nova.endpoint,
+        });
+      }
     }
   }
 
@@ -222,6 +237,13 @@ export function createHandler(
       }
     }
   };
+}
+
+/** The stream id of `{prefix}{stream_id}/ws`, or `null` for another path. */
+function streamIdIn(pathname: string, prefix: string): string | null {
+  if (!pathname.startsWith(prefix) || !pathname.endsWith("/ws")) return null;
+  const streamId = pathname.slice(prefix.length, -"/ws".length);
+  return streamId === "" || streamId.includes("/") ? null : streamId;
 }
 
 /**

@@ -231,6 +231,7 @@ export function appConfig(config: Config, app: AppConfig): Config {
     basePath: app.path,
     // The other protocols are the default app's (SPEC §11).
     rtcPath: "",
+    novaPath: "",
     jwtSecret: app.jwtSecret,
     apiKeys: app.apiKeys,
     namespaces: app.namespaces,

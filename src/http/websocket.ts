@@ -14,7 +14,7 @@ import {
   authenticationFromClaims,
 } from "../protocol/authentication.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
-import type { Protocol } from "../protocol/effects.ts";
+import type { Kinded, Protocol } from "../protocol/effects.ts";
 import { reduce } from "../protocol/reducer.ts";
 import { type ConnectionState, initialState } from "../protocol/state.ts";
 import type { Services } from "../services.ts";
@@ -69,9 +69,13 @@ export function isUpgrade(request: Request): boolean {
 }
 
 /** Options of {@linkcode accept}. */
-export interface AcceptOptions<S extends ConnectionState> {
+export interface AcceptOptions<
+  S extends ConnectionState,
+  E extends Kinded = never,
+  I extends Kinded = never,
+> {
   /** The protocol the socket speaks. */
-  readonly protocol: Protocol<S>;
+  readonly protocol: Protocol<S, E, I>;
   /** Its starting state, given the connection's id. */
   readonly state: (connectionId: string) => S;
   /** Where the client connects from, for the logs. */
@@ -84,10 +88,14 @@ export interface AcceptOptions<S extends ConnectionState> {
  * Upgrades `request` and hands the socket to a {@linkcode Connection}; a
  * browser from an origin not allowed is closed with 1008 once open.
  */
-export function accept<S extends ConnectionState>(
+export function accept<
+  S extends ConnectionState,
+  E extends Kinded = never,
+  I extends Kinded = never,
+>(
   request: Request,
   services: Services,
-  options: AcceptOptions<S>,
+  options: AcceptOptions<S, E, I>,
 ): Response {
   // Read everything from the request now: after the upgrade it is closed.
   const origin = request.headers.get("origin");

@@ -160,6 +160,8 @@ export type Effect =
     readonly limit: number;
     /** The most subscriptions its channel may have (its namespace's; 0: no limit). */
     readonly maxSubscribers: number;
+    /** Read the channel's latest kept messages too (`StreamRead.latest`). */
+    readonly latest?: true;
   }
   /** Deliver the replay, then release the live messages held back for the subscription. */
   | {

@@ -38,6 +38,12 @@ export interface StreamRead {
    * (or it is the stream's position). False without `since`.
    */
   readonly recovered: boolean;
+  /**
+   * The channel's latest message of each event it keeps, read after the
+   * position (so one after it may be among them), when the subscribe asked
+   * (`latest`). See `Engine.latest`.
+   */
+  readonly latest?: readonly Message[];
 }
 
 /** How a subscription starts: where it stands, and what history it replays. */

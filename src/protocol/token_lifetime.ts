@@ -23,10 +23,10 @@ import type { ConnectionState } from "./state.ts";
  * protocol: `tokenExpiring`, then nothing).
  */
 export interface TokenNotices {
-  /** The warning, 60 s before `exp`. */
-  readonly expiring: (auth: Authentication) => Effect;
-  /** Sent just before the close with 4001. */
-  readonly expired: readonly Effect[];
+  /** The warning, 60 s before `exp`; `null` for a protocol that has none. */
+  readonly expiring: (auth: Authentication) => Effect | null;
+  /** Sent just before the close with 4001, at `now`. */
+  readonly expired: (now: number) => readonly Effect[];
 }
 
 /** When `tokenExpiring` is due: 60 s before `exp`. */
@@ -47,7 +47,7 @@ const NATIVE_NOTICES: TokenNotices = {
       expiresAt: formatTimestamp(auth.expiresAt),
     }),
   }),
-  expired: [],
+  expired: () => [],
 };
 
 /**
@@ -71,7 +71,8 @@ export function lifetime(
     ];
   }
   // Warned now: the earlier credentials' warning timer, if any, must not fire again.
-  return [notices.expiring(auth), {
+  const warning = notices.expiring(auth);
+  return [...(warning === null ? [] : [warning]), {
     kind: "timer",
     name: "tokenExpiring",
     at: Number.POSITIVE_INFINITY,
@@ -94,7 +95,7 @@ export function onTokenTimer<S extends ConnectionState>(
     // The credentials stay: the socket closes in this step, and its log names whose it was.
     return {
       state,
-      effects: [...notices.expired, {
+      effects: [...notices.expired(now), {
         kind: "close",
         code: CloseCode.TokenExpired,
         reason: "token expired",
@@ -104,7 +105,8 @@ export function onTokenTimer<S extends ConnectionState>(
   if (
     name === "tokenExpiring" && now >= warnAt(auth) && now < expiredAt(auth)
   ) {
-    return { state, effects: [notices.expiring(auth)] };
+    const warning = notices.expiring(auth);
+    return { state, effects: warning === null ? [] : [warning] };
   }
   return unchanged(state);
 }

@@ -18,7 +18,7 @@ export const TOKEN_NOTICES: TokenNotices = {
       expires_at: unixSeconds(auth.expiresAt),
       refresh_required: true,
     })),
-  expired: [
+  expired: () => [
     send(
       errorFrame(
         401,

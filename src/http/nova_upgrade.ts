@@ -1,0 +1,171 @@
+/**
+ * `GET {NOVA_PATH}/{stream_id}/ws?token=` (default `NOVA_PATH`:
+ * `/api/v1/streams`): the upgrade of the Nova Streaming viewer protocol
+ * (SPEC §11). Refusals come before the upgrade, in the protocol's own
+ * `error` shape: 404 for a stream id that cannot be one, 400 for a protocol
+ * version other than 1.0, 401 for a missing or bad token, 403 for a token
+ * that does not allow the stream's channel.
+ *
+ * @module
+ */
+
+import { allows } from "../protocol/authentication.ts";
+import { isValidChannelName } from "../protocol/channel.ts";
+import type { Protocol } from "../protocol/effects.ts";
+import { formatTimestamp } from "../protocol/message.ts";
+import type { NovaEffect, NovaInput } from "../protocol/nova/effects.ts";
+import {
+  endsStream,
+  novaFraming,
+  PROTOCOL_VERSION,
+} from "../protocol/nova/frames.ts";
+import { reduce } from "../protocol/nova/reducer.ts";
+import { type NovaState, novaState } from "../protocol/nova/state.ts";
+import { channelOf } from "../protocol/nova/stream.ts";
+import type { Limits } from "../protocol/state.ts";
+import type { Services } from "../services.ts";
+import { performNova } from "./nova_effects.ts";
+import { accept, authenticate, isUpgrade } from "./websocket.ts";
+
+/** The document's message size: 256 KB (larger frames close 1009). */
+export const NOVA_MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** The document's backlog: 100 messages per viewer, the oldest dropped. */
+export const NOVA_BACKLOG_MESSAGES = 100;
+
+/** The Nova protocol of one app's services, and the limits its viewers are held to. */
+export interface NovaEndpoint {
+  readonly protocol: Protocol<NovaState, NovaEffect, NovaInput>;
+  readonly limits: Limits;
+}
+
+/** Builds the Nova protocol over `services`: once per server, shared by its viewers. */
+export function novaEndpoint(services: Services): NovaEndpoint {
+  return {
+    protocol: {
+      name: "nova",
+      reduce,
+      framing: novaFraming(services.streamPeaks, services.clock),
+      perform: (effect, connection) =>
+        performNova(
+          {
+            engine: services.engine,
+            presence: services.presence,
+            webhooks: services.webhooks,
+            peaks: services.streamPeaks,
+          },
+          effect,
+          connection,
+        ),
+      backlog: {
+        messages: NOVA_BACKLOG_MESSAGES,
+        overflowed: (dropped) => ({ kind: "overflowed", dropped }),
+      },
+      ends: endsStream,
+    },
+    limits: {
+      ...services.limits,
+      maxSubscriptions: 1,
+      maxMessageBytes: NOVA_MAX_MESSAGE_BYTES,
+    },
+  };
+}
+
+/** An HTTP refusal whose body is the protocol's `error` event. */
+function refusal(
+  status: number,
+  code: string,
+  message: string,
+  services: Services,
+): Response {
+  return Response.json({
+    event: "error",
+    data: {
+      error_code: code,
+      error_message: message,
+      severity: "error",
+      recoverable: false,
+      suggested_action: status === 401
+        ? "Get a new token, check its expiration"
+        : status === 403
+        ? "Ask for a token that allows this stream"
+        : "Verify the stream ID",
+      timestamp: formatTimestamp(services.clock()),
+    },
+  }, { status, headers: status === 426 ? { upgrade: "websocket" } : {} });
+}
+
+/** Upgrades a viewer of stream `streamId`. */
+export function handleNovaUpgrade(
+  request: Request,
+  streamId: string,
+  context: {
+    readonly remote: string;
+    readonly services: Services;
+    readonly endpoint: NovaEndpoint;
+  },
+): Response {
+  const { services, endpoint } = context;
+  if (!isUpgrade(request)) {
+    return refusal(
+      426,
+      "PROTOCOL_ERROR",
+      "expected a WebSocket upgrade",
+      services,
+    );
+  }
+  const channel = channelOf(streamId);
+  if (streamId.includes(":") || !isValidChannelName(channel)) {
+    return refusal(
+      404,
+      "STREAM_NOT_FOUND",
+      "no stream can have that ID: letters, digits, _ and - only",
+      services,
+    );
+  }
+  const query = new URL(request.url).searchParams;
+  const version = query.get("protocol");
+  if (version !== null && version !== PROTOCOL_VERSION) {
+    return refusal(
+      400,
+      "PROTOCOL_ERROR",
+      `protocol version ${
+        JSON.stringify(version.slice(0, 16))
+      } is not served: 1.0 is`,
+      services,
+    );
+  }
+  const token = query.get("token");
+  if (token === null || token === "") {
+    return refusal(
+      401,
+      "CONNECTION_REJECTED",
+      "a token is required: ?token=",
+      services,
+    );
+  }
+  const outcome = authenticate(services, token);
+  if (!outcome.ok) {
+    return refusal(401, "CONNECTION_REJECTED", outcome.reason, services);
+  }
+  if (!allows(outcome.auth, "subscribe", channel)) {
+    return refusal(
+      403,
+      "UNAUTHORIZED",
+      `the token does not allow stream ${JSON.stringify(streamId)}`,
+      services,
+    );
+  }
+  return accept(request, services, {
+    protocol: endpoint.protocol,
+    state: (connectionId) =>
+      novaState({
+        connectionId,
+        limits: endpoint.limits,
+        auth: outcome.auth,
+        streamId,
+        heartbeat: services.config.novaHeartbeat,
+      }),
+    remote: context.remote,
+  });
+}
