@@ -7,7 +7,7 @@
  */
 
 import type { TokenClaims } from "../../src/auth/jwt.ts";
-import { Observed } from "./observed.ts";
+import { JsonClient } from "./json_client.ts";
 import { token } from "./server.ts";
 
 /** A frame the server sent, parsed: `{"type", "data"}`. */
@@ -29,26 +29,7 @@ export function rtcUrl(base: string): string {
 }
 
 /** A connected client of the protocol. */
-export class RtcClient implements AsyncDisposable {
-  readonly socket: WebSocket;
-  /** Every frame received, in order. */
-  readonly frames = new Observed<RtcFrame>();
-  /** Resolves with the close event. */
-  readonly closed: Promise<CloseEvent>;
-  /** Frames already taken by {@linkcode next}. */
-  readonly #taken = new Set<RtcFrame>();
-
-  constructor(socket: WebSocket) {
-    this.socket = socket;
-    socket.binaryType = "arraybuffer";
-    this.closed = new Promise((resolve) => {
-      socket.addEventListener("close", resolve, { once: true });
-    });
-    socket.addEventListener("message", (event) => {
-      this.frames.push(JSON.parse(String(event.data)));
-    });
-  }
-
+export class RtcClient extends JsonClient<RtcFrame> {
   /**
    * Opens a socket to `url` with a test token (`claims` override its
    * defaults) carried as `carrier` says, and waits for the welcome.
@@ -88,11 +69,6 @@ export class RtcClient implements AsyncDisposable {
     ));
   }
 
-  /** Sends a frame as it is. */
-  sendRaw(frame: string | Uint8Array<ArrayBuffer>): void {
-    this.socket.send(frame);
-  }
-
   /**
    * The data of the first frame of `type` (matching `match`) not taken yet;
    * waits for it.
@@ -103,14 +79,10 @@ export class RtcClient implements AsyncDisposable {
     match: (data: any) => boolean = () => true,
     // deno-lint-ignore no-explicit-any -- as RtcFrame's data
   ): Promise<any> {
-    const find = () =>
-      this.frames.values.find((frame) =>
-        !this.#taken.has(frame) && frame.type === type && match(frame.data)
-      );
-    await this.frames.until(() => find() !== undefined, `a ${type} frame`);
-    const frame = find();
-    if (frame === undefined) throw new Error("unreachable");
-    this.#taken.add(frame);
+    const frame = await this.take(
+      (frame) => frame.type === type && match(frame.data),
+      `a ${type} frame`,
+    );
     return frame.data;
   }
 
@@ -121,18 +93,12 @@ export class RtcClient implements AsyncDisposable {
     id: string,
   ): Promise<RtcFrame> {
     this.send(type, data, id);
-    const answer = (frame: RtcFrame) =>
-      !this.#taken.has(frame) &&
-      (frame.type === "Ack" || frame.type === "Error") &&
-      (frame.data.message_id === id || frame.data.details?.message_id === id);
-    await this.frames.until(
-      (frames) => frames.some(answer),
+    return await this.take(
+      (frame) =>
+        (frame.type === "Ack" || frame.type === "Error") &&
+        (frame.data.message_id === id || frame.data.details?.message_id === id),
       `the answer to ${id}`,
     );
-    const frame = this.frames.values.find(answer);
-    if (frame === undefined) throw new Error("unreachable");
-    this.#taken.add(frame);
-    return frame;
   }
 
   /** Subscribes to `topics` and waits for `Status subscribed`. */
@@ -144,11 +110,5 @@ export class RtcClient implements AsyncDisposable {
   /** Types of every frame received so far, in order. */
   get types(): string[] {
     return this.frames.values.map((frame) => frame.type);
-  }
-
-  /** Closes the socket and waits until it has closed. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.socket.readyState <= WebSocket.OPEN) this.socket.close();
-    await this.closed;
   }
 }
