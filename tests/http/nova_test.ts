@@ -10,13 +10,13 @@ import { Opcode, RawClient } from "../support/raw_client.ts";
 import { handler, restPublish, serve, token } from "../support/server.ts";
 
 const STARTED = {
-  broadcaster_id: "user-123",
-  broadcaster_name: "Streamer123",
+  "broadcaster_id": "user-123",
+  "broadcaster_name": "Streamer123",
   title: "Live Gaming Session",
   description: "Playing competitive games with viewers",
   quality: "1080p",
   fps: 60,
-  bitrate_kbps: 5000,
+  "bitrate_kbps": 5000,
 };
 
 /** The back-end: publishes a Nova event to stream `streamId`. */
@@ -96,10 +96,10 @@ Deno.test("nova: connection_established, stream_started replayed to a viewer who
   }, "replayed right after the welcome");
 
   const quality = {
-    previous_quality: "1080p",
-    new_quality: "720p",
-    previous_bitrate_kbps: 5000,
-    new_bitrate_kbps: 3000,
+    "previous_quality": "1080p",
+    "new_quality": "720p",
+    "previous_bitrate_kbps": 5000,
+    "new_bitrate_kbps": 3000,
     fps: 60,
     reason: "adaptive_bitrate",
     timestamp: "2025-10-21T10:40:15.789Z",
@@ -177,8 +177,10 @@ Deno.test("nova: viewer_count_changed batched from occupancy, with peak_viewers 
   await watcher[Symbol.asyncDispose]();
   await using back = await NovaClient.connect(url, viewerClaims("s2", "b"));
   await using second = await NovaClient.connect(url, viewerClaims("s2", "c"));
-  const again = await back.next("viewer_count_changed", (data) =>
-    data.viewer_count === 2);
+  const again = await back.next(
+    "viewer_count_changed",
+    (data) => data.viewer_count === 2,
+  );
   assert.equal(again.peak_viewers, 4);
   assert.equal((await second.next("viewer_count_changed")).peak_viewers, 4);
 });
@@ -253,10 +255,10 @@ Deno.test("nova: report_issue is logged and sent to the back-end as a signed rep
       viewerClaims("s4"),
     );
     const report = {
-      issue_type: "buffering",
+      "issue_type": "buffering",
       severity: "high",
       description: "Stream is constantly buffering",
-      client_info: { player: "video.js", bandwidth_estimate_kbps: 8000 },
+      "client_info": { player: "video.js", bandwidth_estimate_kbps: 8000 },
     };
     viewer.send("report_issue", report);
     await delivered;
