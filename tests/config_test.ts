@@ -18,6 +18,12 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
     apiKeys: [REQUIRED.API_KEYS],
     basePath: "/broadcaster",
     rtcPath: "/ws",
+    novaPath: "/api/v1/streams",
+    novaHeartbeat: {
+      pingIntervalMs: 30_000,
+      pingTimeoutMs: 10_000,
+      idleTimeoutMs: 60_000,
+    },
     logEncoding: "console",
     logLevel: "info",
     allowedOrigins: "*",
@@ -134,6 +140,18 @@ Deno.test('RTC_PATH: /ws by default, off with "", refused where it would shadow 
     assert.ok(!parsed.ok);
     assert.ok(parsed.problems.includes(problem), parsed.problems.join("\n"));
   }
+});
+
+Deno.test('NOVA_PATH: /api/v1/streams by default, off with "", refused where it would overlap RTC_PATH', () => {
+  const off = parseConfig({ ...REQUIRED, NOVA_PATH: "" });
+  assert.ok(off.ok);
+  assert.equal(off.config.novaPath, "");
+  const clash = parseConfig({ ...REQUIRED, NOVA_PATH: "/ws" });
+  assert.ok(!clash.ok);
+  assert.ok(clash.problems.includes('RTC_PATH "/ws" overlaps NOVA_PATH "/ws"'));
+  const heartbeat = parseConfig({ ...REQUIRED, NOVA_PING_INTERVAL_MS: "1000" });
+  assert.ok(heartbeat.ok);
+  assert.equal(heartbeat.config.novaHeartbeat.pingIntervalMs, 1000);
 });
 
 Deno.test("empty variables take their defaults; LOG_LEVEL accepts warn", () => {
