@@ -7,53 +7,22 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium, RUN_BROWSER_TESTS } from "../support/chromium.ts";
 import { TestClient } from "../support/client.ts";
 import { restPublish, serve, TEST_API_KEY, token } from "../support/server.ts";
 
-/** Debian's Chromium, else CHROMIUM_PATH, else a preinstalled Chrome (GitHub's runners). */
-async function findChromium(): Promise<string | undefined> {
-  const candidates = [
-    Deno.env.get("CHROMIUM_PATH"),
-    "/usr/bin/chromium",
-    "/usr/bin/google-chrome",
-  ];
-  for (const candidate of candidates) {
-    if (candidate && await Deno.stat(candidate).then(() => true, () => false)) {
-      return candidate;
-    }
-  }
-  return undefined;
-}
-
-const CHROMIUM = await findChromium();
-const HAS_CHROMIUM = CHROMIUM !== undefined;
-const CI = Deno.env.get("CI") === "true";
-
 Deno.test({
-  name: HAS_CHROMIUM || CI
+  name: RUN_BROWSER_TESTS
     ? "the console connects, subscribes and shows published messages"
     : "the console in a browser (skipped: chromium not installed)",
-  ignore: !HAS_CHROMIUM && !CI,
+  ignore: !RUN_BROWSER_TESTS,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
     await using fixture = await serve({}, {
       consolePrefill: { token: await token(), apiKey: TEST_API_KEY },
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const external: string[] = [];
