@@ -197,6 +197,48 @@ export class RtcBenchClient {
   }
 }
 
+/**
+ * A viewer of the Nova Streaming protocol: connected with `?token=` to its
+ * stream, counting its `viewer_count_changed` updates and handing the
+ * stream's other events to a callback.
+ */
+export class NovaBenchClient {
+  readonly #socket: WebSocket;
+  /** `viewer_count_changed` updates received. */
+  countUpdates = 0;
+  /** Called for every stream event, with its data and arrival time. */
+  onEvent: (data: Broadcast["payload"], receivedAt: number) => void = () => {};
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    socket.onmessage = (event) => {
+      const receivedAt = now();
+      const frame = JSON.parse(event.data);
+      if (frame.event === "viewer_count_changed") this.countUpdates++;
+      else if (frame.event === "tick") this.onEvent(frame.data, receivedAt);
+    };
+  }
+
+  /** Opens `url` with `token` and waits for `connection_established`. */
+  static open(url: string, token: string): Promise<NovaBenchClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`${url}?token=${token}`);
+      const client = new NovaBenchClient(socket);
+      socket.addEventListener("message", () => resolve(client), { once: true });
+      socket.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    });
+  }
+
+  /** Closes the connection and waits for the close to complete. */
+  close(): Promise<void> {
+    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#socket.addEventListener("close", () => resolve(), { once: true });
+      this.#socket.close(1000);
+    });
+  }
+}
+
 /** Tracks per-subscription delivery: count, seq gaps, latencies. */
 export class DeliveryLog {
   readonly latencies: number[] = [];

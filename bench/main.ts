@@ -29,6 +29,7 @@ import {
   DEFAULT_SIZES,
   fanOut,
   idleThenManyChannels,
+  novaStream,
   patternSubscriptions,
   presenceCrowd,
   reconnectStorm,
@@ -54,6 +55,7 @@ const SCENARIOS = [
   "presence",
   "patterns",
   "rtcFanOut",
+  "nova",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 
@@ -78,6 +80,8 @@ const USAGE = `deno task bench [flags]
   --patterns <n>           pattern subscriptions, and channels (${DEFAULT_SIZES.patterns})
   --presence-members <n>   presence: members of the crowded channel (${DEFAULT_SIZES.presenceMembers})
   --presence-churn <n>     presence: users joining and leaving it (${DEFAULT_SIZES.presenceChurn})
+  --nova-viewers <n>       nova: viewers of the one stream (${DEFAULT_SIZES.novaViewers})
+  --nova-churn <n>         nova: viewers joining and leaving per second (${DEFAULT_SIZES.novaChurn})
   --timeout <s>            give up (and kill every server) after this long (900)
   --out <dir>              where to write reports (bench/results)
   --reference              also write bench/results/reference.{json,svg}
@@ -139,6 +143,8 @@ async function main(): Promise<number> {
       patterns: { type: "string" },
       "presence-members": { type: "string" },
       "presence-churn": { type: "string" },
+      "nova-viewers": { type: "string" },
+      "nova-churn": { type: "string" },
       timeout: { type: "string", default: "900" },
       out: { type: "string" },
       reference: { type: "boolean", default: false },
@@ -208,6 +214,16 @@ async function main(): Promise<number> {
       "presence-churn",
       values["presence-churn"],
       DEFAULT_SIZES.presenceChurn,
+    ),
+    novaViewers: positive(
+      "nova-viewers",
+      values["nova-viewers"],
+      DEFAULT_SIZES.novaViewers,
+    ),
+    novaChurn: positive(
+      "nova-churn",
+      values["nova-churn"],
+      DEFAULT_SIZES.novaChurn,
     ),
   };
   const only = (values.only?.split(",") ?? [...SCENARIOS]) as Scenario[];
@@ -318,6 +334,14 @@ async function main(): Promise<number> {
           await using server = await startServerUnderTest(kind);
           await using native = await startServerUnderTest(kind);
           record("rtcFanOut", kind, await rtcFanOut(server, native, sizes));
+          break;
+        }
+        case "nova": {
+          // The dialect is ours alone: its baseline is our native protocol.
+          if (kind !== "broadcaster") break;
+          await using server = await startServerUnderTest(kind);
+          await using native = await startServerUnderTest(kind);
+          record("nova", kind, await novaStream(server, native, sizes));
           break;
         }
         case "reconnectStorm": {

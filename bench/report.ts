@@ -127,6 +127,35 @@ export const TARGETS: readonly Target[] = [
     limit: 1.3,
   },
   {
+    label:
+      "count updates per Nova viewer per second while 200 viewers a second join and leave a 5000-viewer stream (issue 17)",
+    scenario: "nova",
+    metric: "countUpdatesPerViewerPerSecond",
+    kind: "absolute",
+    limit: 10,
+  },
+  {
+    label: "CPU per Nova join+leave ÷ per native connect+subscribe+close",
+    scenario: "nova",
+    metric: "joinLeaveToNativeRatio",
+    kind: "absolute",
+    limit: 3,
+  },
+  {
+    label: "CPU per delivery, stream events to 5000 Nova viewers ÷ native",
+    scenario: "nova",
+    metric: "fanOutToNativeRatio",
+    kind: "absolute",
+    limit: 1.3,
+  },
+  {
+    label: "messages lost (Nova)",
+    scenario: "nova",
+    metric: "lost",
+    kind: "absolute",
+    limit: 0,
+  },
+  {
     label: "messages lost (RTC fan-out)",
     scenario: "rtcFanOut",
     metric: "lost",

@@ -11,6 +11,7 @@ import {
   atRate,
   BenchClient,
   DeliveryLog,
+  NovaBenchClient,
   now,
   pool,
   quantile,
@@ -59,6 +60,10 @@ export interface ScenarioSizes {
   readonly presenceMembers: number;
   /** Presence: connections that join and leave it, one after another (`setupParallel` at once). */
   readonly presenceChurn: number;
+  /** Nova: viewers of the one stream. */
+  readonly novaViewers: number;
+  /** Nova: viewers joining and leaving it per second, for `duration` seconds. */
+  readonly novaChurn: number;
 }
 
 /** The defaults of the issue that defined the benchmark. */
@@ -78,6 +83,8 @@ export const DEFAULT_SIZES: ScenarioSizes = {
   patterns: 10_000,
   presenceMembers: 5000,
   presenceChurn: 1000,
+  novaViewers: 5000,
+  novaChurn: 200,
 };
 
 /** Figures of one scenario on one server, by name (units in the name). */
@@ -646,5 +653,147 @@ async function deliveriesThrough(
     channel: (i) => `pbench:${i % sizes.patterns}:x`,
   });
   await closeAll([...clients, publisher]);
+  return figures;
+}
+
+/**
+ * 10. A Nova stream (issue 17): `novaViewers` viewers of one stream; then
+ * `novaChurn` viewers a second join and leave for `duration` seconds (how
+ * many count updates each viewer gets a second, and the server's CPU per
+ * join and leave); then stream events fan out to every viewer at the
+ * fan-out scenario's deliveries per second. The same crowd, churn and
+ * fan-out of native clients (connect with `?token=`, subscribe, close) on
+ * `native`, a server of its own, are the baseline.
+ */
+export async function novaStream(
+  server: ServerUnderTest,
+  native: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const channel = "streams:bench";
+  const viewer = (i: number) => token([channel], ["subscribe"], `viewer-${i}`);
+  const url = new URL("/api/v1/streams/bench/ws", server.websocketUrl).href;
+  const crowd = await pool(
+    sizes.novaViewers,
+    sizes.setupParallel,
+    (i) => NovaBenchClient.open(url, viewer(i)),
+  );
+  const churn = await churnCpu(server, sizes, async (i) => {
+    const client = await NovaBenchClient.open(
+      url,
+      viewer(sizes.novaViewers + i),
+    );
+    await settle(dwellMs(i));
+    await client.close();
+  }, () => crowd.forEach((client) => client.countUpdates = 0));
+  const updatesPerSecond = Math.max(
+    ...crowd.map((client) => client.countUpdates),
+  ) / churn.seconds;
+  const log = new DeliveryLog();
+  for (const client of crowd) client.onEvent = log.recordUnsequenced();
+  const novaFanOut = await fanOutTo(server, log, sizes, channel);
+  await pool(crowd.length, 200, (i) => crowd[i]?.close() ?? Promise.resolve());
+
+  const subscriber = (i: number) =>
+    token([channel], ["subscribe"], `native-${i}`);
+  const nativeLog = new DeliveryLog();
+  const natives = await pool(
+    sizes.novaViewers,
+    sizes.setupParallel,
+    async (i) => {
+      const client = await connect(native, subscriber(i), channel);
+      client.onBroadcast = nativeLog.record(client);
+      return client;
+    },
+  );
+  const nativeChurn = await churnCpu(native, sizes, async (i) => {
+    const client = await BenchClient.open(
+      `${native.websocketUrl}?token=${subscriber(sizes.novaViewers + i)}`,
+    );
+    await client.request("subscribe", { channel });
+    await settle(dwellMs(i));
+    await client.close();
+  }, () => {});
+  const nativeFanOut = await fanOutTo(native, nativeLog, sizes, channel);
+  await closeAll(natives);
+  return {
+    viewers: sizes.novaViewers,
+    countUpdatesPerViewerPerSecond: updatesPerSecond,
+    cpuPerJoinLeaveUs: churn.cpuPerCycleUs,
+    cpuPerNativeConnectSubscribeUs: nativeChurn.cpuPerCycleUs,
+    joinLeaveToNativeRatio: churn.cpuPerCycleUs / nativeChurn.cpuPerCycleUs,
+    cpuPerDeliveryUs: novaFanOut.cpuPerDeliveryUs ?? Number.NaN,
+    cpuPerNativeDeliveryUs: nativeFanOut.cpuPerDeliveryUs ?? Number.NaN,
+    fanOutToNativeRatio: (novaFanOut.cpuPerDeliveryUs ?? Number.NaN) /
+      (nativeFanOut.cpuPerDeliveryUs ?? Number.NaN),
+    latencyP99Ms: novaFanOut.latencyP99Ms ?? Number.NaN,
+    lost: (novaFanOut.lost ?? 0) + (nativeFanOut.lost ?? 0),
+  };
+}
+
+/**
+ * How long the `i`-th churning viewer stays: 0 to 0.9 s, so joins and
+ * leaves do not cancel out within a batching interval and the count moves
+ * (what the at-most-10-updates-a-second bound is about).
+ */
+function dwellMs(i: number): number {
+  return (i % 10) * 100;
+}
+
+/**
+ * `novaChurn` cycles a second for `duration` seconds, each `cycle(i)` (a
+ * join and a leave); the server's CPU per cycle over exactly that span.
+ * `begin` runs as the span starts.
+ */
+async function churnCpu(
+  server: ServerUnderTest,
+  sizes: ScenarioSizes,
+  cycle: (index: number) => Promise<void>,
+  begin: () => void,
+): Promise<{ cpuPerCycleUs: number; seconds: number }> {
+  await settle(500);
+  const count = sizes.novaChurn * sizes.duration;
+  const cpuBefore = await server.cpuSeconds();
+  begin();
+  const started = now();
+  const cycles: Promise<void>[] = [];
+  await atRate(count, sizes.novaChurn, (i) => void cycles.push(cycle(i)));
+  await Promise.all(cycles);
+  // The last occupancy updates go out within the batching interval.
+  await settle(300);
+  const seconds = (now() - started) / 1000;
+  const cpu = (await server.cpuSeconds()) - cpuBefore;
+  return { cpuPerCycleUs: (cpu * 1e6) / count, seconds };
+}
+
+/**
+ * Fans events out on `channel` of `server` to the clients `log` records, at
+ * the fan-out scenario's deliveries per second whatever their number.
+ */
+async function fanOutTo(
+  server: ServerUnderTest,
+  log: DeliveryLog,
+  sizes: ScenarioSizes,
+  channel: string,
+): Promise<Figures> {
+  const publisher = await connect(
+    server,
+    token([channel], ["subscribe", "publish"], "publisher"),
+    null,
+  );
+  await settle(500);
+  const rate = Math.max(
+    1,
+    Math.round((sizes.rate * sizes.subscribers) / sizes.novaViewers),
+  );
+  const count = rate * sizes.duration;
+  const figures = await publishMeasured([server], log, publisher, {
+    count,
+    rate,
+    expected: count * sizes.novaViewers,
+    payloadBytes: sizes.payloadBytes,
+    channel: () => channel,
+  });
+  await publisher.close();
   return figures;
 }

@@ -17,6 +17,7 @@ const SCENARIOS = [
   "presence",
   "patterns",
   "rtcFanOut",
+  "nova",
   ...(WITH_REDIS ? ["fanOutRedis"] : []),
 ];
 
@@ -41,6 +42,8 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
       "--presence-members=20",
       "--presence-churn=10",
       "--patterns=20",
+      "--nova-viewers=20",
+      "--nova-churn=10",
       "--timeout=120",
       `--only=${SCENARIOS.join(",")}`,
       `--out=${out}`,
@@ -63,6 +66,9 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
   assert.equal(report.results.patterns.broadcaster.seqGaps, 0);
   assert.equal(report.results.rtcFanOut.broadcaster.lost, 0);
   assert.ok(report.results.rtcFanOut.broadcaster.rtcToNativeRatio > 0);
+  assert.equal(report.results.nova.broadcaster.lost, 0);
+  assert.equal(report.results.nova.broadcaster.viewers, 20);
+  assert.ok(report.results.nova.broadcaster.joinLeaveToNativeRatio > 0);
   if (WITH_REDIS) {
     assert.equal(report.results.fanOutRedis.broadcaster.lost, 0);
     assert.equal(report.results.fanOutRedis.broadcaster.seqGaps, 0);
