@@ -48,10 +48,15 @@ export function devBanner(config: Config, url: URL, token: string): string {
     : `\n  RTC        ${
       new URL(config.rtcPath, wsUrl).href
     }?token=…   (the Real-time Communication Service protocol)`;
+  const novaLine = config.novaPath === ""
+    ? ""
+    : `\n  Nova       ${
+      new URL(config.novaPath, wsUrl).href
+    }/{stream_id}/ws?token=…   (the Nova Streaming viewer protocol)`;
   return `
   Broadcaster dev server (DEV SECRET AND API KEY: never use them in production)
 ${consoleLine}
-  WebSocket  ${wsUrl.href}/websocket${rtcLine}
+  WebSocket  ${wsUrl.href}/websocket${rtcLine}${novaLine}
   Publish    POST ${url.href}/publish   (API key: ${apiKey})
 
   A token for sub "dev" on ${

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { NovaClient, novaUrl, viewerClaims } from "../support/nova_client.ts";
 import { Opcode, RawClient } from "../support/raw_client.ts";
-import { handler, restPublish, serve, token } from "../support/server.ts";
+import {
+  handler,
+  restPublish,
+  serve,
+  TEST_API_KEY,
+  token,
+} from "../support/server.ts";
 
 const STARTED = {
   "broadcaster_id": "user-123",
@@ -122,6 +128,21 @@ Deno.test("nova: connection_established, stream_started replayed to a viewer who
     recoverable: false,
   });
   assert.equal((await viewer.next("error")).error_code, "RTMP_CONNECTION_LOST");
+  const poll = await publish(fixture.base, "s1", "poll_opened", {
+    question: "Next map?",
+  });
+  assert.deepEqual(await viewer.next("poll_opened"), {
+    stream_id: "s1",
+    question: "Next map?",
+    timestamp: poll.createTime,
+  }, "any other event passes through the same way");
+  const notified = await fetch(`${fixture.base}/notify`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    body: JSON.stringify({ event: "maintenance", payload: { in: "1h" } }),
+  });
+  await notified.body?.cancel();
+  assert.deepEqual(await viewer.next("maintenance"), { in: "1h" });
   await publish(fixture.base, "s1", "stream_ended", {
     duration_seconds: 3600,
     reason: "broadcaster_ended",

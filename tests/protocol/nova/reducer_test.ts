@@ -255,6 +255,39 @@ Deno.test("nova reducer: get_stream_info and report_issue become the dialect's e
   assert.equal(overflow?.data.recoverable, true);
 });
 
+Deno.test("nova reducer: over the rate limit an error RATE_LIMITED, abuse closes 1008; an expired token an error, then 4001", () => {
+  let state = novaState({
+    connectionId: "c1",
+    limits: { ...fresh().limits, rateLimit: 1 },
+    auth: AUTH,
+    streamId: "s1",
+    heartbeat: DOCUMENT_HEARTBEAT,
+  });
+  const codes: (string | undefined)[] = [];
+  let closed: number | undefined;
+  for (let i = 0; i < 8 && closed === undefined; i++) {
+    const step = reduce(state, {
+      kind: "frame",
+      text: '{"event":"pong","data":{}}',
+    }, NOW);
+    state = step.state;
+    codes.push(sent(step.effects)[0]?.data.error_code);
+    closed = closeOf(step);
+  }
+  assert.deepEqual(codes.slice(0, 3), [undefined, undefined, "RATE_LIMITED"]);
+  assert.equal(closed, 1008);
+  const expired = reduce(
+    welcomed([], 0).state,
+    { kind: "timer", name: "tokenExpired" },
+    AUTH.expiresAt + 30_000,
+  );
+  assert.equal(
+    sent(expired.effects)[0]?.data.error_code,
+    "CONNECTION_REJECTED",
+  );
+  assert.equal(closeOf(expired), 4001);
+});
+
 Deno.test("nova reducer: never throws; anything but the document's messages closes 1003", () => {
   const state = welcomed([], 0).state;
   const good = new Set(["pong", "get_stream_info", "report_issue"]);
