@@ -35,7 +35,9 @@ export const NOVA_BACKLOG_MESSAGES = 100;
 
 /** The Nova protocol of one app's services, and the limits its viewers are held to. */
 export interface NovaEndpoint {
+  /** The protocol the viewers' connections run. */
   readonly protocol: Protocol<NovaState, NovaEffect, NovaInput>;
+  /** The limits they are held to: the server's, with 256 KB messages and one subscription. */
   readonly limits: Limits;
 }
 

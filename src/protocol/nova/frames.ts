@@ -25,9 +25,13 @@ export function frame(event: string, data: unknown): string {
 export interface NovaError {
   /** Machine-readable, e.g. `BUFFER_OVERFLOW`. */
   readonly code: string;
+  /** `error_message`: for a human. */
   readonly message: string;
+  /** How bad it is. */
   readonly severity: "info" | "warning" | "error" | "critical";
+  /** Whether the viewer can go on without reconnecting. */
   readonly recoverable: boolean;
+  /** `suggested_action`: what the viewer should do. */
   readonly action: string;
 }
 

@@ -50,12 +50,15 @@ export interface NovaState extends ConnectionState {
 
 /** Options of {@linkcode novaState}. */
 export interface NovaStateOptions {
+  /** Unique per connection: the viewer's `session_id`. */
   readonly connectionId: string;
   /** The limits (with the document's 256 KB messages). */
   readonly limits: Limits;
   /** The viewer's credentials, checked on the upgrade. */
   readonly auth: Authentication;
+  /** The stream watched, from the URL. */
   readonly streamId: string;
+  /** The heartbeat's timing (the document's unless a test sets it). */
   readonly heartbeat: Heartbeat;
 }
 

@@ -46,9 +46,13 @@ export interface StreamState {
   readonly startedAt: number | null;
   /** Its last `stream_ended`, when it has ended. */
   readonly ended: Message | null;
+  /** Its quality, from the newest event that says it; `null` when none does. */
   readonly quality: unknown;
+  /** Its bitrate in kbps, likewise. */
   readonly bitrateKbps: unknown;
+  /** Its frames per second, likewise. */
   readonly fps: unknown;
+  /** `broadcaster_name` (else `broadcaster_id`) of its start. */
   readonly broadcasterName: unknown;
   /** The end's own `duration_seconds`, when it has ended and said so. */
   readonly endedDuration: unknown;
