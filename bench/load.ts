@@ -20,6 +20,15 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** Closes `socket` with 1000 and waits for the close to complete. */
+function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.addEventListener("close", () => resolve(), { once: true });
+    socket.close(1000);
+  });
+}
+
 /** A connection of the load generator. */
 export class BenchClient {
   readonly #socket: WebSocket;
@@ -76,11 +85,7 @@ export class BenchClient {
 
   /** Closes the connection and waits for the close to complete. */
   close(): Promise<void> {
-    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#socket.addEventListener("close", () => resolve(), { once: true });
-      this.#socket.close(1000);
-    });
+    return closeSocket(this.#socket);
   }
 }
 
@@ -189,11 +194,7 @@ export class RtcBenchClient {
 
   /** Closes the connection and waits for the close to complete. */
   close(): Promise<void> {
-    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#socket.addEventListener("close", () => resolve(), { once: true });
-      this.#socket.close(1000);
-    });
+    return closeSocket(this.#socket);
   }
 }
 
@@ -231,11 +232,7 @@ export class NovaBenchClient {
 
   /** Closes the connection and waits for the close to complete. */
   close(): Promise<void> {
-    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#socket.addEventListener("close", () => resolve(), { once: true });
-      this.#socket.close(1000);
-    });
+    return closeSocket(this.#socket);
   }
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { onClosed } from "./closed.ts";
 import { CloseCode } from "./close_codes.ts";
 import type { Effect, Input } from "./effects.ts";
 import { engineError } from "./engine_failure.ts";
@@ -149,13 +150,7 @@ export function reduce(
     case "backlog":
       return onBacklog(state, input.bytes, now);
     case "closed":
-      return {
-        state: { ...state, closed: true, subscriptions: new Map() },
-        effects: Array.from(
-          state.subscriptions.values(),
-          (subscription): Effect => ({ kind: "unsubscribe", subscription }),
-        ),
-      };
+      return onClosed(state);
   }
 }
 

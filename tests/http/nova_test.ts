@@ -371,3 +371,24 @@ Deno.test("nova: a viewer that stops reading keeps its 100 newest messages; the 
   assert.ok(gap > 0, "the oldest of the backlog were dropped");
   assert.equal(seen.length - gap, 100, "the last 100 kept");
 });
+
+Deno.test("nova: server pings with a rising sequence; an echoing viewer that stops answering, and a silent one, are closed 1001 (intervals shortened so this takes seconds: the defaults are held in the reducer's tests)", async () => {
+  await using fixture = await serve({
+    NOVA_PING_INTERVAL_MS: "1000",
+    NOVA_PING_TIMEOUT_MS: "1000",
+    NOVA_IDLE_TIMEOUT_MS: "4000",
+  });
+  const url = novaUrl(fixture.base, "s7");
+  await using echoing = await NovaClient.connect(url, viewerClaims("s7", "e"));
+  await using silent = await NovaClient.connect(url, viewerClaims("s7", "s"));
+  const first = await echoing.next("ping");
+  assert.equal(first.sequence, 1);
+  assert.ok(!Number.isNaN(Date.parse(first.timestamp)));
+  echoing.send("pong", { sequence: 1, timestamp: new Date().toISOString() });
+  assert.equal((await echoing.next("ping")).sequence, 2);
+  // From here on it answers nothing: the ping timeout closes it.
+  assert.equal((await echoing.closed).code, 1001);
+  assert.equal((await silent.next("ping")).sequence, 1);
+  assert.equal((await silent.closed).code, 1001, "idle");
+  assert.ok(silent.events.filter((event) => event === "ping").length >= 2);
+});

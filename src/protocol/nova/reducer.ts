@@ -10,6 +10,7 @@
  * @module
  */
 
+import { onClosed } from "../closed.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input, Step } from "../effects.ts";
 import { formatTimestamp } from "../message.ts";
@@ -200,13 +201,7 @@ export function reduce(
         }, now),
       );
     case "closed":
-      return {
-        state: { ...state, closed: true, subscriptions: new Map() },
-        effects: Array.from(
-          state.subscriptions.values(),
-          (subscription): Effect => ({ kind: "unsubscribe", subscription }),
-        ),
-      };
+      return onClosed(state);
     default:
       // Never asked for by this protocol: publishes, history, presence, trigger, auth.
       return unchanged(state);

@@ -13,8 +13,9 @@
  * @module
  */
 
+import { onClosed } from "../closed.ts";
 import { CloseCode } from "../close_codes.ts";
-import type { Effect, Input } from "../effects.ts";
+import type { Input } from "../effects.ts";
 import { engineError } from "../engine_failure.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
 import { quote } from "../publication.ts";
@@ -152,19 +153,10 @@ export function reduce(
           `the back-end failed: ${input.reason}`,
           idOf(pending),
         ));
-    case "closed":
-      return {
-        state: {
-          ...state,
-          closed: true,
-          subscriptions: new Map(),
-          pending: new Map(),
-        },
-        effects: Array.from(
-          state.subscriptions.values(),
-          (subscription): Effect => ({ kind: "unsubscribe", subscription }),
-        ),
-      };
+    case "closed": {
+      const closed = onClosed(state);
+      return { ...closed, state: { ...closed.state, pending: new Map() } };
+    }
     case "tokenVerified":
     case "historyRead":
       // Never asked for: this protocol authenticates on the upgrade and has no history request.
