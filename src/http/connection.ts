@@ -249,9 +249,9 @@ export class Connection<
           return socket.bufferedAmount;
         },
         send: (text) => socket.send(text),
-        overflowed: (dropped) => {
-          this.#services.metrics.dropped.inc(dropped);
-          this.#receive(backlog.overflowed(dropped));
+        dropped: (first) => {
+          this.#services.metrics.dropped.inc();
+          if (first) this.#receive(backlog.overflowed());
         },
       },
     );

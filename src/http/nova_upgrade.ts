@@ -61,7 +61,7 @@ export function novaEndpoint(services: Services): NovaEndpoint {
         ),
       backlog: {
         messages: NOVA_BACKLOG_MESSAGES,
-        overflowed: (dropped) => ({ kind: "overflowed", dropped }),
+        overflowed: () => ({ kind: "overflowed" }),
       },
       ends: endsStream,
     },
@@ -72,6 +72,15 @@ export function novaEndpoint(services: Services): NovaEndpoint {
     },
   };
 }
+
+/** What a refused viewer should do, by status. */
+const SUGGESTED_ACTIONS: Readonly<Record<number, string>> = {
+  400: "Connect with protocol=1.0, or without the parameter",
+  401: "Get a new token, check its expiration",
+  403: "Ask for a token that allows this stream",
+  404: "Verify the stream ID",
+  426: "Connect with a WebSocket",
+};
 
 /** An HTTP refusal whose body is the protocol's `error` event. */
 function refusal(
@@ -87,11 +96,7 @@ function refusal(
       error_message: message,
       severity: "error",
       recoverable: false,
-      suggested_action: status === 401
-        ? "Get a new token, check its expiration"
-        : status === 403
-        ? "Ask for a token that allows this stream"
-        : "Verify the stream ID",
+      suggested_action: SUGGESTED_ACTIONS[status] ?? "Verify the stream ID",
       timestamp: formatTimestamp(services.clock()),
     },
   }, { status, headers: status === 426 ? { upgrade: "websocket" } : {} });
@@ -121,7 +126,7 @@ export function handleNovaUpgrade(
     return refusal(
       404,
       "STREAM_NOT_FOUND",
-      "no stream can have that ID: letters, digits, _ and - only",
+      "no stream can have that ID: letters, digits, _ and -, not ending in -, at most 247 characters",
       services,
     );
   }

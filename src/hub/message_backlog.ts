@@ -4,9 +4,10 @@
  *
  * Deno's WebSocket has no drain event, so "pending" means: the socket
  * already holds its limit of unsent bytes (`OUTBOUND_BUFFER_BYTES`). Past
- * that, broadcasts wait here; past `messages` waiting, the oldest go. The
- * queue is flushed as the socket drains, checked every
- * {@linkcode BACKLOG_CHECK_MS}; then the owner hears how many were dropped.
+ * that, broadcasts wait here; past `messages` waiting, the oldest go, and
+ * the owner hears of the first drop at once (so what it sends about it
+ * reaches the client where the gap is). The queue is flushed as the socket
+ * drains, checked every {@linkcode BACKLOG_CHECK_MS}.
  * Memory per viewer stays bounded by the byte limit and the message count.
  *
  * @module
@@ -21,8 +22,8 @@ export interface BacklogSocket {
   readonly bufferedAmount: number;
   /** Sends a frame now. */
   send(frame: string): void;
-  /** Messages were dropped (`dropped`), and the queue has drained since. */
-  overflowed(dropped: number): void;
+  /** The oldest waiting message was dropped; `first` when none was since the queue last drained. */
+  dropped(first: boolean): void;
 }
 
 /**
@@ -36,7 +37,7 @@ export interface BacklogSocket {
  * const backlog = new MessageBacklog(100, 1 << 20, {
  *   bufferedAmount: 0,
  *   send: (frame) => sent.push(frame),
- *   overflowed: () => {},
+ *   dropped: () => {},
  * });
  * backlog.offer("a"); // sent at once: the socket is not behind
  * backlog.close();
@@ -47,7 +48,8 @@ export class MessageBacklog {
   readonly #bytes: number;
   readonly #socket: BacklogSocket;
   #queue: string[] = [];
-  #dropped = 0;
+  /** Whether a message was dropped since the queue last drained. */
+  #overflowing = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** At most `messages` wait while `socket` holds over `bytes` unsent. */
@@ -73,7 +75,8 @@ export class MessageBacklog {
     this.#queue.push(frame);
     if (this.#queue.length > this.#messages) {
       this.#queue.shift();
-      this.#dropped++;
+      this.#socket.dropped(!this.#overflowing);
+      this.#overflowing = true;
     }
     this.#timer ??= setTimeout(() => this.#flush(), BACKLOG_CHECK_MS);
   }
@@ -97,10 +100,6 @@ export class MessageBacklog {
       this.#timer = setTimeout(() => this.#flush(), BACKLOG_CHECK_MS);
       return;
     }
-    if (this.#dropped > 0) {
-      const dropped = this.#dropped;
-      this.#dropped = 0;
-      this.#socket.overflowed(dropped);
-    }
+    this.#overflowing = false;
   }
 }

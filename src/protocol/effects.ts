@@ -273,13 +273,13 @@ export interface Protocol<
   /**
    * A backlog of broadcasts counted in messages, for a protocol whose
    * document says so: while the socket is behind, broadcasts wait in it,
-   * the oldest dropped past `messages`, and `overflowed` reports how many
-   * were. Without it, the core's policy holds (SPEC §3, §7: drop, lag,
+   * the oldest dropped past `messages`; `overflowed` is the input that
+   * reports the first drop since the backlog last drained. Without it, the core's policy holds (SPEC §3, §7: drop, lag,
    * catch up from history).
    */
   readonly backlog?: {
     readonly messages: number;
-    readonly overflowed: (dropped: number) => I;
+    readonly overflowed: () => I;
   };
   /** Whether a broadcast frame ends the connection (closed 1000 once sent). */
   readonly ends?: (frame: string) => boolean;

@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { MessageBacklog } from "../../src/hub/message_backlog.ts";
 import { Observed } from "../support/observed.ts";
 
-Deno.test("backlog: sends at once while under the byte limit; behind it, keeps the newest `messages`, then tells how many were dropped", async () => {
+Deno.test("backlog: sends at once while under the byte limit; behind it, keeps the newest `messages`, telling of the first drop at once", async () => {
   const sent: string[] = [];
-  const dropped = new Observed<number>();
+  const drops: boolean[] = [];
   const socket = {
     bufferedAmount: 0,
     send: (frame: string) => sent.push(frame),
-    overflowed: (count: number) => dropped.push(count),
+    dropped: (first: boolean) => drops.push(first),
   };
   const backlog = new MessageBacklog(3, 100, socket);
   backlog.offer("a");
@@ -19,11 +19,19 @@ Deno.test("backlog: sends at once while under the byte limit; behind it, keeps t
   for (const frame of ["b", "c", "d", "e", "f"]) backlog.offer(frame);
   assert.deepEqual(sent, ["a"], "nothing while the socket is behind");
   assert.equal(backlog.waiting, 3);
+  assert.deepEqual(
+    drops,
+    [true, false],
+    "the first drop of the episode is told",
+  );
   socket.bufferedAmount = 0;
-  await dropped.until((values) => values.length === 1, "the overflow");
+  const drained = new Observed<number>();
+  const check = setInterval(() => drained.push(backlog.waiting), 10);
+  await drained.until((values) => values.at(-1) === 0, "the drain");
+  clearInterval(check);
   assert.deepEqual(sent, ["a", "d", "e", "f"], "the oldest two dropped");
-  assert.deepEqual(dropped.values, [2]);
-  backlog.offer("g");
-  assert.deepEqual(sent.at(-1), "g");
+  socket.bufferedAmount = 500;
+  for (const frame of ["g", "h", "i", "j"]) backlog.offer(frame);
+  assert.deepEqual(drops, [true, false, true], "a new episode is told again");
   backlog.close();
 });

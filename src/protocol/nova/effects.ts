@@ -40,5 +40,5 @@ export type NovaInput =
   }
   /** The stream info could not be read (the engine or presence failed). */
   | { readonly kind: "streamInfoFailed"; readonly requestId: unknown }
-  /** The viewer's backlog dropped its oldest `dropped` messages. */
-  | { readonly kind: "overflowed"; readonly dropped: number };
+  /** The viewer's backlog began dropping its oldest messages. */
+  | { readonly kind: "overflowed" };

@@ -1,8 +1,8 @@
 /**
  * The frames of the Nova Streaming viewer protocol: every one exactly
  * `{"event", "data"}`, times in ISO 8601. A back-end's message on a stream
- * arrives with its event name and its payload as `data` (with `stream_id`
- * and `timestamp` filled in when it left them out); occupancy arrives as
+ * arrives with its event name and its payload as `data` (`stream_id` the
+ * stream's, and `timestamp` filled in when it left it out); occupancy arrives as
  * `viewer_count_changed`, with a `peak_viewers` that never falls while the
  * stream lives ({@linkcode StreamPeaks}).
  *
@@ -81,14 +81,15 @@ export function deliveryFrame(message: Message): string {
       JSON.stringify(message.event)
     },"data":${message.payloadJson}}`;
   }
-  const fields = payload as Record<string, unknown>;
-  return frame(message.event, {
-    stream_id: streamIdOf(message.channel),
-    ...fields,
-    ...(fields.timestamp === undefined
-      ? { timestamp: message.createTime }
-      : {}),
-  });
+  // The stream is the channel's, whatever the payload says; its own time stays.
+  const data: Record<string, unknown> = {
+    "stream_id": streamIdOf(message.channel),
+  };
+  for (const [key, value] of Object.entries(payload)) {
+    if (key !== "stream_id") data[key] = value;
+  }
+  data.timestamp ??= message.createTime;
+  return frame(message.event, data);
 }
 
 /** How many streams' peaks a node remembers at most (the oldest forgotten first). */

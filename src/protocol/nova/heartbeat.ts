@@ -45,11 +45,13 @@ export function onHeartbeat(state: NovaState, now: number): Step<NovaState> {
   }
   if (now < state.nextPingAt) return { state, effects: [rearm(state)] };
   const sequence = state.sequence + 1;
+  // An unanswered ping keeps its deadline: a newer one must not reset it.
+  const answered = state.awaiting === null;
   const next: NovaState = {
     ...state,
     sequence,
-    awaiting: sequence,
-    pingSentAt: now,
+    awaiting: answered ? sequence : state.awaiting,
+    pingSentAt: answered ? now : state.pingSentAt,
     nextPingAt: now + pingIntervalMs,
   };
   return {

@@ -193,7 +193,7 @@ export function reduce(
         errorFrame({
           code: "BUFFER_OVERFLOW",
           message:
-            `the ${input.dropped} oldest messages were dropped: the connection fell behind`,
+            "messages were dropped here: the connection fell behind, the newest are kept",
           severity: "warning",
           recoverable: true,
           action:

@@ -194,6 +194,38 @@ Deno.test("nova reducer: a viewer that echoes sequences must answer each ping wi
   );
 });
 
+Deno.test("nova reducer: with pings more often than the timeout, an unanswered ping keeps its deadline", () => {
+  let state = novaState({
+    connectionId: "c1",
+    limits: fresh().limits,
+    auth: AUTH,
+    streamId: "s1",
+    heartbeat: {
+      pingIntervalMs: 2_000,
+      pingTimeoutMs: 3_000,
+      idleTimeoutMs: 60_000,
+    },
+  });
+  state = reduce(state, { kind: "opened" }, NOW).state;
+  const tick = (offset: number) => {
+    const step = reduce(state, { kind: "timer", name: "ping" }, NOW + offset);
+    state = step.state;
+    return step;
+  };
+  tick(2_000);
+  state = reduce(state, {
+    kind: "frame",
+    text: '{"event":"pong","data":{"sequence":1}}',
+  }, NOW + 2_100).state;
+  assert.equal(sent(tick(4_000).effects)[0]?.data.sequence, 2);
+  assert.equal(
+    sent(tick(6_000).effects)[0]?.data.sequence,
+    3,
+    "still within 3 s",
+  );
+  assert.equal(closeOf(tick(7_000)), 1001, "ping 2 unanswered for 3 s");
+});
+
 Deno.test("nova reducer: get_stream_info and report_issue become the dialect's effects; stream_info reports the state", () => {
   const state = welcomed([], 0).state;
   const asked = reduce(state, {
@@ -249,7 +281,7 @@ Deno.test("nova reducer: get_stream_info and report_issue become the dialect's e
     report: { issue_type: "lag", severity: "low" },
   }]);
   const overflow = sent(
-    reduce(state, { kind: "overflowed", dropped: 12 }, NOW).effects,
+    reduce(state, { kind: "overflowed" }, NOW).effects,
   )[0];
   assert.equal(overflow?.data.error_code, "BUFFER_OVERFLOW");
   assert.equal(overflow?.data.recoverable, true);
