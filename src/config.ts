@@ -12,6 +12,7 @@
 import { z } from "zod";
 import {
   type AppConfig,
+  type AppUser,
   type FileConfigResult,
   parseConfigFile,
   pathsOverlap,
@@ -93,6 +94,11 @@ export interface Config {
   readonly trigger?: TriggerConfig;
   /** The back-ends told what happens, from `CONFIG_FILE` (SPEC §10). */
   readonly webhooks: readonly WebhookConfig[];
+  /**
+   * The app's WebRocket users (SPEC §10, §11): an app's from `CONFIG_FILE`;
+   * none for the default app, which serves no WebRocket endpoint.
+   */
+  readonly users: readonly AppUser[];
   /** Other apps, each isolated under its own path, from `CONFIG_FILE` (SPEC §10). */
   readonly apps: readonly AppConfig[];
   /** Whether the web console is served at `{BASE_PATH}/`. */
@@ -519,6 +525,7 @@ export function parseConfig(
       },
       namespaces: file.file.namespaces,
       webhooks: file.file.webhooks,
+      users: [],
       apps: file.file.apps,
       ...(file.file.trigger === undefined
         ? {}

@@ -45,6 +45,7 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
     },
     namespaces: {},
     webhooks: [],
+    users: [],
     apps: [],
     console: true,
     metricsToken: undefined,

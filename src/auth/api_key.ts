@@ -12,8 +12,18 @@
  * @module
  */
 
-/** Whether `candidate` equals `key`, in time that depends on `key` alone. */
-function sameKey(candidate: string, key: string): boolean {
+/**
+ * Whether `candidate` equals `key`, in time that depends on `key` alone
+ * (API keys here, WebRocket users' secrets elsewhere).
+ *
+ * @example
+ * ```ts
+ * import { sameKey } from "./api_key.ts";
+ *
+ * sameKey("53cr37", "53cr37"); // true
+ * ```
+ */
+export function sameKey(candidate: string, key: string): boolean {
   let difference = candidate.length ^ key.length;
   for (let i = 0; i < key.length; i++) {
     // Past the candidate's end charCodeAt is NaN, and NaN | 0 is 0.

@@ -61,6 +61,12 @@ export interface Engine {
    */
   latest(channel: string): Promise<readonly Message[]>;
   /**
+   * Whether `channel` has a stream: something was published to it or
+   * someone subscribed to it (a subscribe reads its position), within its
+   * position's lifetime (a day after its last use). Never creates one.
+   */
+  exists(channel: string): Promise<boolean>;
+  /**
    * Resolves once every message of `channel` published from now on will
    * reach this node's hub. Idempotent; the shell awaits it on every subscribe.
    */

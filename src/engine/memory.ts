@@ -148,6 +148,10 @@ export class MemoryEngine implements Engine {
     return Promise.resolve(accepted);
   }
 
+  exists(channel: string): Promise<boolean> {
+    return Promise.resolve(this.#streams.has(channel));
+  }
+
   latest(channel: string): Promise<readonly Message[]> {
     const stream = this.#streams.get(channel);
     if (stream?.latest === undefined) return Promise.resolve([]);

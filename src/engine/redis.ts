@@ -230,6 +230,13 @@ export class RedisEngine implements Engine {
     };
   }
 
+  async exists(channel: string): Promise<boolean> {
+    const count = await this.#command(() =>
+      this.#commands.exists(this.#names.meta(channel))
+    );
+    return count > 0;
+  }
+
   async latest(channel: string): Promise<readonly Message[]> {
     const kept = await this.#command(() =>
       this.#commands.hvals(this.#names.latest(channel))

@@ -470,7 +470,7 @@ export class Connection<
       "connection {connectionId} of {user} closed with {code} after {durationMs} ms, subscriptions: {subscriptions}, broadcasts dropped: {dropped}",
       {
         connectionId: this.id,
-        user: this.user ?? "nobody (never authenticated)",
+        user: this.user ?? "nobody (not authenticated)",
         code,
         durationMs: this.#services.clock() - this.#openedAt,
         subscriptions,

@@ -32,7 +32,11 @@ import {
 } from "./responses.ts";
 import { handleNovaUpgrade, novaEndpoint } from "./nova_upgrade.ts";
 import { handleRtcUpgrade } from "./rtc_upgrade.ts";
-import { handleUpgrade } from "./websocket.ts";
+import {
+  handleWebRocketUpgrade,
+  webRocketEndpoint,
+} from "./webrocket_upgrade.ts";
+import { handleUpgrade, isUpgrade } from "./websocket.ts";
 
 const logger = log("http");
 
@@ -103,6 +107,7 @@ export function createHandler(
     // Off the root, not under BASE_PATH; never matches when off.
     rtc: config.rtcPath === "" ? undefined : config.rtcPath,
   };
+  const webRocket = webRocketEndpoint(services);
   // `{NOVA_PATH}/{stream_id}/ws`, off the root like /ws; built once, as its protocol.
   const nova = config.novaPath === ""
     ? null
@@ -164,6 +169,14 @@ export function createHandler(
       case paths.favicon:
         return readOnly ? favicon() : notAllowed(method, "GET");
       case base:
+        // An app's path is its WebRocket vhost (`/world`), for an upgrade.
+        if (webRocket !== null && isUpgrade(request)) {
+          if (method !== "GET") return notAllowed(method, "GET");
+          return handleWebRocketUpgrade(request, remoteOf(info), {
+            services,
+            endpoint: webRocket,
+          });
+        }
         // "/broadcaster" → "/broadcaster/", so the page's relative "./client.js" resolves.
         if (consolePage === null) return notFound(pathname, base);
         return Response.redirect(new URL(`${base}/`, request.url), 308);

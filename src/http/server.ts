@@ -232,6 +232,7 @@ export function appConfig(config: Config, app: AppConfig): Config {
     // The other protocols are the default app's (SPEC §11).
     rtcPath: "",
     novaPath: "",
+    users: app.users,
     jwtSecret: app.jwtSecret,
     apiKeys: app.apiKeys,
     namespaces: app.namespaces,

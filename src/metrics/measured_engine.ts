@@ -49,6 +49,11 @@ export class MeasuredEngine implements Engine {
   }
 
   /** As the wrapped engine's. */
+  exists(channel: string): Promise<boolean> {
+    return this.#engine.exists(channel);
+  }
+
+  /** As the wrapped engine's. */
   latest(channel: string): Promise<readonly Message[]> {
     return this.#engine.latest(channel);
   }

@@ -265,11 +265,14 @@ export interface Protocol<
   readonly reduce: (state: S, input: Input | I, now: number) => Step<S, E>;
   /** How broadcasts and notices look to its clients. */
   readonly framing: Framing | undefined;
-  /** Carries out the protocol's own effects; an asynchronous one resolves to its outcome. */
+  /**
+   * Carries out the protocol's own effects; an asynchronous one resolves to
+   * its outcome (an input of the protocol's own, or of the core's).
+   */
   readonly perform?: (
     effect: E,
     connection: ProtocolConnection,
-  ) => I | undefined | Promise<I | undefined>;
+  ) => Input | I | undefined | Promise<Input | I | undefined>;
   /**
    * A backlog of broadcasts counted in messages, for a protocol whose
    * document says so: while the socket is behind, broadcasts wait in it,

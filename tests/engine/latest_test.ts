@@ -62,6 +62,11 @@ async function keepsTheLatest(writer: Engine, reader: Engine): Promise<void> {
     "a channel that keeps none",
   );
   assert.deepEqual(await reader.latest("streams:none"), []);
+  assert.equal(await reader.exists(channel), true, "published to: it exists");
+  assert.equal(await reader.exists("never"), false);
+  assert.equal(await reader.exists("never"), false, "asking creates nothing");
+  await reader.read("subscribed-to", null, 1);
+  assert.equal(await writer.exists("subscribed-to"), true, "read: it exists");
 }
 
 Deno.test("memory engine: the latest message of each kept event, beyond history", async () => {

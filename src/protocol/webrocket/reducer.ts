@@ -1,0 +1,646 @@
+/**
+ * The WebRocket protocol (SPEC §11, document `004`) as a pure reducer over
+ * the core: an app's users authenticate by name and secret, READ lets them
+ * subscribe, WRITE lets them broadcast and trigger. Every frame is one
+ * `{"event-name": data}`; what is not gets `{"err": "INVALID_PAYLOAD"}` and
+ * the connection stays.
+ *
+ * @module
+ */
+
+import { sameKey } from "../../auth/api_key.ts";
+import type { AppUser } from "../../config_file.ts";
+import type { Authentication, Scope } from "../authentication.ts";
+import { isValidChannelName } from "../channel.ts";
+import { onClosed } from "../closed.ts";
+import { CloseCode } from "../close_codes.ts";
+import type { Effect, Input, Step } from "../effects.ts";
+import { onBacklog, onLagging } from "../outbound.ts";
+import { admit, refusal } from "../rate_limit.ts";
+import { unchanged } from "../replies.ts";
+import { memberOf } from "../requests.ts";
+import { utf8ByteLength } from "../size.ts";
+import type { Subscription } from "../state.ts";
+import { onTimer } from "../timers.ts";
+import type { WebRocketEffect, WebRocketInput } from "./effects.ts";
+import {
+  ANSWER_EVENTS,
+  answerFrame,
+  errFrame,
+  type ErrorId,
+} from "./frames.ts";
+import type { PendingRequest, WebRocketState } from "./state.ts";
+
+/** One step of a WebRocket connection. */
+export type WebRocketStep = Step<WebRocketState, WebRocketEffect>;
+
+/** The longest user name, and event name, taken. */
+const MAX_NAME_LENGTH = 128;
+
+function send(text: string): Effect {
+  return { kind: "send", text };
+}
+
+function reply(state: WebRocketState, text: string): WebRocketStep {
+  return { state, effects: [send(text)] };
+}
+
+function fail(
+  state: WebRocketState,
+  id: ErrorId,
+  info: string,
+): WebRocketStep {
+  return reply(state, errFrame(id, info));
+}
+
+/**
+ * Decides what one input does to a WebRocket connection.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CHANNEL_POLICY, Namespaces } from "../namespaces.ts";
+ * import { reduce } from "./reducer.ts";
+ * import { webRocketState } from "./state.ts";
+ *
+ * const state = webRocketState("c1", {
+ *   maxSubscriptions: 128,
+ *   maxMessageBytes: 65536,
+ *   rateLimit: 100,
+ *   outboundBufferBytes: 1 << 20,
+ *   presenceMaxMembers: 1000,
+ *   namespaces: new Namespaces(DEFAULT_CHANNEL_POLICY),
+ * }, new Map([["joe", { name: "joe", secret: "53cr37", permissions: ["READ"] }]]));
+ * const { effects } = reduce(state, {
+ *   kind: "frame",
+ *   text: '{"authenticate":{"user":"joe","secret":"53cr37"}}',
+ * }, 0);
+ * // effects: [{ kind: "send", text: '{"authenticated":"joe"}' }]
+ * ```
+ */
+export function reduce(
+  state: WebRocketState,
+  input: Input | WebRocketInput,
+  now: number,
+): WebRocketStep {
+  if (state.closed) return unchanged(state);
+  switch (input.kind) {
+    case "frame":
+      return admitted(state, now, (next) => onText(next, input.text));
+    case "binaryFrame":
+      return admitted(
+        state,
+        now,
+        (next) =>
+          fail(next, "INVALID_PAYLOAD", "frames are JSON text, not binary"),
+      );
+    case "oversizedFrame":
+      return {
+        state,
+        effects: [{
+          kind: "close",
+          code: CloseCode.MessageTooBig,
+          reason: `frame over ${state.limits.maxMessageBytes} bytes`,
+        }],
+      };
+    case "timer":
+      return onTimer(state, input.name, now);
+    case "lagging":
+      return onLagging(state, now);
+    case "backlog":
+      return onBacklog(state, input.bytes, now);
+    case "subscribed":
+      return onSubscribed(state, input.subscription, input.requestId, input);
+    case "subscribeFailed":
+      return onSubscribeFailed(
+        state,
+        input.subscription,
+        input.requestId,
+        errFrame(
+          "INTERNAL_ERROR",
+          input.failure === "unavailable"
+            ? "the server cannot reach its engine, try again"
+            : "internal error",
+        ),
+      );
+    case "channelFull":
+      return onSubscribeFailed(
+        state,
+        input.subscription,
+        input.requestId,
+        errFrame(
+          "ACCESS_DENIED",
+          `the channel has its ${input.limit} subscribers`,
+        ),
+      );
+    case "published":
+      return answer(
+        state,
+        input.requestId,
+        (pending) =>
+          pending.kind === "broadcast"
+            ? answerFrame("broadcasted", pending.channel)
+            : null,
+      );
+    case "channelNotFound":
+      return answer(
+        state,
+        input.requestId,
+        (pending) =>
+          pending.kind === "broadcast"
+            ? errFrame(
+              "CHANNEL_NOT_FOUND",
+              `channel ${
+                JSON.stringify(pending.channel)
+              } does not exist: subscribe to it first`,
+            )
+            : null,
+      );
+    case "engineFailed":
+      return answer(state, input.requestId, () =>
+        errFrame(
+          "INTERNAL_ERROR",
+          input.failure === "unavailable"
+            ? "the server cannot reach its engine, try again"
+            : "internal error",
+        ));
+    case "triggered":
+      return answer(
+        state,
+        input.requestId,
+        (pending) =>
+          pending.kind === "trigger"
+            ? answerFrame("triggered", pending.event)
+            : null,
+      );
+    case "triggerFailed":
+      return answer(state, input.requestId, () =>
+        errFrame(
+          "ASSIGNATION_FAILED",
+          `no worker handled the request: ${input.reason}`,
+        ));
+    case "closed": {
+      const closed = onClosed(state);
+      return { ...closed, state: { ...closed.state, pending: new Map() } };
+    }
+    default:
+      // Never asked for: this protocol authenticates in-band, reads no history or presence.
+      return unchanged(state);
+  }
+}
+
+/** Every frame spends from the rate budget, malformed and binary ones too. */
+function admitted(
+  previous: WebRocketState,
+  now: number,
+  next: (state: WebRocketState) => WebRocketStep,
+): WebRocketStep {
+  const { state: rate, admission } = admit(
+    previous.rate,
+    previous.limits.rateLimit,
+    now,
+  );
+  const state = { ...previous, rate };
+  if (admission === "admit") return next(state);
+  return {
+    state,
+    effects: refusal(admission, [
+      send(errFrame(
+        "RATE_LIMITED",
+        `at most ${state.limits.rateLimit} messages per second`,
+      )),
+    ]),
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A frame: exactly one `{"event-name": data}`. */
+function onText(state: WebRocketState, text: string): WebRocketStep {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(state, "INVALID_PAYLOAD", "malformed JSON");
+  }
+  if (!isRecord(value)) {
+    return fail(state, "INVALID_PAYLOAD", 'a frame is one {"event": data}');
+  }
+  const names = Object.keys(value);
+  const [event] = names;
+  if (event === undefined || names.length !== 1) {
+    return fail(
+      state,
+      "INVALID_PAYLOAD",
+      "a frame holds exactly one event",
+    );
+  }
+  const data = value[event];
+  switch (event) {
+    case "authenticate":
+      return authenticate(state, data);
+    case "subscribe":
+      return subscribe(state, data);
+    case "unsubscribe":
+      return unsubscribe(state, data);
+    case "broadcast":
+      return broadcast(state, data);
+    case "trigger":
+      return trigger(state, data);
+    case "logout":
+      return logout(state, data);
+    case "disconnect":
+      return data === true
+        ? {
+          state,
+          effects: [{
+            kind: "close",
+            code: CloseCode.Normal,
+            reason: "disconnected",
+          }],
+        }
+        : fail(state, "INVALID_PAYLOAD", "disconnect takes true");
+    default:
+      return fail(
+        state,
+        "INVALID_PAYLOAD",
+        `unknown event ${JSON.stringify(event.slice(0, 64))}`,
+      );
+  }
+}
+
+/** A name a user or event may have: 1 to 128 characters, no control characters. */
+function isName(value: unknown): value is string {
+  if (typeof value !== "string" || value === "") return false;
+  if (value.length > MAX_NAME_LENGTH) return false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+/** What a user's permissions allow, as scopes: READ subscribes, WRITE publishes and triggers. */
+function scopesOf(user: AppUser): ReadonlySet<Scope> {
+  const scopes = new Set<Scope>();
+  if (user.permissions.includes("READ")) scopes.add("subscribe");
+  if (user.permissions.includes("WRITE")) {
+    scopes.add("publish");
+    scopes.add("trigger");
+  }
+  return scopes;
+}
+
+/**
+ * `authenticate {user, secret?}`: the name, the user, then the secret
+ * (constant time). Authenticating as someone else ends the subscriptions
+ * the new user may not hold.
+ */
+function authenticate(state: WebRocketState, data: unknown): WebRocketStep {
+  if (!isRecord(data)) {
+    return fail(state, "INVALID_PAYLOAD", "authenticate takes {user, secret}");
+  }
+  const { user: name, secret } = data;
+  if (!isName(name)) {
+    return fail(
+      state,
+      "INVALID_USER_NAME",
+      "user must be a name of 1 to 128 characters",
+    );
+  }
+  if (secret !== undefined && typeof secret !== "string") {
+    return fail(state, "INVALID_PAYLOAD", "secret must be a string");
+  }
+  const user = state.users.get(name);
+  if (user === undefined) {
+    return fail(state, "USER_NOT_FOUND", `no user ${JSON.stringify(name)}`);
+  }
+  if (!sameKey(secret ?? "", user.secret)) {
+    return fail(state, "INVALID_CREDENTIALS", "the secret is wrong");
+  }
+  const auth: Authentication = {
+    subject: user.name,
+    channels: new Set(),
+    grants: [],
+    scopes: scopesOf(user),
+    // Users do not expire: their session lasts as long as the connection.
+    expiresAt: Number.POSITIVE_INFINITY,
+  };
+  const ended = auth.scopes.has("subscribe") && state.auth?.subject === name
+    ? []
+    : [...state.subscriptions.values()];
+  const subscriptions = new Map(state.subscriptions);
+  for (const subscription of ended) subscriptions.delete(subscription.channel);
+  return {
+    state: { ...state, auth, subscriptions },
+    effects: [
+      ...ended.map((subscription): Effect => ({
+        kind: "unsubscribe",
+        subscription,
+      })),
+      send(answerFrame("authenticated", user.name)),
+    ],
+  };
+}
+
+/** The channel of `data` (`{channel}`), or the error frame for it. */
+function channelOf(
+  data: unknown,
+  event: string,
+): { readonly ok: true; readonly channel: string } | {
+  readonly ok: false;
+  readonly error: string;
+} {
+  if (!isRecord(data)) {
+    return {
+      ok: false,
+      error: errFrame("INVALID_PAYLOAD", `${event} takes {channel}`),
+    };
+  }
+  const { channel } = data;
+  if (typeof channel !== "string" || !isValidChannelName(channel)) {
+    return {
+      ok: false,
+      error: errFrame(
+        "INVALID_CHANNEL_NAME",
+        "a channel is segments of letters, digits, _ and -, joined by :",
+      ),
+    };
+  }
+  return { ok: true, channel };
+}
+
+/** Whether the session is authenticated with `scope`. */
+function may(state: WebRocketState, scope: Scope): boolean {
+  return state.auth?.scopes.has(scope) ?? false;
+}
+
+/** `subscribe {channel}` (READ): the channel exists from then on. */
+function subscribe(state: WebRocketState, data: unknown): WebRocketStep {
+  const named = channelOf(data, "subscribe");
+  if (!named.ok) return reply(state, named.error);
+  const { channel } = named;
+  if (!may(state, "subscribe") || state.auth === null) {
+    return fail(state, "ACCESS_DENIED", "not authenticated for reading");
+  }
+  if (state.subscriptions.has(channel)) {
+    return reply(state, answerFrame("subscribed", channel));
+  }
+  if (state.subscriptions.size >= state.limits.maxSubscriptions) {
+    return fail(
+      state,
+      "ACCESS_DENIED",
+      `at most ${state.limits.maxSubscriptions} subscriptions per connection`,
+    );
+  }
+  const policy = state.limits.namespaces.policyOf(channel);
+  const opened = state.subscriptionsOpened + 1;
+  const subscription: Subscription = {
+    id: `${state.connectionId}.${opened}`,
+    channel,
+    ...(policy.presence
+      ? { member: memberOf(state.auth, state.connectionId) }
+      : {}),
+  };
+  const { state: numbered, requestId } = track(state, {
+    kind: "subscribe",
+    channel,
+  });
+  const subscriptions = new Map(numbered.subscriptions);
+  subscriptions.set(channel, subscription);
+  return {
+    state: { ...numbered, subscriptions, subscriptionsOpened: opened },
+    effects: [{
+      kind: "subscribe",
+      subscription,
+      requestId,
+      recover: false,
+      since: null,
+      limit: 1,
+      maxSubscribers: policy.maxSubscribers,
+    }],
+  };
+}
+
+/** The subscription stands: it goes live, answered `subscribed`. */
+function onSubscribed(
+  state: WebRocketState,
+  subscription: Subscription,
+  requestId: number | undefined,
+  input: Extract<Input, { kind: "subscribed" }>,
+): WebRocketStep {
+  if (state.subscriptions.get(subscription.channel) !== subscription) {
+    const gone = answer(state, requestId, () => null);
+    return {
+      state: gone.state,
+      effects: [{ kind: "unsubscribe", subscription }],
+    };
+  }
+  const position = input.read?.position ?? { epoch: "", offset: 0 };
+  const answered = answer(
+    state,
+    requestId,
+    () => answerFrame("subscribed", subscription.channel),
+  );
+  return {
+    state: answered.state,
+    effects: [
+      {
+        kind: "activate",
+        subscription,
+        start: {
+          epoch: position.epoch,
+          base: position.offset,
+          replay: [],
+          end: position.offset,
+        },
+      },
+      ...answered.effects,
+    ],
+  };
+}
+
+/** The subscription could not be had: it ends, and the client hears why. */
+function onSubscribeFailed(
+  state: WebRocketState,
+  subscription: Subscription,
+  requestId: number | undefined,
+  error: string,
+): WebRocketStep {
+  const unsubscribe: Effect = { kind: "unsubscribe", subscription };
+  if (state.subscriptions.get(subscription.channel) !== subscription) {
+    return { state, effects: [unsubscribe] };
+  }
+  const subscriptions = new Map(state.subscriptions);
+  subscriptions.delete(subscription.channel);
+  const answered = answer({ ...state, subscriptions }, requestId, () => error);
+  return { state: answered.state, effects: [unsubscribe, ...answered.effects] };
+}
+
+/** `unsubscribe {channel}` (READ): only a channel this session subscribed to. */
+function unsubscribe(state: WebRocketState, data: unknown): WebRocketStep {
+  const named = channelOf(data, "unsubscribe");
+  if (!named.ok) return reply(state, named.error);
+  const { channel } = named;
+  if (!may(state, "subscribe")) {
+    return fail(state, "ACCESS_DENIED", "not authenticated for reading");
+  }
+  const subscription = state.subscriptions.get(channel);
+  if (subscription === undefined) {
+    return fail(
+      state,
+      "CHANNEL_NOT_FOUND",
+      `not subscribed to ${JSON.stringify(channel)}`,
+    );
+  }
+  const subscriptions = new Map(state.subscriptions);
+  subscriptions.delete(channel);
+  return {
+    state: { ...state, subscriptions },
+    effects: [
+      { kind: "unsubscribe", subscription },
+      send(answerFrame("unsubscribed", channel)),
+    ],
+  };
+}
+
+/** An event name for `broadcast` and `trigger`, or the error frame. */
+function eventOf(data: Record<string, unknown>): string | null {
+  const { event } = data;
+  return isName(event) && !ANSWER_EVENTS.has(event) ? event : null;
+}
+
+/**
+ * `broadcast {event, channel, data?}` (WRITE): published to a channel that
+ * exists, every subscriber getting `{"<event>": {"channel", "data"}}`.
+ */
+function broadcast(state: WebRocketState, data: unknown): WebRocketStep {
+  if (!isRecord(data)) {
+    return fail(
+      state,
+      "INVALID_PAYLOAD",
+      "broadcast takes {event, channel, data}",
+    );
+  }
+  const event = eventOf(data);
+  if (event === null) {
+    return fail(
+      state,
+      "INVALID_EVENT_NAME",
+      "event must be a name of 1 to 128 characters, not one of the answers",
+    );
+  }
+  const named = channelOf(data, "broadcast");
+  if (!named.ok) return reply(state, named.error);
+  const { channel } = named;
+  if (!may(state, "publish")) {
+    return fail(state, "ACCESS_DENIED", "not authenticated for writing");
+  }
+  const payloadJson = JSON.stringify(data.data ?? null);
+  if (utf8ByteLength(payloadJson) > state.limits.maxMessageBytes) {
+    return fail(
+      state,
+      "INVALID_PAYLOAD",
+      `data over ${state.limits.maxMessageBytes} bytes`,
+    );
+  }
+  const { state: numbered, requestId } = track(state, {
+    kind: "broadcast",
+    channel,
+  });
+  return {
+    state: numbered,
+    effects: [{
+      kind: "broadcastToExisting",
+      message: { channel, event, payloadJson, from: undefined },
+      requestId,
+    }],
+  };
+}
+
+/** `trigger {event, data?}` (WRITE): a request to the app's back-end. */
+function trigger(state: WebRocketState, data: unknown): WebRocketStep {
+  if (!isRecord(data)) {
+    return fail(state, "INVALID_PAYLOAD", "trigger takes {event, data}");
+  }
+  const event = eventOf(data);
+  if (event === null) {
+    return fail(
+      state,
+      "INVALID_EVENT_NAME",
+      "event must be a name of 1 to 128 characters",
+    );
+  }
+  if (!may(state, "trigger")) {
+    return fail(state, "ACCESS_DENIED", "not authenticated for writing");
+  }
+  if (state.limits.trigger !== true) {
+    return fail(
+      state,
+      "ASSIGNATION_FAILED",
+      "no worker: the app has no triggerUrl",
+    );
+  }
+  const { state: numbered, requestId } = track(state, {
+    kind: "trigger",
+    event,
+  });
+  return {
+    state: numbered,
+    effects: [{
+      kind: "trigger",
+      event,
+      dataJson: JSON.stringify(data.data ?? null),
+      requestId,
+    }],
+  };
+}
+
+/** `logout: true`: the session ends, and every subscription with it. */
+function logout(state: WebRocketState, data: unknown): WebRocketStep {
+  if (data !== true) return fail(state, "INVALID_PAYLOAD", "logout takes true");
+  if (state.auth === null) {
+    return fail(state, "ACCESS_DENIED", "not authenticated");
+  }
+  return {
+    state: { ...state, auth: null, subscriptions: new Map() },
+    effects: [
+      ...Array.from(
+        state.subscriptions.values(),
+        (subscription): Effect => ({ kind: "unsubscribe", subscription }),
+      ),
+      send(answerFrame("loggedOut", true)),
+    ],
+  };
+}
+
+/** Numbers a request and keeps it until its effects come back. */
+function track(
+  state: WebRocketState,
+  pending: PendingRequest,
+): { readonly state: WebRocketState; readonly requestId: number } {
+  const requestId = state.requestsOpened + 1;
+  const tracked = new Map(state.pending);
+  tracked.set(requestId, pending);
+  return {
+    state: { ...state, pending: tracked, requestsOpened: requestId },
+    requestId,
+  };
+}
+
+/** Answers request `requestId` with what `build` makes of it (nothing for `null`), and forgets it. */
+function answer(
+  state: WebRocketState,
+  requestId: number | undefined,
+  build: (pending: PendingRequest) => string | null,
+): WebRocketStep {
+  if (requestId === undefined) return unchanged(state);
+  const pending = state.pending.get(requestId);
+  if (pending === undefined) return unchanged(state);
+  const tracked = new Map(state.pending);
+  tracked.delete(requestId);
+  const next = { ...state, pending: tracked };
+  const text = build(pending);
+  return text === null ? unchanged(next) : reply(next, text);
+}
