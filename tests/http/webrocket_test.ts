@@ -286,6 +286,19 @@ Deno.test("webrocket: the app's REST publishes and native clients share its chan
       ),
       "mars's hello is another channel",
     );
+    const disconnected = await fetch(`${origin}/world/disconnect`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${WORLD.apiKey}` },
+      body: JSON.stringify({ user: "joe", reason: "bye" }),
+    });
+    assert.equal(disconnected.status, 200);
+    await disconnected.body?.cancel();
+    assert.equal(
+      (await joe.closed).code,
+      4003,
+      "the server API ends a session",
+    );
+    assert.equal(marsJoe.socket.readyState, WebSocket.OPEN, "not mars's joe");
     await using marsWriter = await WebRocketClient.as(
       vhost("/mars"),
       "joe",
