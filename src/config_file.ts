@@ -101,7 +101,16 @@ const app = z.strictObject({
   ),
   users: z.array(
     z.strictObject({
-      name: secretString,
+      // As the WebRocket protocol takes them: a user it could never log in is a mistake.
+      name: z.string({ error: "must be a string" }).refine(
+        (name) =>
+          name.length >= 1 && name.length <= 128 &&
+          [...name].every((character) => {
+            const code = character.charCodeAt(0);
+            return code >= 0x20 && code !== 0x7f;
+          }),
+        "must be 1 to 128 characters, no control characters",
+      ),
       secret: secretString,
       permissions: z.array(
         z.enum(["READ", "WRITE", "MANAGE"], {
@@ -231,12 +240,30 @@ export function parseConfigFile(text: string): FileConfigResult {
   };
 }
 
-/** Apps with an id or a path another already has: each problem with its path. */
+/**
+ * Apps with an id or a path another already has, and users a name another
+ * of the app's already has: each problem with its path.
+ */
 function duplicatesOf(
-  apps: readonly { id: string; path: string }[],
+  apps: readonly {
+    id: string;
+    path: string;
+    users?: readonly { name: string }[] | undefined;
+  }[],
 ): string[] {
   const problems: string[] = [];
   apps.forEach((app, index) => {
+    const users = app.users ?? [];
+    users.forEach((user, at) => {
+      const first = users.findIndex((other) => other.name === user.name);
+      if (first < at) {
+        problems.push(
+          `CONFIG_FILE apps.${index}.users.${at}.name: ${
+            JSON.stringify(user.name)
+          } is users.${first}'s already`,
+        );
+      }
+    });
     const earlier = apps.findIndex((other) => other.id === app.id);
     if (earlier < index) {
       problems.push(

@@ -141,10 +141,17 @@ export async function startServer(
     engine: config.engine.kind,
   });
   for (const app of config.apps) {
-    logger.info("app {id} at {url}", {
-      id: app.id,
-      url: new URL(app.path, url).href,
-    });
+    const at = new URL(app.path, url);
+    logger.info(
+      app.users.length === 0
+        ? "app {id} at {url}"
+        : "app {id} at {url}, its WebRocket vhost at {webRocket}",
+      {
+        id: app.id,
+        url: at.href,
+        webRocket: at.href.replace(/^http/, "ws"),
+      },
+    );
   }
 
   let stopping: Promise<void> | undefined;

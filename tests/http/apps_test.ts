@@ -188,6 +188,35 @@ Deno.test("bad apps are refused at start, each problem with its JSON path", asyn
     ],
   );
   assert.deepEqual(
+    await problemsWith({
+      apps: [{
+        ...app("users", "/users"),
+        users: [
+          { name: "joe", secret: "a", permissions: ["READ"] },
+          { name: "joe", secret: "b", permissions: ["WRITE"] },
+          { name: "j".repeat(129), secret: "c", permissions: ["READ"] },
+          { name: "bell\u0007", secret: "d", permissions: ["READ"] },
+        ],
+      }],
+    }),
+    [
+      "CONFIG_FILE apps.0.users.2.name: must be 1 to 128 characters, no control characters",
+      "CONFIG_FILE apps.0.users.3.name: must be 1 to 128 characters, no control characters",
+    ],
+  );
+  assert.deepEqual(
+    await problemsWith({
+      apps: [{
+        ...app("users", "/users"),
+        users: [
+          { name: "joe", secret: "a", permissions: ["READ"] },
+          { name: "joe", secret: "b", permissions: ["WRITE"] },
+        ],
+      }],
+    }),
+    [`CONFIG_FILE apps.0.users.1.name: "joe" is users.0's already`],
+  );
+  assert.deepEqual(
     await problemsWith({ apps: [app("rtc", "/ws")] }),
     ['RTC_PATH "/ws" overlaps CONFIG_FILE apps.0.path "/ws"'],
   );

@@ -394,5 +394,4 @@ Deno.test("nova: server pings with a rising sequence; an echoing viewer that sto
   assert.equal((await echoing.closed).code, 1001);
   assert.equal((await silent.next("ping")).sequence, 1);
   assert.equal((await silent.closed).code, 1001, "idle");
-  assert.ok(silent.events.filter((event) => event === "ping").length >= 2);
 });

@@ -317,7 +317,11 @@ function authenticate(state: WebRocketState, data: unknown): WebRocketStep {
     return fail(state, "USER_NOT_FOUND", `no user ${JSON.stringify(name)}`);
   }
   if (!sameKey(secret ?? "", user.secret)) {
-    return fail(state, "INVALID_CREDENTIALS", "the secret is wrong");
+    return fail(
+      state,
+      "INVALID_CREDENTIALS",
+      secret === undefined ? "a secret is required" : "the secret is wrong",
+    );
   }
   const auth: Authentication = {
     subject: user.name,
@@ -371,6 +375,19 @@ function channelOf(
   return { ok: true, channel };
 }
 
+/** `ACCESS_DENIED`: nobody is authenticated, or the user lacks the right. */
+function denied(state: WebRocketState, right: "read" | "write"): WebRocketStep {
+  return fail(
+    state,
+    "ACCESS_DENIED",
+    state.auth === null
+      ? `not authenticated for ${right === "read" ? "reading" : "writing"}`
+      : `user ${JSON.stringify(state.auth.subject)} may not ${right}: ${
+        right === "read" ? "READ" : "WRITE"
+      } is needed`,
+  );
+}
+
 /** Whether the session is authenticated with `scope`. */
 function may(state: WebRocketState, scope: Scope): boolean {
   return state.auth?.scopes.has(scope) ?? false;
@@ -382,7 +399,7 @@ function subscribe(state: WebRocketState, data: unknown): WebRocketStep {
   if (!named.ok) return reply(state, named.error);
   const { channel } = named;
   if (!may(state, "subscribe") || state.auth === null) {
-    return fail(state, "ACCESS_DENIED", "not authenticated for reading");
+    return denied(state, "read");
   }
   if (state.subscriptions.has(channel)) {
     return reply(state, answerFrame("subscribed", channel));
@@ -484,7 +501,7 @@ function unsubscribe(state: WebRocketState, data: unknown): WebRocketStep {
   if (!named.ok) return reply(state, named.error);
   const { channel } = named;
   if (!may(state, "subscribe")) {
-    return fail(state, "ACCESS_DENIED", "not authenticated for reading");
+    return denied(state, "read");
   }
   const subscription = state.subscriptions.get(channel);
   if (subscription === undefined) {
@@ -535,7 +552,7 @@ function broadcast(state: WebRocketState, data: unknown): WebRocketStep {
   if (!named.ok) return reply(state, named.error);
   const { channel } = named;
   if (!may(state, "publish")) {
-    return fail(state, "ACCESS_DENIED", "not authenticated for writing");
+    return denied(state, "write");
   }
   const payloadJson = JSON.stringify(data.data ?? null);
   if (utf8ByteLength(payloadJson) > state.limits.maxMessageBytes) {
@@ -573,7 +590,7 @@ function trigger(state: WebRocketState, data: unknown): WebRocketStep {
     );
   }
   if (!may(state, "trigger")) {
-    return fail(state, "ACCESS_DENIED", "not authenticated for writing");
+    return denied(state, "write");
   }
   if (state.limits.trigger !== true) {
     return fail(
