@@ -9,7 +9,8 @@
  */
 
 import { CloseCode } from "./close_codes.ts";
-import type { Effect } from "./effects.ts";
+import type { Effect, Step } from "./effects.ts";
+import type { ConnectionState } from "./state.ts";
 
 /** The bucket of one connection. */
 export interface RateState {
@@ -96,4 +97,27 @@ export function refusal(
     });
   }
   return effects;
+}
+
+/**
+ * Spends one frame of `previous`'s budget at `now`: `next` with the bucket
+ * taken from, or the dialect's `refused` answer (counted; abuse closes
+ * 1008). Every frame spends, malformed and binary ones too.
+ */
+export function admitted<S extends ConnectionState, E = never>(
+  previous: S,
+  now: number,
+  answers: {
+    readonly refused: (state: S) => Effect;
+    readonly next: (state: S) => Step<S, E>;
+  },
+): Step<S, E> {
+  const { state: rate, admission } = admit(
+    previous.rate,
+    previous.limits.rateLimit,
+    now,
+  );
+  const state = { ...previous, rate };
+  if (admission === "admit") return answers.next(state);
+  return { state, effects: refusal(admission, [answers.refused(state)]) };
 }

@@ -16,7 +16,7 @@ import type { Effect, Input, Step } from "../effects.ts";
 import { formatTimestamp } from "../message.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
 import type { StreamRead } from "../position.ts";
-import { admit, refusal } from "../rate_limit.ts";
+import { admitted } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { memberOf } from "../requests.ts";
 import type { Subscription } from "../state.ts";
@@ -303,34 +303,23 @@ function onSubscribed(
 
 /** A viewer's frame: rate-limited, then one of the document's messages or a close 1003. */
 function onText(previous: NovaState, text: string, now: number): NovaStep {
-  const { state: rate, admission } = admit(
-    previous.rate,
-    previous.limits.rateLimit,
-    now,
-  );
-  const state = { ...previous, rate, lastHeardAt: now };
-  if (admission !== "admit") {
-    return {
-      state,
-      effects: refusal(admission, [
-        send(errorFrame({
-          code: "RATE_LIMITED",
-          message: `at most ${state.limits.rateLimit} messages per second`,
-          severity: "warning",
-          recoverable: true,
-          action: "Send fewer messages",
-        }, now)),
-      ]),
-    };
-  }
-  const decoded = decodeMessage(text);
-  if (!decoded.ok) {
-    return {
-      state,
-      effects: [close(CloseCode.UnsupportedData, decoded.reason)],
-    };
-  }
-  return onMessage(state, decoded.message);
+  return admitted({ ...previous, lastHeardAt: now }, now, {
+    refused: () =>
+      send(errorFrame({
+        code: "RATE_LIMITED",
+        message: `at most ${previous.limits.rateLimit} messages per second`,
+        severity: "warning",
+        recoverable: true,
+        action: "Send fewer messages",
+      }, now)),
+    next: (state) => {
+      const decoded = decodeMessage(text);
+      return decoded.ok ? onMessage(state, decoded.message) : {
+        state,
+        effects: [close(CloseCode.UnsupportedData, decoded.reason)],
+      };
+    },
+  });
 }
 
 function onMessage(state: NovaState, message: ViewerMessage): NovaStep {

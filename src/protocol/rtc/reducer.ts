@@ -19,7 +19,7 @@ import type { Input } from "../effects.ts";
 import { engineError } from "../engine_failure.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
 import { quote } from "../publication.ts";
-import { admit, refusal } from "../rate_limit.ts";
+import { admitted as admittedFrame } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { decodeParams } from "../schema.ts";
 import { onTimer } from "../timers.ts";
@@ -184,22 +184,14 @@ function onOpened(state: RtcState, now: number): RtcStep {
   return subscribePersonal(state, auth, now);
 }
 
-/** Every frame spends from the rate budget, malformed and binary ones too. */
+/** Every frame spends from the rate budget; over it, `Error 429`. */
 function admitted(
   previous: RtcState,
   now: number,
   next: (state: RtcState) => RtcStep,
 ): RtcStep {
-  const { state: rate, admission } = admit(
-    previous.rate,
-    previous.limits.rateLimit,
-    now,
-  );
-  const state = { ...previous, rate };
-  if (admission === "admit") return next(state);
-  return {
-    state,
-    effects: refusal(admission, [
+  return admittedFrame(previous, now, {
+    refused: (state) =>
       send(
         errorFrame(
           429,
@@ -207,8 +199,8 @@ function admitted(
           undefined,
         ),
       ),
-    ]),
-  };
+    next,
+  });
 }
 
 function onMessage(state: RtcState, envelope: Envelope, now: number): RtcStep {

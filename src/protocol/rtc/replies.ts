@@ -9,7 +9,6 @@
 import type { Authentication, Scope } from "../authentication.ts";
 import type { Effect, Step } from "../effects.ts";
 import type { ProtocolError } from "../errors.ts";
-import { unchanged } from "../replies.ts";
 import { ERROR_STATUS, errorFrame, type MessageId } from "./frames.ts";
 import type { PendingRequest, RtcState } from "./state.ts";
 
@@ -43,44 +42,8 @@ export function protocolErrorFrame(
   return errorFrame(ERROR_STATUS[error.code], error.message, id);
 }
 
-/** Numbers a request and keeps it until its effects come back. */
-export function track(
-  state: RtcState,
-  pending: PendingRequest,
-): { readonly state: RtcState; readonly requestId: number } {
-  const requestId = state.requestsOpened + 1;
-  const tracked = new Map(state.pending);
-  tracked.set(requestId, pending);
-  return {
-    state: { ...state, pending: tracked, requestsOpened: requestId },
-    requestId,
-  };
-}
-
-/** Forgets a request: it is answered. */
-export function untrack(
-  state: RtcState,
-  requestId: number,
-): { readonly state: RtcState; readonly pending: PendingRequest | undefined } {
-  const pending = state.pending.get(requestId);
-  if (pending === undefined) return { state, pending };
-  const tracked = new Map(state.pending);
-  tracked.delete(requestId);
-  return { state: { ...state, pending: tracked }, pending };
-}
-
-/** Answers request `requestId` with the frame `build` makes of it (none for `null`), and forgets it. */
-export function answer(
-  state: RtcState,
-  requestId: number | undefined,
-  build: (pending: PendingRequest) => string | null,
-): RtcStep {
-  if (requestId === undefined) return unchanged(state);
-  const { state: done, pending } = untrack(state, requestId);
-  if (pending === undefined) return unchanged(done);
-  const text = build(pending);
-  return text === null ? unchanged(done) : reply(done, text);
-}
+/** Requests under way: numbered, kept, answered (`src/protocol/pending.ts`). */
+export { answer, track, untrack } from "../pending.ts";
 
 /**
  * The connection's credentials when they carry `scope`; else the `Error`

@@ -16,11 +16,12 @@ import { onClosed } from "../closed.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input, Step } from "../effects.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
-import { admit, refusal } from "../rate_limit.ts";
+import { admitted as admittedFrame } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { memberOf } from "../requests.ts";
 import { utf8ByteLength } from "../size.ts";
 import type { Subscription } from "../state.ts";
+import { answer, track } from "../pending.ts";
 import { onTimer } from "../timers.ts";
 import type { WebRocketEffect, WebRocketInput } from "./effects.ts";
 import {
@@ -29,7 +30,7 @@ import {
   errFrame,
   type ErrorId,
 } from "./frames.ts";
-import type { PendingRequest, WebRocketState } from "./state.ts";
+import type { WebRocketState } from "./state.ts";
 
 /** One step of a WebRocket connection. */
 export type WebRocketStep = Step<WebRocketState, WebRocketEffect>;
@@ -188,28 +189,20 @@ export function reduce(
   }
 }
 
-/** Every frame spends from the rate budget, malformed and binary ones too. */
+/** Every frame spends from the rate budget; over it, `RATE_LIMITED`. */
 function admitted(
   previous: WebRocketState,
   now: number,
   next: (state: WebRocketState) => WebRocketStep,
 ): WebRocketStep {
-  const { state: rate, admission } = admit(
-    previous.rate,
-    previous.limits.rateLimit,
-    now,
-  );
-  const state = { ...previous, rate };
-  if (admission === "admit") return next(state);
-  return {
-    state,
-    effects: refusal(admission, [
+  return admittedFrame(previous, now, {
+    refused: (state) =>
       send(errFrame(
         "RATE_LIMITED",
         `at most ${state.limits.rateLimit} messages per second`,
       )),
-    ]),
-  };
+    next,
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -630,34 +623,4 @@ function logout(state: WebRocketState, data: unknown): WebRocketStep {
       send(answerFrame("loggedOut", true)),
     ],
   };
-}
-
-/** Numbers a request and keeps it until its effects come back. */
-function track(
-  state: WebRocketState,
-  pending: PendingRequest,
-): { readonly state: WebRocketState; readonly requestId: number } {
-  const requestId = state.requestsOpened + 1;
-  const tracked = new Map(state.pending);
-  tracked.set(requestId, pending);
-  return {
-    state: { ...state, pending: tracked, requestsOpened: requestId },
-    requestId,
-  };
-}
-
-/** Answers request `requestId` with what `build` makes of it (nothing for `null`), and forgets it. */
-function answer(
-  state: WebRocketState,
-  requestId: number | undefined,
-  build: (pending: PendingRequest) => string | null,
-): WebRocketStep {
-  if (requestId === undefined) return unchanged(state);
-  const pending = state.pending.get(requestId);
-  if (pending === undefined) return unchanged(state);
-  const tracked = new Map(state.pending);
-  tracked.delete(requestId);
-  const next = { ...state, pending: tracked };
-  const text = build(pending);
-  return text === null ? unchanged(next) : reply(next, text);
 }
