@@ -131,3 +131,25 @@ function randomPrefix(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
   return Array.from(bytes, (byte) => (byte % 36).toString(36)).join("");
 }
+
+/**
+ * How a subscription without `since` starts: at `position`, nothing
+ * replayed (a pattern, which has no stream, at an empty one).
+ *
+ * @example
+ * ```ts
+ * import { liveStart } from "./position.ts";
+ *
+ * liveStart({ epoch: "e", offset: 7 }); // { epoch: "e", base: 7, replay: [], end: 7 }
+ * ```
+ */
+export function liveStart(
+  position: StreamPosition = { epoch: "", offset: 0 },
+): SubscriptionStart {
+  return {
+    epoch: position.epoch,
+    base: position.offset,
+    replay: [],
+    end: position.offset,
+  };
+}

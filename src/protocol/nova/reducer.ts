@@ -15,7 +15,7 @@ import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input, Step } from "../effects.ts";
 import { formatTimestamp } from "../message.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
-import type { StreamRead } from "../position.ts";
+import { liveStart, type StreamRead } from "../position.ts";
 import { admitted } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { memberOf } from "../requests.ts";
@@ -288,16 +288,7 @@ function onSubscribed(
   ) {
     effects.push(send(deliveryFrame(started)));
   }
-  effects.push({
-    kind: "activate",
-    subscription,
-    start: {
-      epoch: position.epoch,
-      base: position.offset,
-      replay: [],
-      end: position.offset,
-    },
-  });
+  effects.push({ kind: "activate", subscription, start: liveStart(position) });
   return { state, effects };
 }
 

@@ -12,7 +12,7 @@ import { allows, type Authentication } from "../authentication.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input } from "../effects.ts";
 import { CATCH_UP_BATCH } from "../outbound.ts";
-import type { StreamRead, SubscriptionStart } from "../position.ts";
+import { liveStart } from "../position.ts";
 import { quote } from "../publication.ts";
 import { unchanged } from "../replies.ts";
 import { memberOf } from "../requests.ts";
@@ -283,22 +283,12 @@ export function onSubscribed(
   const activate: Effect = {
     kind: "activate",
     subscription,
-    start: liveFrom(read),
+    start: liveStart(read?.position),
   };
   const settled = requestId === undefined
     ? unchanged(state)
     : progress(state, requestId, { failure: null, now });
   return { state: settled.state, effects: [activate, ...settled.effects] };
-}
-
-/** Where a subscription without `since` starts: at the stream's position, nothing replayed. */
-function liveFrom(read: StreamRead | null): SubscriptionStart {
-  return read === null ? { epoch: "", base: 0, replay: [], end: 0 } : {
-    epoch: read.position.epoch,
-    base: read.position.offset,
-    replay: [],
-    end: read.position.offset,
-  };
 }
 
 /** A subscription could not start: it ends, and its request hears why. */

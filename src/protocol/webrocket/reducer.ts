@@ -22,6 +22,7 @@ import { memberOf } from "../requests.ts";
 import { utf8ByteLength } from "../size.ts";
 import type { Subscription } from "../state.ts";
 import { answer, track } from "../pending.ts";
+import { liveStart } from "../position.ts";
 import { onTimer } from "../timers.ts";
 import type { WebRocketEffect, WebRocketInput } from "./effects.ts";
 import {
@@ -456,16 +457,7 @@ function onSubscribed(
   return {
     state: answered.state,
     effects: [
-      {
-        kind: "activate",
-        subscription,
-        start: {
-          epoch: position.epoch,
-          base: position.offset,
-          replay: [],
-          end: position.offset,
-        },
-      },
+      { kind: "activate", subscription, start: liveStart(position) },
       ...answered.effects,
     ],
   };
