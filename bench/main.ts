@@ -33,6 +33,7 @@ import {
   patternSubscriptions,
   presenceCrowd,
   reconnectStorm,
+  refusedUpgrades,
   restThroughput,
   rtcFanOut,
   type ScenarioSizes,
@@ -56,6 +57,7 @@ const SCENARIOS = [
   "patterns",
   "rtcFanOut",
   "nova",
+  "refusals",
 ] as const;
 type Scenario = typeof SCENARIOS[number];
 
@@ -342,6 +344,16 @@ async function main(): Promise<number> {
           await using server = await startServerUnderTest(kind);
           await using native = await startServerUnderTest(kind);
           record("nova", kind, await novaStream(server, native, sizes));
+          break;
+        }
+        case "refusals": {
+          // The caps are ours alone: the baseline is our own successful connect.
+          if (kind !== "broadcaster") break;
+          await using capped = await startServerUnderTest(kind, {
+            MAX_CONNECTIONS: "1",
+          });
+          await using open = await startServerUnderTest(kind);
+          record("refusals", kind, await refusedUpgrades(capped, open, sizes));
           break;
         }
         case "reconnectStorm": {

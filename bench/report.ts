@@ -156,6 +156,14 @@ export const TARGETS: readonly Target[] = [
     limit: 0,
   },
   {
+    label:
+      "CPU per upgrade refused before it (MAX_CONNECTIONS) ÷ per successful connect (issue 19)",
+    scenario: "refusals",
+    metric: "refusalToConnectRatio",
+    kind: "absolute",
+    limit: 1,
+  },
+  {
     label: "messages lost (RTC fan-out)",
     scenario: "rtcFanOut",
     metric: "lost",

@@ -797,3 +797,57 @@ async function fanOutTo(
   await publisher.close();
   return figures;
 }
+
+/**
+ * 11. Refused upgrades (SPEC §12): on `capped` (`MAX_CONNECTIONS=1`, one
+ * socket held), `setups` more upgrades, each refused with 503 before the
+ * upgrade; on `open`, `setups` successful connects (upgrade with `?token=`,
+ * then close). Server CPU per refusal against per connect: a refusal must
+ * cost less, or a flood of them would be an attack of its own.
+ */
+export async function refusedUpgrades(
+  capped: ServerUnderTest,
+  open: ServerUnderTest,
+  sizes: ScenarioSizes,
+): Promise<Figures> {
+  const credentials = token(["refused"], ["subscribe"]);
+  const holder = await BenchClient.open(
+    `${capped.websocketUrl}?token=${credentials}`,
+  );
+  const attempt = (server: ServerUnderTest) =>
+    new Promise<boolean>((resolve) => {
+      const socket = new WebSocket(
+        `${server.websocketUrl}?token=${credentials}`,
+      );
+      socket.onopen = () => {
+        socket.onclose = () => resolve(true);
+        socket.close(1000);
+      };
+      socket.onerror = () => resolve(false);
+    });
+  const measure = async (server: ServerUnderTest) => {
+    await settle(300);
+    const cpuBefore = await server.cpuSeconds();
+    const outcomes = await pool(
+      sizes.setups,
+      sizes.setupParallel,
+      () => attempt(server),
+    );
+    await settle(300);
+    const cpu = (await server.cpuSeconds()) - cpuBefore;
+    return {
+      cpuPerAttemptUs: (cpu * 1e6) / sizes.setups,
+      accepted: outcomes.filter(Boolean).length,
+    };
+  };
+  const refused = await measure(capped);
+  const accepted = await measure(open);
+  await holder.close();
+  return {
+    cpuPerRefusalUs: refused.cpuPerAttemptUs,
+    cpuPerConnectUs: accepted.cpuPerAttemptUs,
+    refusalToConnectRatio: refused.cpuPerAttemptUs / accepted.cpuPerAttemptUs,
+    refusedLetIn: refused.accepted,
+    connectsRefused: sizes.setups - accepted.accepted,
+  };
+}

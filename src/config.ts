@@ -80,6 +80,21 @@ export interface Config {
   readonly outboundBufferBytes: number;
   /** Seconds without a pong before the socket is closed; 0 disables pings. */
   readonly idleTimeoutSeconds: number;
+  /** Hostile load (SPEC §12): what a node lets in, and for how long it waits. */
+  readonly protection: {
+    /** `AUTH_TIMEOUT_SECONDS`: an unauthenticated socket is closed with 4008 after this. */
+    readonly authTimeoutSeconds: number;
+    /** `MAX_CONNECTIONS`: sockets per node (0: no limit); past it, 503 before the upgrade. */
+    readonly maxConnections: number;
+    /** `MAX_CONNECTIONS_PER_USER`: sockets of one user per node (0: no limit). */
+    readonly maxConnectionsPerUser: number;
+    /** `MAX_PENDING_CONNECTIONS_PER_IP`: unauthenticated sockets per address; past it, 429. */
+    readonly maxPendingPerAddress: number;
+    /** `REQUEST_TIMEOUT_SECONDS`: a REST body not in by then gets 408. */
+    readonly requestTimeoutSeconds: number;
+    /** `TRUST_PROXY`: take the client's address from `X-Forwarded-For`. */
+    readonly trustProxy: boolean;
+  };
   /** `HISTORY_SIZE`: messages kept per channel. */
   readonly historySize: number;
   /** `HISTORY_TTL_SECONDS`: how long they are kept. */
@@ -137,6 +152,12 @@ export const DEFAULTS = {
   RATE_LIMIT: "100",
   OUTBOUND_BUFFER_BYTES: "1048576",
   IDLE_TIMEOUT_SECONDS: "60",
+  AUTH_TIMEOUT_SECONDS: "10",
+  MAX_CONNECTIONS: "0",
+  MAX_CONNECTIONS_PER_USER: "0",
+  MAX_PENDING_CONNECTIONS_PER_IP: "100",
+  REQUEST_TIMEOUT_SECONDS: "10",
+  TRUST_PROXY: "false",
   HISTORY_SIZE: "1000",
   HISTORY_TTL_SECONDS: "300",
   ENGINE: "memory",
@@ -233,6 +254,18 @@ const schema = z.object({
     1024 * 1024 * 1024,
   ),
   IDLE_TIMEOUT_SECONDS: integer("IDLE_TIMEOUT_SECONDS", 0, 86_400),
+  AUTH_TIMEOUT_SECONDS: integer("AUTH_TIMEOUT_SECONDS", 1, 3_600),
+  MAX_CONNECTIONS: integer("MAX_CONNECTIONS", 0, 10_000_000),
+  MAX_CONNECTIONS_PER_USER: integer("MAX_CONNECTIONS_PER_USER", 0, 1_000_000),
+  MAX_PENDING_CONNECTIONS_PER_IP: integer(
+    "MAX_PENDING_CONNECTIONS_PER_IP",
+    1,
+    10_000_000,
+  ),
+  REQUEST_TIMEOUT_SECONDS: integer("REQUEST_TIMEOUT_SECONDS", 1, 3_600),
+  TRUST_PROXY: z.enum(["true", "false"], {
+    error: 'TRUST_PROXY must be "true" or "false"',
+  }).transform((value) => value === "true"),
   HISTORY_SIZE: integer("HISTORY_SIZE", 0, 1_000_000),
   HISTORY_TTL_SECONDS: integer("HISTORY_TTL_SECONDS", 1, 31_536_000),
   ENGINE: z.enum(["memory", "redis"], {
@@ -514,6 +547,14 @@ export function parseConfig(
       rateLimit: values.RATE_LIMIT,
       outboundBufferBytes: values.OUTBOUND_BUFFER_BYTES,
       idleTimeoutSeconds: values.IDLE_TIMEOUT_SECONDS,
+      protection: {
+        authTimeoutSeconds: values.AUTH_TIMEOUT_SECONDS,
+        maxConnections: values.MAX_CONNECTIONS,
+        maxConnectionsPerUser: values.MAX_CONNECTIONS_PER_USER,
+        maxPendingPerAddress: values.MAX_PENDING_CONNECTIONS_PER_IP,
+        requestTimeoutSeconds: values.REQUEST_TIMEOUT_SECONDS,
+        trustProxy: values.TRUST_PROXY,
+      },
       historySize: values.HISTORY_SIZE,
       historyTtlSeconds: values.HISTORY_TTL_SECONDS,
       engine,

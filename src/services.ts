@@ -13,6 +13,7 @@ import type { Config } from "./config.ts";
 import { createEngine } from "./engine/create.ts";
 import type { Engine } from "./engine/engine.ts";
 import type { OpenConnection } from "./http/connection.ts";
+import { Admission } from "./http/admission.ts";
 import { carryOut } from "./http/control.ts";
 import { TriggerClient } from "./http/trigger.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
@@ -61,6 +62,8 @@ export interface Services {
   readonly limits: Limits;
   /** Every open connection: for shutdown, timers and the connections gauge. */
   readonly connections: Set<OpenConnection>;
+  /** The caps on connections, and the counts behind them (SPEC §12). */
+  readonly admission: Admission;
   /** The peaks of the Nova streams this node serves (SPEC §11). */
   readonly streamPeaks: StreamPeaks;
 }
@@ -115,10 +118,16 @@ export async function buildServices(
     historyTtlSeconds: config.historyTtlSeconds,
     clock,
   });
+  // Refusals are counted by the metrics built next; none comes before then.
+  const admission: Admission = new Admission(
+    config.protection,
+    (reason) => metrics.connectionsRefused.inc({ reason }),
+  );
   const metrics = new ServerMetrics({
     hub,
     engine,
     connections: () => connections.size,
+    pending: () => admission.pending,
   });
   const presenceFanout = new PresenceFanout(hub, {
     intervalMs: config.presence.occupancyIntervalMs,
@@ -181,10 +190,12 @@ export async function buildServices(
       rateLimit: config.rateLimit,
       outboundBufferBytes: config.outboundBufferBytes,
       presenceMaxMembers: config.presence.maxMembers,
+      authTimeoutMs: config.protection.authTimeoutSeconds * 1000,
       namespaces,
       trigger: config.trigger !== undefined,
     },
     connections,
+    admission,
     streamPeaks: new StreamPeaks(),
   };
 }

@@ -32,6 +32,14 @@ Deno.test("defaults match the original and the spec, HISTORY_SIZE raised for los
     rateLimit: 100,
     outboundBufferBytes: 1048576,
     idleTimeoutSeconds: 60,
+    protection: {
+      authTimeoutSeconds: 10,
+      maxConnections: 0,
+      maxConnectionsPerUser: 0,
+      maxPendingPerAddress: 100,
+      requestTimeoutSeconds: 10,
+      trustProxy: false,
+    },
     // SPEC §4 says 100: two seconds at 50 messages/s, too little to cover
     // a reconnect through a flaky network (§7). 1000 covers 20 s.
     historySize: 1000,

@@ -76,7 +76,7 @@ export interface ConnectionOptions<
   readonly protocol: Protocol<S, E, I>;
   /** The connection's starting state (id, limits, credentials from `?token=`). */
   readonly state: S;
-  /** Where the client connects from, for the logs. */
+  /** Where the client connects from: for the logs, and its pending count (SPEC §12). */
   readonly remote: string;
   /**
    * The server's open connections: this one is in it until it closes. A
@@ -131,6 +131,7 @@ export class Connection<
   #tokenExpiredAt = Number.POSITIVE_INFINITY;
   #slowConsumerAt = Number.POSITIVE_INFINITY;
   #pingAt = Number.POSITIVE_INFINITY;
+  #authTimeoutAt = Number.POSITIVE_INFINITY;
   /**
    * The drain check of a lagging connection, every few tens of ms: a real
    * timer, since the ticker's second would pace catching up, and only a
@@ -143,6 +144,11 @@ export class Connection<
   readonly #openedAt: number;
   readonly #meter: OutboundMeter;
   #state: S;
+  /** Where it connects from: its address's pending count, while unauthenticated. */
+  readonly #address: string;
+  /** Whom it is counted for (SPEC §12): a user, or its address while pending. */
+  #countedAs: string | null = null;
+  #pendingCounted = false;
   #draining = false;
   #closed = false;
 
@@ -157,6 +163,8 @@ export class Connection<
     this.#protocol = options.protocol;
     this.framing = options.protocol.framing;
     this.#state = options.state;
+    this.#address = options.remote;
+    this.#account();
     this.#connections = options.connections;
     this.#connections.add(this);
     this.#openedAt = services.clock();
@@ -301,6 +309,7 @@ export class Connection<
     if (now >= this.#tokenExpiredAt) this.#fire("tokenExpired");
     if (now >= this.#slowConsumerAt) this.#fire("slowConsumer");
     if (now >= this.#pingAt) this.#fire("ping");
+    if (now >= this.#authTimeoutAt) this.#fire("authTimeout");
   }
 
   #fire(name: TimerName): void {
@@ -321,6 +330,7 @@ export class Connection<
     } else if (name === "tokenExpiring") this.#tokenExpiringAt = at;
     else if (name === "tokenExpired") this.#tokenExpiredAt = at;
     else if (name === "ping") this.#pingAt = at;
+    else if (name === "authTimeout") this.#authTimeoutAt = at;
     else this.#slowConsumerAt = at;
   }
 
@@ -369,6 +379,35 @@ export class Connection<
     }
   }
 
+  /**
+   * Keeps the admission counts true to the state: a socket counts for its
+   * user once authenticated, for its address while it is not.
+   */
+  #account(): void {
+    const user = this.#state.auth?.subject ?? null;
+    if (user === this.#countedAs && this.#countedAs !== null) return;
+    const admission = this.#services.admission;
+    if (this.#countedAs === null) {
+      if (user === null && this.#pendingCounted) return;
+      if (this.#pendingCounted) admission.countPending(this.#address, -1);
+    } else {
+      admission.countUser(this.#countedAs, -1);
+    }
+    this.#pendingCounted = user === null;
+    if (user === null) admission.countPending(this.#address, 1);
+    else admission.countUser(user, 1);
+    this.#countedAs = user;
+  }
+
+  /** Releases the admission counts at close. */
+  #unaccount(): void {
+    const admission = this.#services.admission;
+    if (this.#countedAs !== null) admission.countUser(this.#countedAs, -1);
+    else if (this.#pendingCounted) admission.countPending(this.#address, -1);
+    this.#countedAs = null;
+    this.#pendingCounted = false;
+  }
+
   /** Reduces one input and carries out its effects, each outcome reduced at once. */
   async #step(input: Input | I): Promise<void> {
     const { state, effects } = this.#protocol.reduce(
@@ -377,6 +416,7 @@ export class Connection<
       this.#services.clock(),
     );
     this.#state = state;
+    this.#account();
     for (const effect of effects) {
       if (this.#closed) return;
       // Awaited even when synchronous: a close that follows replies without
@@ -408,7 +448,7 @@ export class Connection<
         this.notify(effect.text);
         return undefined;
       case "verifyToken":
-        return core.verifyToken(this.#services, effect, this.id);
+        return core.verifyToken(this.#services, effect, this);
       case "subscribe":
         return core.subscribe(this.#services, effect, this);
       case "activate":
@@ -455,6 +495,7 @@ export class Connection<
     this.#inbox.length = 0;
     clearTimeout(this.#drainCheck);
     this.#backlog?.close();
+    this.#unaccount();
     const subscriptions = this.#state.subscriptions.size;
     const { state, effects } = this.#protocol.reduce(
       this.#state,

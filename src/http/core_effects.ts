@@ -8,6 +8,7 @@
  */
 
 import type { TokenVerifier } from "../auth/jwt.ts";
+import type { Admission } from "./admission.ts";
 import { type Engine, failureOf } from "../engine/engine.ts";
 import type { Hub, Recipient } from "../hub/hub.ts";
 import { log } from "../log.ts";
@@ -39,6 +40,8 @@ export interface CoreServices {
   readonly trigger: TriggerClient | null;
   /** The back-ends told what happens: here, of client publishes. */
   readonly webhooks: Webhooks;
+  /** The caps on connections, and the counts behind them (SPEC §12). */
+  readonly admission: Admission;
 }
 
 /**
@@ -56,18 +59,37 @@ export function checkToken(
   return outcome;
 }
 
-/** `auth`'s token, verified (synchronously); a refusal is logged too (never the token). */
+/**
+ * `auth`'s token, verified (synchronously); a refusal is logged too (never
+ * the token). A token whose `sub` already has `MAX_CONNECTIONS_PER_USER`
+ * sockets here (this one aside) is reported over the limit.
+ */
 export function verifyToken(
   services: CoreServices,
   effect: EffectOf<"verifyToken">,
-  connectionId: string,
+  connection: { readonly id: string; readonly user: string | null },
 ): Input {
   const outcome = checkToken(services, effect.token);
   if (!outcome.ok) {
     logger.info("connection {connectionId} auth refused: {reason}", {
-      connectionId,
+      connectionId: connection.id,
       reason: outcome.reason,
     });
+    return { kind: "tokenVerified", requestId: effect.requestId, outcome };
+  }
+  const sub = outcome.claims.sub;
+  if (typeof sub === "string") {
+    const others = services.admission.connectionsOf(sub) -
+      (connection.user === sub ? 1 : 0);
+    if (services.admission.overUserLimit(sub, others)) {
+      services.admission.refusedAtAuth();
+      return {
+        kind: "tokenVerified",
+        requestId: effect.requestId,
+        outcome,
+        overUserLimit: true,
+      };
+    }
   }
   return { kind: "tokenVerified", requestId: effect.requestId, outcome };
 }

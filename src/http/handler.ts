@@ -62,6 +62,23 @@ function remoteOf(info: Deno.ServeHandlerInfo | undefined): string {
 }
 
 /**
+ * The client's address: the peer's, or behind a trusted proxy
+ * (`TRUST_PROXY=true`) the last address of `X-Forwarded-For`, the one the
+ * proxy added (a client may send its own header: the entries before it
+ * prove nothing).
+ */
+export function clientAddress(
+  request: Request,
+  peer: string,
+  trustProxy: boolean,
+): string {
+  if (!trustProxy) return peer;
+  const forwarded = request.headers.get("x-forwarded-for");
+  const last = forwarded?.split(",").at(-1)?.trim();
+  return last === undefined || last === "" ? peer : last;
+}
+
+/**
  * The handler of a server built on `services`.
  *
  * @example
@@ -136,6 +153,11 @@ export function createHandler(
     return handle(request, services, cors);
   }
 
+  const addressOf = (
+    request: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+  ) => clientAddress(request, remoteOf(info), config.protection.trustProxy);
+
   function route(
     request: Request,
     pathname: string,
@@ -146,10 +168,10 @@ export function createHandler(
     switch (pathname) {
       case paths.websocket:
         if (method !== "GET") return notAllowed(method, "GET");
-        return handleUpgrade(request, remoteOf(info), services);
+        return handleUpgrade(request, addressOf(request, info), services);
       case paths.rtc:
         if (method !== "GET") return notAllowed(method, "GET");
-        return handleRtcUpgrade(request, remoteOf(info), services);
+        return handleRtcUpgrade(request, addressOf(request, info), services);
       case paths.publish:
         return rest(request, "POST", handlePublish);
       case paths.history:
@@ -172,7 +194,7 @@ export function createHandler(
         // An app's path is its WebRocket vhost (`/world`), for an upgrade.
         if (webRocket !== null && isUpgrade(request)) {
           if (method !== "GET") return notAllowed(method, "GET");
-          return handleWebRocketUpgrade(request, remoteOf(info), {
+          return handleWebRocketUpgrade(request, addressOf(request, info), {
             services,
             endpoint: webRocket,
           });
@@ -209,7 +231,7 @@ export function createHandler(
         if (nova === null || streamId === null) return notFound(pathname, base);
         if (method !== "GET") return notAllowed(method, "GET");
         return handleNovaUpgrade(request, streamId, {
-          remote: remoteOf(info),
+          remote: addressOf(request, info),
           services,
           endpoint: nova.endpoint,
         });

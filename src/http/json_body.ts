@@ -9,7 +9,7 @@
 import { decodeParams, type ParamsSchema } from "../protocol/schema.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { readBody } from "./body.ts";
+import { readBody, TIMED_OUT } from "./body.ts";
 import { errorResponse, type HeaderList } from "./responses.ts";
 
 /** The request's JSON body, or the error response that refuses it. */
@@ -21,7 +21,16 @@ export async function jsonBody(
   const refused = refuseWithoutApiKey(request, services.apiKeys, headers);
   if (refused !== null) return refused;
   const limit = services.config.maxMessageBytes;
-  const body = await readBody(request, limit);
+  const timeoutSeconds = services.config.protection.requestTimeoutSeconds;
+  const body = await readBody(request, limit, timeoutSeconds * 1000);
+  if (body === TIMED_OUT) {
+    // Closing the connection frees it: the rest of the body is not waited for.
+    return errorResponse(
+      "InvalidArgument",
+      `the body did not arrive within ${timeoutSeconds} s`,
+      { status: 408, headers: [...headers, ["connection", "close"]] },
+    );
+  }
   if (body === null) {
     return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
       status: 413,

@@ -174,5 +174,6 @@ export function handleNovaUpgrade(
         heartbeat: services.config.novaHeartbeat,
       }),
     remote: context.remote,
+    user: outcome.auth.subject,
   });
 }

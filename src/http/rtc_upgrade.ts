@@ -87,6 +87,7 @@ export function handleRtcUpgrade(
     state: (connectionId) =>
       rtcState(connectionId, services.limits, outcome.auth),
     remote,
+    user: outcome.auth.subject,
     ...(found.subprotocol === undefined
       ? {}
       : { subprotocol: found.subprotocol }),

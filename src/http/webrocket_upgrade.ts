@@ -93,5 +93,6 @@ export function handleWebRocketUpgrade(
     state: (connectionId) =>
       webRocketState(connectionId, services.limits, endpoint.users),
     remote,
+    user: null,
   });
 }

@@ -78,8 +78,10 @@ export interface AcceptOptions<
   readonly protocol: Protocol<S, E, I>;
   /** Its starting state, given the connection's id. */
   readonly state: (connectionId: string) => S;
-  /** Where the client connects from, for the logs. */
+  /** Where the client connects from: for the logs and the per-address cap. */
   readonly remote: string;
+  /** The user its token names, if it brought one (for the per-user cap). */
+  readonly user: string | null;
   /** The subprotocol to answer with (`Sec-WebSocket-Protocol`), if any. */
   readonly subprotocol?: string;
 }
@@ -97,6 +99,13 @@ export function accept<
   services: Services,
   options: AcceptOptions<S, E, I>,
 ): Response {
+  // The caps first: a refusal costs no socket (SPEC §12).
+  const refused = services.admission.refusal({
+    address: options.remote,
+    user: options.user,
+    open: services.connections.size,
+  });
+  if (refused !== null) return refused;
   // Read everything from the request now: after the upgrade it is closed.
   const origin = request.headers.get("origin");
   const { socket, response } = Deno.upgradeWebSocket(request, {
@@ -144,5 +153,6 @@ export function handleUpgrade(
     state: (connectionId) =>
       initialState({ connectionId, limits: services.limits, auth }),
     remote,
+    user: auth?.subject ?? null,
   });
 }

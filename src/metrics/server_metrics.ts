@@ -25,6 +25,8 @@ export interface MetricSources {
   readonly engine: Engine;
   /** Open WebSocket connections. */
   readonly connections: () => number;
+  /** Unauthenticated sockets now. */
+  readonly pending?: () => number;
 }
 
 /** Publish latency buckets, in seconds: 0.1 ms to 2.5 s. */
@@ -74,6 +76,10 @@ export class ServerMetrics {
   readonly dropped: CounterSeries;
   /** Connections closed with 1013. */
   readonly slowConsumerDisconnects: Counter;
+  /** Connections closed with 4008: not authenticated in time (SPEC §12). */
+  readonly staleConnections: Counter;
+  /** Upgrades (and `auth`s) refused by a cap, by reason (SPEC §12). */
+  readonly connectionsRefused: Counter;
   /** Tokens refused, by reason. */
   readonly authFailures: Counter;
   /** Requests refused by the per-connection rate limit. */
@@ -105,6 +111,17 @@ export class ServerMetrics {
         sources.connections,
       ),
     );
+    const pending = sources.pending;
+    if (pending !== undefined) {
+      r.add(
+        new Sampled(
+          "broadcaster_pending_connections",
+          "Sockets not authenticated yet (closed with 4008 after AUTH_TIMEOUT_SECONDS).",
+          "gauge",
+          pending,
+        ),
+      );
+    }
     r.add(
       new Sampled(
         "broadcaster_subscriptions",
@@ -149,6 +166,18 @@ export class ServerMetrics {
       new Counter(
         "broadcaster_slow_consumer_disconnects_total",
         "Connections closed with 1013 as slow consumers.",
+      ),
+    );
+    this.connectionsRefused = r.add(
+      new Counter(
+        "broadcaster_connections_refused_total",
+        "Connections refused by a cap (SPEC §12), by reason: max_connections, pending_per_address, connections_per_user.",
+      ),
+    );
+    this.staleConnections = r.add(
+      new Counter(
+        "broadcaster_stale_connections_total",
+        "Connections closed with 4008: not authenticated within AUTH_TIMEOUT_SECONDS.",
       ),
     );
     this.authFailures = r.add(

@@ -29,4 +29,6 @@ export const CloseCode = {
   TokenExpired: 4001,
   /** A back-end disconnected the user (`POST /disconnect`): do not reconnect on your own. */
   DisconnectedByServer: 4003,
+  /** Not authenticated within `AUTH_TIMEOUT_SECONDS` (SPEC §12): reconnect with backoff. */
+  AuthTimeout: 4008,
 } as const;

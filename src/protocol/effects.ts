@@ -34,7 +34,9 @@ export type TimerName =
   | "slowConsumer"
   | "drainCheck"
   /** A protocol's own heartbeat (Nova's server `ping`); the others never set it. */
-  | "ping";
+  | "ping"
+  /** A socket that must authenticate in time (SPEC §12). */
+  | "authTimeout";
 
 /** Something that happened to a connection, for the reducer to decide on. */
 export type Input =
@@ -53,6 +55,8 @@ export type Input =
     readonly kind: "tokenVerified";
     readonly requestId: number | undefined;
     readonly outcome: TokenOutcome;
+    /** Its user already has `MAX_CONNECTIONS_PER_USER` sockets on this node (SPEC §12). */
+    readonly overUserLimit?: true;
   }
   /**
    * The outcome of a `subscribe` effect: the hub holds the subscription, the
@@ -226,7 +230,10 @@ export type Effect =
   /** Count an event the operator should see in metrics. */
   | {
     readonly kind: "count";
-    readonly counter: "rateLimited" | "slowConsumerDisconnects";
+    readonly counter:
+      | "rateLimited"
+      | "slowConsumerDisconnects"
+      | "staleConnections";
   };
 
 /** The effect of kind `K`, e.g. `EffectOf<"publish">`. */

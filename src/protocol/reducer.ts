@@ -35,7 +35,7 @@ import {
 import { decodeFrame } from "./schema.ts";
 import type { ProtocolError } from "./errors.ts";
 import type { ConnectionState, Subscription } from "./state.ts";
-import { onTimer } from "./timers.ts";
+import { authDeadline, onTimer } from "./timers.ts";
 import { lifetime } from "./token_lifetime.ts";
 
 /**
@@ -75,7 +75,9 @@ export function reduce(
     case "opened":
       return {
         state,
-        effects: state.auth === null ? [] : lifetime(state.auth, now),
+        effects: state.auth === null
+          ? [authDeadline(state, now)]
+          : lifetime(state.auth, now),
       };
     case "frame":
       return onFrame(state, input.text, now);
@@ -92,6 +94,20 @@ export function reduce(
         "binary frames are not supported",
       );
     case "tokenVerified":
+      if (input.overUserLimit === true) {
+        const refused = refuse(state, input.requestId, {
+          code: "ResourceExhausted",
+          message: "too many connections for this user",
+        });
+        return {
+          state,
+          effects: [...refused.effects, {
+            kind: "close",
+            code: CloseCode.PolicyViolation,
+            reason: "too many connections for this user",
+          }],
+        };
+      }
       return onTokenVerified(state, input.requestId, input.outcome, now);
     case "timer":
       return onTimer(state, input.name, now);

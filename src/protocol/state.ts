@@ -31,7 +31,15 @@ export interface Limits {
   readonly namespaces: Namespaces;
   /** Whether `trigger` has a back-end to call (a `triggerUrl`, SPEC §10). */
   readonly trigger?: boolean;
+  /**
+   * How long a socket may stay unauthenticated before it is closed with
+   * 4008 (`AUTH_TIMEOUT_SECONDS`, SPEC §12); {@linkcode DEFAULT_AUTH_TIMEOUT_MS} without it.
+   */
+  readonly authTimeoutMs?: number;
 }
+
+/** `AUTH_TIMEOUT_SECONDS`' default, 10 s (SPEC §12). */
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 
 /** One subscription of this connection to one channel. */
 export interface Subscription {

@@ -6,9 +6,10 @@
  * @module
  */
 
-import type { Step, TimerName } from "./effects.ts";
+import type { Effect, Step, TimerName } from "./effects.ts";
 import { onDrainCheckTimer, onSlowConsumerTimer } from "./outbound.ts";
-import type { ConnectionState } from "./state.ts";
+import { CloseCode } from "./close_codes.ts";
+import { type ConnectionState, DEFAULT_AUTH_TIMEOUT_MS } from "./state.ts";
 import { onTokenTimer, type TokenNotices } from "./token_lifetime.ts";
 
 /**
@@ -48,7 +49,33 @@ export function onTimer<S extends ConnectionState>(
     case "ping":
       // A protocol with a heartbeat handles it before asking here.
       return { state, effects: [] };
+    case "authTimeout":
+      // Authenticated since: nothing to do.
+      if (state.auth !== null) return { state, effects: [] };
+      return {
+        state,
+        effects: [
+          { kind: "count", counter: "staleConnections" },
+          {
+            kind: "close",
+            code: CloseCode.AuthTimeout,
+            reason: "authentication timeout",
+          },
+        ],
+      };
     default:
       return onTokenTimer(state, name, now, notices);
   }
+}
+
+/**
+ * The timer of a socket that must authenticate in time: when it opens
+ * unauthenticated (SPEC §12).
+ */
+export function authDeadline(state: ConnectionState, now: number): Effect {
+  return {
+    kind: "timer",
+    name: "authTimeout",
+    at: now + (state.limits.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS),
+  };
 }

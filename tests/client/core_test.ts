@@ -332,6 +332,17 @@ Deno.test("backoff: a slow consumer's 1013 does not start it over", () => {
   assert.equal(delayAfter(state, 1013, 1).delayMs, 8000);
 });
 
+Deno.test("after 4008 (not authenticated in time, SPEC §12) the client reconnects with backoff, as after any reconnectable close", () => {
+  const { state, commands } = run(live(), {
+    kind: "closed",
+    code: 4008,
+    jitter: 1,
+  });
+  assert.equal(state.phase, "disconnected");
+  assert.equal(kinds(commands).includes("fatal"), false);
+  assert.deepEqual(commands.at(-1), { kind: "reconnectIn", delayMs: 500 });
+});
+
 Deno.test("after 4001 the client reconnects at once (with a fresh token)", () => {
   const { state, commands } = run(live(), {
     kind: "closed",

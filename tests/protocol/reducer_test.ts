@@ -684,7 +684,11 @@ Deno.test("token lifetime: timers on auth and on open, a warning 60 s before exp
     auth: authenticated().auth,
   });
   assert.equal(reduce(withToken, { kind: "opened" }, NOW).effects.length, 2);
-  assert.deepEqual(reduce(fresh(), { kind: "opened" }, NOW).effects, []);
+  assert.deepEqual(
+    reduce(fresh(), { kind: "opened" }, NOW).effects,
+    [{ kind: "timer", name: "authTimeout", at: NOW + 10_000 }],
+    "without a token: only the default 10 s to authenticate (SPEC §12)",
+  );
 
   const state = authenticated();
   const warning = reduce(
@@ -751,4 +755,38 @@ Deno.test("token lifetime: credentials already within 60 s of exp are warned at 
     { kind: "timer", name: "tokenExpired", at: soon.exp * 1000 + 30_000 },
   ]);
   assert.deepEqual(resultOf(effects), { success: true });
+});
+
+Deno.test("auth timeout: a socket still unauthenticated when its timer fires is closed 4008 and counted; an authenticated one is not", () => {
+  const opened = reduce(fresh(), { kind: "opened" }, NOW);
+  const stale = reduce(
+    opened.state,
+    { kind: "timer", name: "authTimeout" },
+    NOW + 10_000,
+  );
+  assert.deepEqual(stale.effects, [
+    { kind: "count", counter: "staleConnections" },
+    { kind: "close", code: 4008, reason: "authentication timeout" },
+  ]);
+  const authed = run(fresh(), verified(CLAIMS));
+  assert.deepEqual(
+    reduce(authed.state, { kind: "timer", name: "authTimeout" }, NOW + 10_000)
+      .effects,
+    [],
+  );
+});
+
+Deno.test("MAX_CONNECTIONS_PER_USER: an auth over it is ResourceExhausted, then close 1008", () => {
+  const { effects } = reduce(fresh(), {
+    kind: "tokenVerified",
+    requestId: 1,
+    outcome: { ok: true, claims: CLAIMS },
+    overUserLimit: true,
+  }, NOW);
+  assert.equal(errorOf(effects), "ResourceExhausted");
+  assert.deepEqual(effects.at(-1), {
+    kind: "close",
+    code: 1008,
+    reason: "too many connections for this user",
+  });
 });

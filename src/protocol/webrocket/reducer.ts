@@ -23,7 +23,7 @@ import { utf8ByteLength } from "../size.ts";
 import type { Subscription } from "../state.ts";
 import { answer, track } from "../pending.ts";
 import { liveStart } from "../position.ts";
-import { onTimer } from "../timers.ts";
+import { authDeadline, onTimer } from "../timers.ts";
 import type { WebRocketEffect, WebRocketInput } from "./effects.ts";
 import {
   ANSWER_EVENTS,
@@ -86,6 +86,9 @@ export function reduce(
 ): WebRocketStep {
   if (state.closed) return unchanged(state);
   switch (input.kind) {
+    case "opened":
+      // Users authenticate in-band: in time, or the socket is closed 4008.
+      return { state, effects: [authDeadline(state, now)] };
     case "frame":
       return admitted(state, now, (next) => onText(next, input.text));
     case "binaryFrame":

@@ -1,0 +1,225 @@
+/**
+ * SPEC §12 under a flood, against a real server in its own process (so its
+ * memory can be read): 5,000 unauthenticated sockets, 500 garbage frames a
+ * second over 50 sockets, 200 connect/disconnect cycles a second. Through
+ * it, a well-behaved subscriber gets every message of a 20 msg/s publisher
+ * in order, `/health` stays 200, and the server's memory comes back.
+ * Everything talks to loopback only; every loop is bounded in count and time.
+ */
+
+import assert from "node:assert/strict";
+import { TestClient } from "../support/client.ts";
+import { spawnServer } from "../support/process.ts";
+import { restPublish, token } from "../support/server.ts";
+
+const FLOOD_SECONDS = 8;
+const PENDING_SOCKETS = 5_000;
+const GARBAGE_SOCKETS = 50;
+const GARBAGE_PER_SECOND = 500;
+const CYCLES_PER_SECOND = 200;
+const PUBLISH_PER_SECOND = 20;
+
+const GARBAGE = [
+  "{",
+  "null",
+  "[]",
+  '{"id":"x","method":7}',
+  '{"id":1,"method":"subscribe","params":{"channel":"a b"}}',
+  '{"id":2,"method":"publish","params":{"channel":"room1"}}',
+  '{"id":3,"method":"nope"}',
+  "\u0000\u0001",
+  '{"a":'.repeat(200),
+];
+
+/** Opens a raw upgrade from `address` (as a trusted proxy would forward it); its socket, once answered. */
+async function pendingSocket(
+  base: URL,
+  address: string,
+): Promise<Deno.Conn | null> {
+  const connection = await Deno.connect({
+    hostname: base.hostname,
+    port: Number(base.port),
+  });
+  await connection.write(new TextEncoder().encode(
+    `GET /broadcaster/websocket HTTP/1.1\r\nHost: ${base.host}\r\n` +
+      "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      `X-Forwarded-For: ${address}\r\n\r\n`,
+  ));
+  const buffer = new Uint8Array(512);
+  const read = await connection.read(buffer);
+  const status = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+  if (!status.startsWith("HTTP/1.1 101")) {
+    connection.close();
+    return null;
+  }
+  return connection;
+}
+
+function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+Deno.test({
+  name:
+    "flood: 5,000 unauthenticated sockets, 500 garbage frames/s, 200 connects/s; a subscriber misses nothing, /health stays 200, memory comes back",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // TRUST_PROXY lets the test's sockets stand for 5,000 addresses behind
+    // a proxy; every other setting is the default.
+    await using server = await spawnServer({ TRUST_PROXY: "true" });
+    const base = new URL(server.base);
+    await using subscriber = await TestClient.connect(
+      `${server.websocketUrl}?token=${token()}`,
+    );
+    await subscriber.ok("subscribe", { channel: "room1" });
+    await sleep(1_000);
+    const rssBefore = await server.rss();
+
+    const deadline = Date.now() + FLOOD_SECONDS * 1000;
+    const healthStatuses: number[] = [];
+    const rssDuring: number[] = [];
+    const health = (async () => {
+      for (let i = 0; i < 200 && Date.now() < deadline + 5_000; i++) {
+        const response = await fetch(`${server.base}/health`);
+        healthStatuses.push(response.status);
+        await response.body?.cancel();
+        rssDuring.push(await server.rss());
+        await sleep(250);
+      }
+    })();
+
+    let published = 0;
+    const publisher = (async () => {
+      for (let n = 1; n <= PUBLISH_PER_SECOND * (FLOOD_SECONDS + 2); n++) {
+        const response = await restPublish(server.base, {
+          channel: "room1",
+          event: "tick",
+          payload: n,
+        });
+        assert.equal(response.status, 200);
+        await response.body?.cancel();
+        published = n;
+        await sleep(1000 / PUBLISH_PER_SECOND);
+      }
+    })();
+
+    const held: Deno.Conn[] = [];
+    const pending = (async () => {
+      for (let i = 0; i < PENDING_SOCKETS && Date.now() < deadline; i += 50) {
+        const batch = await Promise.all(
+          Array.from(
+            { length: 50 },
+            (_, k) =>
+              pendingSocket(
+                base,
+                `10.${(i + k) >> 16 & 255}.${(i + k) >> 8 & 255}.${
+                  (i + k) & 255
+                }`,
+              ).catch(() => null),
+          ),
+        );
+        for (const connection of batch) if (connection) held.push(connection);
+      }
+    })();
+
+    let garbageSent = 0;
+    const garbage = (async () => {
+      const sockets = await Promise.all(
+        Array.from(
+          { length: GARBAGE_SOCKETS },
+          () =>
+            new Promise<WebSocket>((resolve, reject) => {
+              const socket = new WebSocket(
+                `${server.websocketUrl}?token=${token()}`,
+              );
+              socket.onopen = () => resolve(socket);
+              socket.onerror = reject;
+            }),
+        ),
+      );
+      const perTick = GARBAGE_PER_SECOND / 10;
+      for (
+        let tick = 0;
+        tick < FLOOD_SECONDS * 10 && Date.now() < deadline;
+        tick++
+      ) {
+        for (let k = 0; k < perTick; k++) {
+          const socket = sockets[k % sockets.length];
+          if (socket?.readyState === WebSocket.OPEN) {
+            socket.send(GARBAGE[(tick + k) % GARBAGE.length] ?? "");
+            garbageSent++;
+          }
+        }
+        await sleep(100);
+      }
+      for (const socket of sockets) socket.close();
+    })();
+
+    let cycles = 0;
+    const churn = (async () => {
+      const perTick = CYCLES_PER_SECOND / 10;
+      for (
+        let tick = 0;
+        tick < FLOOD_SECONDS * 10 && Date.now() < deadline;
+        tick++
+      ) {
+        await Promise.all(
+          Array.from({ length: perTick }, () =>
+            new Promise<void>((resolve) => {
+              const socket = new WebSocket(server.websocketUrl);
+              socket.onopen = () => socket.close();
+              socket.onclose = () => resolve();
+              socket.onerror = () => resolve();
+            })),
+        );
+        cycles += perTick;
+        await sleep(100);
+      }
+    })();
+
+    await Promise.all([pending, garbage, churn]);
+    const heldAtPeak = held.length;
+    for (const connection of held) {
+      try {
+        connection.close();
+      } catch {
+        // Closed by the server already (4008).
+      }
+    }
+    await publisher;
+    await health;
+
+    // Every message, in order, seq counting from 1.
+    for (let n = 1; n <= published; n++) {
+      const params = await subscriber.broadcast();
+      assert.equal(params.payload, n);
+      assert.equal(params.seq, n);
+    }
+
+    // Memory comes back once the flood is gone (polled, bounded).
+    let rssAfter = await server.rss();
+    for (let i = 0; i < 30 && rssAfter > rssBefore * 1.2; i++) {
+      await sleep(500);
+      rssAfter = await server.rss();
+    }
+    const peak = Math.max(...rssDuring);
+    const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+    console.log(
+      `flood: ${heldAtPeak} unauthenticated sockets held, ${garbageSent} garbage frames, ${cycles} connect/disconnect cycles; ` +
+        `${published} messages delivered in order; RSS before ${
+          mib(rssBefore)
+        } MiB, peak ${mib(peak)} MiB, after ${mib(rssAfter)} MiB; ` +
+        `/health ${healthStatuses.length} checks, all ${
+          [...new Set(healthStatuses)].join(",")
+        }`,
+    );
+    assert.ok(heldAtPeak > 0);
+    assert.deepEqual([...new Set(healthStatuses)], [200]);
+    assert.ok(
+      rssAfter <= rssBefore * 1.2,
+      `RSS ${mib(rssAfter)} MiB after, ${mib(rssBefore)} MiB before`,
+    );
+  },
+});

@@ -1,0 +1,222 @@
+/**
+ * Integration, SPEC §12: sockets that never authenticate, connection caps
+ * refused before the upgrade, client addresses behind a trusted proxy, and
+ * REST bodies that trickle in. Default settings unless a test says why.
+ */
+
+import assert from "node:assert/strict";
+import { TestClient } from "../support/client.ts";
+import { seriesValue, serve, TEST_API_KEY, token } from "../support/server.ts";
+
+/** The status of a raw WebSocket upgrade request to `url` (with `headers`), the socket then dropped. */
+async function upgradeStatus(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  const target = new URL(url);
+  const connection = await Deno.connect({
+    hostname: target.hostname,
+    port: Number(target.port),
+  });
+  try {
+    const extra = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    await connection.write(new TextEncoder().encode(
+      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+        `${extra}\r\n`,
+    ));
+    const buffer = new Uint8Array(4096);
+    const read = await connection.read(buffer);
+    const line = new TextDecoder().decode(buffer.subarray(0, read ?? 0))
+      .split("\r\n")[0] ?? "";
+    return Number(line.split(" ")[1]);
+  } finally {
+    connection.close();
+  }
+}
+
+/** An open, unauthenticated socket. */
+async function unauthenticated(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  return socket;
+}
+
+function closing(socket: WebSocket): Promise<CloseEvent> {
+  return new Promise((resolve) => socket.addEventListener("close", resolve));
+}
+
+async function metrics(base: string): Promise<string> {
+  return await (await fetch(`${base}/metrics`)).text();
+}
+
+Deno.test("hostile: a socket not authenticated within the default 10 s is closed with 4008; an authenticated one stays", async () => {
+  await using fixture = await serve();
+  const stale = await unauthenticated(fixture.websocketUrl);
+  const closed = closing(stale);
+  await using good = await TestClient.connect(fixture.websocketUrl);
+  await good.ok("auth", { token: token() });
+  const opened = Date.now();
+  assert.equal(
+    seriesValue(await metrics(fixture.base), "broadcaster_pending_connections"),
+    1,
+  );
+  const event = await closed;
+  assert.equal(event.code, 4008);
+  assert.equal(event.reason, "authentication timeout");
+  assert.ok(Date.now() - opened >= 9_000, "not before the timeout");
+  assert.equal(good.socket.readyState, WebSocket.OPEN);
+  const text = await metrics(fixture.base);
+  assert.equal(seriesValue(text, "broadcaster_stale_connections_total"), 1);
+  assert.equal(seriesValue(text, "broadcaster_pending_connections"), 0);
+});
+
+Deno.test("hostile: at the default MAX_PENDING_CONNECTIONS_PER_IP (100) the 101st unauthenticated socket from one address is refused 429 before the upgrade; a token still gets in", async () => {
+  await using fixture = await serve();
+  const sockets = await Promise.all(
+    Array.from({ length: 100 }, () => unauthenticated(fixture.websocketUrl)),
+  );
+  try {
+    assert.equal(await upgradeStatus(fixture.websocketUrl), 429);
+    assert.equal(
+      await upgradeStatus(`${fixture.websocketUrl}?token=${token()}`),
+      101,
+      "an authenticated socket is not pending",
+    );
+    const text = await metrics(fixture.base);
+    assert.equal(
+      seriesValue(
+        text,
+        'broadcaster_connections_refused_total{reason="pending_per_address"}',
+      ),
+      1,
+    );
+  } finally {
+    await Promise.all(sockets.map((socket) => {
+      const closed = closing(socket);
+      socket.close();
+      return closed;
+    }));
+  }
+});
+
+Deno.test("hostile: MAX_CONNECTIONS refuses with 503 before the upgrade (a cap of 2, so the test holds three sockets, not thousands)", async () => {
+  await using fixture = await serve({ MAX_CONNECTIONS: "2" });
+  await using one = await TestClient.connect(
+    `${fixture.websocketUrl}?token=${token()}`,
+  );
+  await using two = await TestClient.connect(
+    `${fixture.websocketUrl}?token=${token()}`,
+  );
+  assert.equal(
+    await upgradeStatus(`${fixture.websocketUrl}?token=${token()}`),
+    503,
+  );
+  assert.equal(
+    seriesValue(
+      await metrics(fixture.base),
+      'broadcaster_connections_refused_total{reason="max_connections"}',
+    ),
+    1,
+  );
+  assert.equal(one.socket.readyState, WebSocket.OPEN);
+  assert.equal(two.socket.readyState, WebSocket.OPEN);
+});
+
+Deno.test("hostile: MAX_CONNECTIONS_PER_USER: the auth that would exceed it gets ResourceExhausted, then close 1008; a token on the upgrade gets 429", async () => {
+  await using fixture = await serve({ MAX_CONNECTIONS_PER_USER: "2" });
+  await using one = await TestClient.authed(fixture.websocketUrl, {
+    sub: "bob",
+  });
+  await using two = await TestClient.authed(fixture.websocketUrl, {
+    sub: "bob",
+  });
+  await using three = await TestClient.connect(fixture.websocketUrl);
+  const refused = await three.request("auth", { token: token({ sub: "bob" }) });
+  assert.equal(refused.error?.code, "ResourceExhausted");
+  assert.equal((await three.closed).code, 1008);
+  assert.equal(
+    await upgradeStatus(
+      `${fixture.websocketUrl}?token=${token({ sub: "bob" })}`,
+    ),
+    429,
+  );
+  await using other = await TestClient.authed(fixture.websocketUrl, {
+    sub: "carol",
+  });
+  assert.equal(
+    other.socket.readyState,
+    WebSocket.OPEN,
+    "other users are not capped",
+  );
+  assert.equal(one.socket.readyState, WebSocket.OPEN);
+  assert.equal(two.socket.readyState, WebSocket.OPEN);
+});
+
+Deno.test("hostile: X-Forwarded-For names the client only with TRUST_PROXY=true (a pending cap of 1, so one socket shows it)", async () => {
+  for (const trustProxy of [true, false]) {
+    await using fixture = await serve({
+      TRUST_PROXY: String(trustProxy),
+      MAX_PENDING_CONNECTIONS_PER_IP: "1",
+    });
+    const first = await unauthenticated(fixture.websocketUrl);
+    try {
+      const status = await upgradeStatus(fixture.websocketUrl, {
+        "X-Forwarded-For": "203.0.113.7, 198.51.100.9",
+      });
+      assert.equal(
+        status,
+        trustProxy ? 101 : 429,
+        trustProxy
+          ? "another address behind the proxy"
+          : "the header is not believed",
+      );
+    } finally {
+      const closed = closing(first);
+      first.close();
+      await closed;
+    }
+  }
+});
+
+Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after the default 10 s, the request over and its connection told to close", async () => {
+  await using fixture = await serve();
+  const url = new URL(`${fixture.base}/publish`);
+  const connection = await Deno.connect({
+    hostname: url.hostname,
+    port: Number(url.port),
+  });
+  const body = JSON.stringify({ channel: "room1", event: "e", payload: 1 });
+  await connection.write(new TextEncoder().encode(
+    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+      `Authorization: Bearer ${TEST_API_KEY}\r\nContent-Length: ${body.length}\r\n\r\n`,
+  ));
+  const started = Date.now();
+  let sent = 0;
+  const trickle = setInterval(() => {
+    if (sent < body.length) {
+      connection.write(new TextEncoder().encode(body[sent++] ?? "")).catch(
+        () => {},
+      );
+    }
+  }, 1000);
+  try {
+    const buffer = new Uint8Array(4096);
+    const read = await connection.read(buffer);
+    const response = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+    assert.match(response, /^HTTP\/1\.1 408/);
+    assert.match(response, /connection: close/i);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 9_500 && elapsed < 15_000, `${elapsed} ms`);
+    assert.ok(sent < body.length, "before the body was in");
+    assert.equal(fixture.server.requestsInFlight, 0, "the request is over");
+  } finally {
+    clearInterval(trickle);
+    connection.close();
+  }
+});
