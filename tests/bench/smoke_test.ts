@@ -18,6 +18,7 @@ const SCENARIOS = [
   "patterns",
   "rtcFanOut",
   "nova",
+  "refusals",
   ...(WITH_REDIS ? ["fanOutRedis"] : []),
 ];
 
@@ -69,6 +70,8 @@ Deno.test("the benchmark runs every scenario on both servers and writes its repo
   assert.equal(report.results.nova.broadcaster.lost, 0);
   assert.equal(report.results.nova.broadcaster.viewers, 20);
   assert.ok(report.results.nova.broadcaster.joinLeaveToNativeRatio > 0);
+  assert.equal(report.results.refusals.broadcaster.refusedLetIn, 0);
+  assert.equal(report.results.refusals.broadcaster.connectsRefused, 0);
   if (WITH_REDIS) {
     assert.equal(report.results.fanOutRedis.broadcaster.lost, 0);
     assert.equal(report.results.fanOutRedis.broadcaster.seqGaps, 0);
