@@ -74,8 +74,9 @@ export function clientAddress(
 ): string {
   if (!trustProxy) return peer;
   const forwarded = request.headers.get("x-forwarded-for");
-  const last = forwarded?.split(",").at(-1)?.trim();
-  return last === undefined || last === "" ? peer : last;
+  const last = forwarded?.split(",").at(-1)?.trim() ?? "";
+  // An address (IPv4 or IPv6), or nothing to believe.
+  return /^[0-9A-Fa-f.:]{2,45}$/.test(last) ? last : peer;
 }
 
 /**

@@ -329,3 +329,29 @@ Deno.test("METRICS_TOKEN guards /metrics", async () => {
   assert.equal(await status({ authorization: "Bearer nope" }), 401);
   assert.equal(await status({ authorization: "Bearer scrape-me" }), 200);
 });
+
+Deno.test("the client's address: the peer's, or with TRUST_PROXY the last X-Forwarded-For entry when it is an address", async () => {
+  const { clientAddress } = await import("../../src/http/handler.ts");
+  const request = (forwarded: string) =>
+    new Request("http://localhost/", {
+      headers: { "x-forwarded-for": forwarded },
+    });
+  assert.equal(
+    clientAddress(request("203.0.113.7"), "127.0.0.1", false),
+    "127.0.0.1",
+  );
+  assert.equal(
+    clientAddress(request("1.1.1.1, 10.0.0.5"), "127.0.0.1", true),
+    "10.0.0.5",
+    "the proxy's entry, not the client's own",
+  );
+  assert.equal(
+    clientAddress(request("2001:db8::1"), "127.0.0.1", true),
+    "2001:db8::1",
+  );
+  assert.equal(
+    clientAddress(request("garbage"), "127.0.0.1", true),
+    "127.0.0.1",
+  );
+  assert.equal(clientAddress(request(""), "127.0.0.1", true), "127.0.0.1");
+});
