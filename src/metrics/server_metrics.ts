@@ -271,6 +271,23 @@ export class ServerMetrics {
         () => Deno.memoryUsage().rss,
       ),
     );
+    // Where resident memory sits: the JavaScript heap, or outside it.
+    r.add(
+      new Sampled(
+        "deno_heap_used_bytes",
+        "JavaScript heap in use, in bytes.",
+        "gauge",
+        () => Deno.memoryUsage().heapUsed,
+      ),
+    );
+    r.add(
+      new Sampled(
+        "deno_heap_total_bytes",
+        "JavaScript heap reserved, in bytes.",
+        "gauge",
+        () => Deno.memoryUsage().heapTotal,
+      ),
+    );
   }
 
   /** Adds the gauge of presence members this node holds, read from `presence` at scrape time. */

@@ -61,4 +61,7 @@ Deno.test("metrics count connections, subscriptions, publishes, deliveries, refu
   assert.equal(value(text, "broadcaster_engine_up"), 1);
   assert.ok(value(text, "process_cpu_seconds_total") > 0);
   assert.ok(value(text, "process_resident_memory_bytes") > 1_000_000);
+  const heapUsed = value(text, "deno_heap_used_bytes");
+  assert.ok(heapUsed > 1_000_000);
+  assert.ok(value(text, "deno_heap_total_bytes") >= heapUsed);
 });
