@@ -217,9 +217,10 @@ export class Connection<
     if (this.#closed) return false;
     const protocol = this.#protocol;
     if (protocol.backlog !== undefined) {
-      this.#queue(frame, protocol.backlog);
+      const backlog = this.#queue(frame, protocol.backlog);
       if (protocol.ends?.(frame) === true) {
-        this.close(CloseCode.Normal, "stream ended");
+        // Closed once that last frame is sent, not dropped with what waits.
+        backlog.afterDrain(() => this.close(CloseCode.Normal, "stream ended"));
       }
       return true;
     }
@@ -243,11 +244,11 @@ export class Connection<
     this.#meter.afterReply(frame.length);
   }
 
-  /** Hands `frame` to the message backlog, made on first use. */
+  /** Hands `frame` to the message backlog, made on first use; the backlog. */
   #queue(
     frame: string,
     backlog: NonNullable<Protocol<S, E, I>["backlog"]>,
-  ): void {
+  ): MessageBacklog {
     const socket = this.#socket;
     this.#backlog ??= new MessageBacklog(
       backlog.messages,
@@ -264,6 +265,7 @@ export class Connection<
       },
     );
     this.#backlog.offer(frame);
+    return this.#backlog;
   }
 
   /** A subscription lags: the reducer watches the backlog drain. */

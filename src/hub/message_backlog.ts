@@ -50,6 +50,8 @@ export class MessageBacklog {
   #queue: string[] = [];
   /** Whether a message was dropped since the queue last drained. */
   #overflowing = false;
+  /** What to do once everything waiting has been sent. */
+  #drained: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** At most `messages` wait while `socket` holds over `bytes` unsent. */
@@ -81,6 +83,15 @@ export class MessageBacklog {
     this.#timer ??= setTimeout(() => this.#flush(), BACKLOG_CHECK_MS);
   }
 
+  /**
+   * Runs `then` once everything waiting has been handed to the socket: at
+   * once when nothing waits (a last frame, then the close).
+   */
+  afterDrain(then: () => void): void {
+    if (this.#queue.length === 0) then();
+    else this.#drained = then;
+  }
+
   /** Stops checking; what waits is forgotten. */
   close(): void {
     clearTimeout(this.#timer);
@@ -101,5 +112,8 @@ export class MessageBacklog {
       return;
     }
     this.#overflowing = false;
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.();
   }
 }

@@ -35,3 +35,26 @@ Deno.test("backlog: sends at once while under the byte limit; behind it, keeps t
   assert.deepEqual(drops, [true, false, true], "a new episode is told again");
   backlog.close();
 });
+
+Deno.test("backlog: afterDrain runs at once when nothing waits, else once everything waiting is sent", async () => {
+  const sent: string[] = [];
+  const socket = {
+    bufferedAmount: 0,
+    send: (frame: string) => sent.push(frame),
+    dropped: () => {},
+  };
+  const backlog = new MessageBacklog(10, 100, socket);
+  const events = new Observed<string>();
+  backlog.offer("a");
+  backlog.afterDrain(() => events.push("at once"));
+  assert.deepEqual(events.values, ["at once"]);
+  socket.bufferedAmount = 500;
+  backlog.offer("b");
+  backlog.offer("last");
+  backlog.afterDrain(() => events.push(`after ${sent.at(-1)}`));
+  assert.deepEqual(events.values, ["at once"], "not while frames wait");
+  socket.bufferedAmount = 0;
+  await events.until((values) => values.length === 2, "the drain");
+  assert.deepEqual(events.values, ["at once", "after last"]);
+  backlog.close();
+});
