@@ -10,6 +10,7 @@
 
 import { covers, hasWildcard, personalOwner } from "./channel.ts";
 import { fail, ok, type Result } from "./errors.ts";
+import { isRecord } from "./schema.ts";
 import { utf8ByteLength } from "./size.ts";
 
 /** Clock skew tolerated on a token's `exp` and `iat`, in seconds. */
@@ -76,10 +77,6 @@ function scopeSet(scope: readonly string[] | undefined): ReadonlySet<Scope> {
   return set;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isStringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) &&
     value.every((item) => typeof item === "string");
@@ -134,7 +131,7 @@ export function authenticationFromClaims(
     expiresAt: exp * 1000,
   };
   if (info === undefined) return ok(authentication);
-  const infoJson = isPlainObject(info) ? JSON.stringify(info) : undefined;
+  const infoJson = isRecord(info) ? JSON.stringify(info) : undefined;
   if (infoJson === undefined || utf8ByteLength(infoJson) > MAX_INFO_BYTES) {
     return fail(
       "InvalidArgument",

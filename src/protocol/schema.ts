@@ -31,7 +31,8 @@ export type DecodedFrame =
     readonly message: string;
   };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is a JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

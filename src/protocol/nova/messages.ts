@@ -7,6 +7,8 @@
  * @module
  */
 
+import { isRecord } from "../schema.ts";
+
 /** A viewer's message, understood. */
 export type ViewerMessage =
   /** The answer to a `ping`; the document's own client sends no `sequence`. */
@@ -23,10 +25,6 @@ export type ViewerMessage =
 export type DecodedMessage =
   | { readonly ok: true; readonly message: ViewerMessage }
   | { readonly ok: false; readonly reason: string };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function refused(reason: string): DecodedMessage {
   return { ok: false, reason };
@@ -51,10 +49,10 @@ export function decodeMessage(text: string): DecodedMessage {
   } catch {
     return refused("invalid JSON");
   }
-  if (!isObject(value)) return refused("a message must be a JSON object");
+  if (!isRecord(value)) return refused("a message must be a JSON object");
   const { event, data } = value;
   if (typeof event !== "string") return refused("event must be a string");
-  if (data !== undefined && !isObject(data)) {
+  if (data !== undefined && !isRecord(data)) {
     return refused("data must be an object");
   }
   const fields = data ?? {};
@@ -90,7 +88,7 @@ export function decodeMessage(text: string): DecodedMessage {
       if (description !== undefined && typeof description !== "string") {
         return refused("report_issue: data.description must be a string");
       }
-      if (info !== undefined && !isObject(info)) {
+      if (info !== undefined && !isRecord(info)) {
         return refused("report_issue: data.client_info must be an object");
       }
       return { ok: true, message: { event, report: fields } };

@@ -18,6 +18,7 @@ import type { Effect, Input, Step } from "../effects.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
 import { admitted as admittedFrame } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
+import { isRecord } from "../schema.ts";
 import { memberOf } from "../requests.ts";
 import { utf8ByteLength } from "../size.ts";
 import type { Subscription } from "../state.ts";
@@ -207,10 +208,6 @@ function admitted(
       )),
     next,
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A frame: exactly one `{"event-name": data}`. */
