@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
+import { rawUpgrade } from "../support/raw_client.ts";
 import { spawnServer } from "../support/process.ts";
 import { restPublish, token } from "../support/server.ts";
 
@@ -34,23 +35,13 @@ const GARBAGE = [
 
 /** Opens a raw upgrade from `address` (as a trusted proxy would forward it); its socket, once answered. */
 async function pendingSocket(
-  base: URL,
+  websocketUrl: string,
   address: string,
 ): Promise<Deno.Conn | null> {
-  const connection = await Deno.connect({
-    hostname: base.hostname,
-    port: Number(base.port),
+  const { status, connection } = await rawUpgrade(websocketUrl, {
+    "X-Forwarded-For": address,
   });
-  await connection.write(new TextEncoder().encode(
-    `GET /broadcaster/websocket HTTP/1.1\r\nHost: ${base.host}\r\n` +
-      "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-      `X-Forwarded-For: ${address}\r\n\r\n`,
-  ));
-  const buffer = new Uint8Array(512);
-  const read = await connection.read(buffer);
-  const status = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
-  if (!status.startsWith("HTTP/1.1 101")) {
+  if (status !== 101) {
     connection.close();
     return null;
   }
@@ -70,7 +61,6 @@ Deno.test({
     // TRUST_PROXY lets the test's sockets stand for 5,000 addresses behind
     // a proxy; every other setting is the default.
     await using server = await spawnServer({ TRUST_PROXY: "true" });
-    const base = new URL(server.base);
     await using subscriber = await TestClient.connect(
       `${server.websocketUrl}?token=${token()}`,
     );
@@ -114,7 +104,7 @@ Deno.test({
             { length: 50 },
             (_, k) =>
               pendingSocket(
-                base,
+                server.websocketUrl,
                 `10.${(i + k) >> 16 & 255}.${(i + k) >> 8 & 255}.${
                   (i + k) & 255
                 }`,

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
+import { rawUpgrade } from "../support/raw_client.ts";
 import { seriesValue, serve, TEST_API_KEY, token } from "../support/server.ts";
 
 /** The status of a raw WebSocket upgrade request to `url` (with `headers`), the socket then dropped. */
@@ -13,28 +14,9 @@ async function upgradeStatus(
   url: string,
   headers: Record<string, string> = {},
 ): Promise<number> {
-  const target = new URL(url);
-  const connection = await Deno.connect({
-    hostname: target.hostname,
-    port: Number(target.port),
-  });
-  try {
-    const extra = Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`).join("");
-    await connection.write(new TextEncoder().encode(
-      `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-        `${extra}\r\n`,
-    ));
-    const buffer = new Uint8Array(4096);
-    const read = await connection.read(buffer);
-    const line = new TextDecoder().decode(buffer.subarray(0, read ?? 0))
-      .split("\r\n")[0] ?? "";
-    return Number(line.split(" ")[1]);
-  } finally {
-    connection.close();
-  }
+  const { status, connection } = await rawUpgrade(url, headers);
+  connection.close();
+  return status;
 }
 
 /** An open, unauthenticated socket. */

@@ -18,6 +18,66 @@ export interface RawFrame {
 /** Opcodes used here. */
 export const Opcode = { Text: 1, Close: 8, Ping: 9, Pong: 10 } as const;
 
+/** The answer to a raw upgrade request, its connection still open. */
+export interface UpgradeAnswer {
+  /** The status code; 0 if the server closed before answering. */
+  readonly status: number;
+  /** The TCP connection; the caller closes it. */
+  readonly connection: Deno.Conn;
+  /** Bytes read past the answer's headers (the first frames, on a 101). */
+  readonly leftover: Uint8Array;
+}
+
+/**
+ * Sends a WebSocket upgrade request for a `ws://` URL over a new TCP
+ * connection, with extra `headers`, and reads the answer's headers.
+ */
+export async function rawUpgrade(
+  url: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<UpgradeAnswer> {
+  const target = new URL(url);
+  const connection = await Deno.connect({
+    hostname: target.hostname,
+    port: Number(target.port),
+  });
+  const request = [
+    `GET ${target.pathname}${target.search} HTTP/1.1`,
+    `Host: ${target.host}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    "",
+    "",
+  ].join("\r\n");
+  try {
+    await writeAll(connection, encoder.encode(request));
+    let received: Uint8Array = new Uint8Array(0);
+    while (true) {
+      const chunk = new Uint8Array(4096);
+      const read = await connection.read(chunk);
+      if (read === null) return { status: 0, connection, leftover: received };
+      received = concat(received, chunk.subarray(0, read));
+      const text = decoder.decode(received);
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const statusLine = text.slice(0, text.indexOf("\r\n"));
+        const headerBytes = encoder.encode(text.slice(0, end + 4)).length;
+        return {
+          status: Number(statusLine.split(" ")[1]),
+          connection,
+          leftover: received.subarray(headerBytes),
+        };
+      }
+    }
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
 /** A raw WebSocket client; reads nothing until asked to. */
 export class RawClient {
   readonly #connection: Deno.Conn;
@@ -30,38 +90,16 @@ export class RawClient {
 
   /** Connects to a `ws://` URL and completes the handshake. */
   static async connect(url: string): Promise<RawClient> {
-    const target = new URL(url);
-    const connection = await Deno.connect({
-      hostname: target.hostname,
-      port: Number(target.port),
-    });
-    const request = [
-      `GET ${target.pathname}${target.search} HTTP/1.1`,
-      `Host: ${target.host}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-      "Sec-WebSocket-Version: 13",
-      "",
-      "",
-    ].join("\r\n");
-    await writeAll(connection, encoder.encode(request));
-    let received: Uint8Array = new Uint8Array(0);
-    while (true) {
-      const chunk = new Uint8Array(4096);
-      const read = await connection.read(chunk);
-      if (read === null) throw new Error("closed during the handshake");
-      received = concat(received, chunk.subarray(0, read));
-      const text = decoder.decode(received);
-      const end = text.indexOf("\r\n\r\n");
-      if (end >= 0) {
-        if (!text.startsWith("HTTP/1.1 101")) {
-          throw new Error(`handshake refused: ${text.split("\r\n")[0]}`);
-        }
-        const headerBytes = encoder.encode(text.slice(0, end + 4)).length;
-        return new RawClient(connection, received.subarray(headerBytes));
-      }
+    const { status, connection, leftover } = await rawUpgrade(url);
+    if (status !== 101) {
+      connection.close();
+      throw new Error(
+        status === 0
+          ? "closed during the handshake"
+          : `handshake refused: ${status}`,
+      );
     }
+    return new RawClient(connection, leftover);
   }
 
   /** Sends one masked text frame. */
