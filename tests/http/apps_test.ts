@@ -12,7 +12,7 @@ import { RedisServer, redisTest } from "../support/redis.ts";
 import {
   DEFAULT_CLAIMS,
   restPublish,
-  serve,
+  serveWithConfig,
   TEST_API_KEY,
   TEST_SECRET,
   type TestServer,
@@ -26,26 +26,17 @@ async function withApps(
   run: (fixture: TestServer, world: string) => Promise<void>,
   env: Record<string, string> = {},
 ): Promise<void> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      apps: [{
-        id: "world",
-        path: "/world",
-        jwtSecret: WORLD_SECRET,
-        apiKeys: [WORLD_KEY],
-        namespaces: { chat: { historySize: 1 } },
-      }],
-    }),
-  );
-  try {
-    await using fixture = await serve({ ...env, CONFIG_FILE: file });
-    const origin = new URL(fixture.base).origin;
-    await run(fixture, `${origin}/world`);
-  } finally {
-    await Deno.remove(file);
-  }
+  await using fixture = await serveWithConfig({
+    apps: [{
+      id: "world",
+      path: "/world",
+      jwtSecret: WORLD_SECRET,
+      apiKeys: [WORLD_KEY],
+      namespaces: { chat: { historySize: 1 } },
+    }],
+  }, env);
+  const origin = new URL(fixture.base).origin;
+  await run(fixture, `${origin}/world`);
 }
 
 function worldToken(sub = "alice"): string {

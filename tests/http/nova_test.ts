@@ -11,6 +11,7 @@ import {
   handler,
   restPublish,
   serve,
+  serveWithConfig,
   TEST_API_KEY,
   token,
 } from "../support/server.ts";
@@ -258,48 +259,39 @@ Deno.test("nova: report_issue is logged and sent to the back-end as a signed rep
       return new Response(null, { status: 204 });
     },
   );
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      webhooks: [{
-        url: `http://127.0.0.1:${backEnd.addr.port}/hooks`,
-        secret: "nova-webhook-secret",
-        events: ["report_issue"],
-      }],
-    }),
+  await using fixture = await serveWithConfig({
+    webhooks: [{
+      url: `http://127.0.0.1:${backEnd.addr.port}/hooks`,
+      secret: "nova-webhook-secret",
+      events: ["report_issue"],
+    }],
+  });
+  await using viewer = await NovaClient.connect(
+    novaUrl(fixture.base, "s4"),
+    viewerClaims("s4"),
   );
-  try {
-    await using fixture = await serve({ CONFIG_FILE: file });
-    await using viewer = await NovaClient.connect(
-      novaUrl(fixture.base, "s4"),
-      viewerClaims("s4"),
-    );
-    const report = {
-      "issue_type": "buffering",
-      severity: "high",
-      description: "Stream is constantly buffering",
-      "client_info": { player: "video.js", bandwidth_estimate_kbps: 8000 },
-    };
-    viewer.send("report_issue", report);
-    await delivered;
-    const [batch] = received;
-    const events = batch?.events as Record<string, unknown>[];
-    assert.deepEqual(events, [{
-      name: "report_issue",
-      channel: "streams:s4",
-      user: "viewer-1",
-      payload: report,
-    }]);
-    viewer.send("get_stream_info", { request_id: 7 });
-    assert.equal(
-      (await viewer.next("stream_info")).request_id,
-      7,
-      "still open",
-    );
-  } finally {
-    await Deno.remove(file);
-  }
+  const report = {
+    "issue_type": "buffering",
+    severity: "high",
+    description: "Stream is constantly buffering",
+    "client_info": { player: "video.js", bandwidth_estimate_kbps: 8000 },
+  };
+  viewer.send("report_issue", report);
+  await delivered;
+  const [batch] = received;
+  const events = batch?.events as Record<string, unknown>[];
+  assert.deepEqual(events, [{
+    name: "report_issue",
+    channel: "streams:s4",
+    user: "viewer-1",
+    payload: report,
+  }]);
+  viewer.send("get_stream_info", { request_id: 7 });
+  assert.equal(
+    (await viewer.next("stream_info")).request_id,
+    7,
+    "still open",
+  );
 });
 
 Deno.test("nova: invalid JSON, a missing field, an unknown event or a binary frame close 1003; over 256 KB closes 1009, under it is read", async () => {

@@ -16,6 +16,7 @@ import {
   handler,
   restPublish,
   serve,
+  serveWithConfig,
   token,
 } from "../support/server.ts";
 
@@ -556,16 +557,11 @@ Deno.test("rtc: X- types go to the back-end like trigger: an Ack with its respon
         : Response.json({ done: body.data });
     },
   );
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
+  {
+    await using fixture = await serveWithConfig({
       triggerUrl: `http://127.0.0.1:${backEnd.addr.port}/hook`,
       triggerSecret: secret,
-    }),
-  );
-  try {
-    await using fixture = await serve({ CONFIG_FILE: file });
+    });
     await using client = await RtcClient.connect(rtcUrl(fixture.base), {
       sub: "alice",
       scope: ["subscribe", "trigger"],
@@ -589,8 +585,6 @@ Deno.test("rtc: X- types go to the back-end like trigger: an Ack with its respon
     });
     const failed = await client.request("X-Broken", {}, "c3");
     assert.equal(failed.data.code, 503);
-  } finally {
-    await Deno.remove(file);
   }
   await using plain = await serve();
   await using client = await RtcClient.connect(rtcUrl(plain.base), {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { TestClient } from "../support/client.ts";
-import { serve } from "../support/server.ts";
+import { serve, serveWithConfig } from "../support/server.ts";
 
 const SECRET = "trigger-secret-for-tests";
 
@@ -35,22 +35,15 @@ function backEnd(
   };
 }
 
-async function configWith(trigger: Record<string, unknown>): Promise<string> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(file, JSON.stringify(trigger));
-  return file;
-}
-
 Deno.test("trigger: signed POST to the back-end, its JSON answer back; scope and a back-end required", async () => {
   await using hook = backEnd((body) =>
     Response.json({ saved: body.data, by: body.user })
   );
-  const file = await configWith({
-    triggerUrl: hook.url,
-    triggerSecret: SECRET,
-  });
-  try {
-    await using fixture = await serve({ CONFIG_FILE: file });
+  {
+    await using fixture = await serveWithConfig({
+      triggerUrl: hook.url,
+      triggerSecret: SECRET,
+    });
     await using alice = await TestClient.authed(fixture.websocketUrl, {
       sub: "alice",
       scope: ["subscribe", "trigger"],
@@ -88,8 +81,6 @@ Deno.test("trigger: signed POST to the back-end, its JSON answer back; scope and
       (await alice.request("trigger", { event: "" })).error?.code,
       "InvalidArgument",
     );
-  } finally {
-    await Deno.remove(file);
   }
   await using plain = await serve();
   await using carol = await TestClient.authed(plain.websocketUrl, {
@@ -106,39 +97,34 @@ Deno.test("trigger: a failing, garbled or slow back-end fails only that trigger"
     if (body.event === "slow") await new Promise((r) => setTimeout(r, 6_000));
     return Response.json({ ok: true });
   });
-  const file = await configWith({ triggerUrl: hook.url });
-  try {
-    await using fixture = await serve({ CONFIG_FILE: file });
-    await using alice = await TestClient.authed(fixture.websocketUrl, {
-      scope: ["subscribe", "trigger"],
-    });
-    for (
-      const [event, reason] of [["fail", /500/], [
-        "garbage",
-        /not JSON/,
-      ]] as const
-    ) {
-      const failed = await alice.request("trigger", { event });
-      assert.equal(failed.error?.code, "FailedPrecondition");
-      assert.match(failed.error?.message ?? "", reason);
-    }
-    // The slow one is answered after 5 s; meanwhile this connection is served.
-    const slowId = alice.sendRequest("trigger", { event: "slow" });
-    const started = performance.now();
-    assert.ok("timestamp" in await alice.ok("heartbeat"));
-    assert.ok(
-      performance.now() - started < 1_000,
-      "not held up by the trigger",
-    );
-    const slow = await alice.next(8_000);
-    assert.equal(slow.requestId, slowId);
-    assert.equal(slow.error?.code, "FailedPrecondition");
-    assert.match(slow.error?.message ?? "", /5 s/);
-    assert.deepEqual(await alice.ok("trigger", { event: "fine" }), {
-      triggered: "fine",
-      response: { ok: true },
-    });
-  } finally {
-    await Deno.remove(file);
+  await using fixture = await serveWithConfig({ triggerUrl: hook.url });
+  await using alice = await TestClient.authed(fixture.websocketUrl, {
+    scope: ["subscribe", "trigger"],
+  });
+  for (
+    const [event, reason] of [["fail", /500/], [
+      "garbage",
+      /not JSON/,
+    ]] as const
+  ) {
+    const failed = await alice.request("trigger", { event });
+    assert.equal(failed.error?.code, "FailedPrecondition");
+    assert.match(failed.error?.message ?? "", reason);
   }
+  // The slow one is answered after 5 s; meanwhile this connection is served.
+  const slowId = alice.sendRequest("trigger", { event: "slow" });
+  const started = performance.now();
+  assert.ok("timestamp" in await alice.ok("heartbeat"));
+  assert.ok(
+    performance.now() - started < 1_000,
+    "not held up by the trigger",
+  );
+  const slow = await alice.next(8_000);
+  assert.equal(slow.requestId, slowId);
+  assert.equal(slow.error?.code, "FailedPrecondition");
+  assert.match(slow.error?.message ?? "", /5 s/);
+  assert.deepEqual(await alice.ok("trigger", { event: "fine" }), {
+    triggered: "fine",
+    response: { ok: true },
+  });
 });

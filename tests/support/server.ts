@@ -75,6 +75,34 @@ export async function serve(
   };
 }
 
+/**
+ * {@linkcode serve} with `config` as its `CONFIG_FILE`: written to a
+ * temporary file, removed once the server has shut down.
+ */
+export async function serveWithConfig(
+  config: Readonly<Record<string, unknown>>,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify(config));
+    const fixture = await serve({ ...env, CONFIG_FILE: file });
+    return {
+      ...fixture,
+      [Symbol.asyncDispose]: async () => {
+        try {
+          await fixture[Symbol.asyncDispose]();
+        } finally {
+          await Deno.remove(file);
+        }
+      },
+    };
+  } catch (error) {
+    await Deno.remove(file);
+    throw error;
+  }
+}
+
 /** A request handler with its services, for tests that need no port. */
 export interface TestHandler extends AsyncDisposable {
   readonly services: Services;

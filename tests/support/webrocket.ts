@@ -6,7 +6,7 @@
  */
 
 import { JsonClient } from "./json_client.ts";
-import { serve, type TestServer } from "./server.ts";
+import { serveWithConfig, type TestServer } from "./server.ts";
 
 /** A frame the server sent: one `{"name": value}` (or `{"err", "additional_info"}`). */
 export type WebRocketFrame = Record<string, unknown>;
@@ -33,39 +33,30 @@ export async function withVhosts(
     readonly env?: Record<string, string>;
   } = {},
 ): Promise<void> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      apps: [{
-        id: "world",
-        path: "/world",
-        jwtSecret: WORLD.jwtSecret,
-        apiKeys: [WORLD.apiKey],
-        users: WORLD_USERS,
-        ...(options.triggerUrl === undefined
-          ? {}
-          : { triggerUrl: options.triggerUrl }),
-      }, {
-        id: "mars",
-        path: "/mars",
-        jwtSecret: "mars-secret-mars-secret-mars-secret-mars",
-        apiKeys: ["mars-api-key-00001"],
-        users: [{
-          name: "joe",
-          secret: "m4r5",
-          permissions: ["READ", "WRITE"],
-        }],
+  await using fixture = await serveWithConfig({
+    apps: [{
+      id: "world",
+      path: "/world",
+      jwtSecret: WORLD.jwtSecret,
+      apiKeys: [WORLD.apiKey],
+      users: WORLD_USERS,
+      ...(options.triggerUrl === undefined
+        ? {}
+        : { triggerUrl: options.triggerUrl }),
+    }, {
+      id: "mars",
+      path: "/mars",
+      jwtSecret: "mars-secret-mars-secret-mars-secret-mars",
+      apiKeys: ["mars-api-key-00001"],
+      users: [{
+        name: "joe",
+        secret: "m4r5",
+        permissions: ["READ", "WRITE"],
       }],
-    }),
-  );
-  try {
-    await using fixture = await serve({ ...options.env, CONFIG_FILE: file });
-    const origin = new URL(fixture.base).origin.replace(/^http/, "ws");
-    await run(fixture, (path) => `${origin}${path}`);
-  } finally {
-    await Deno.remove(file);
-  }
+    }],
+  }, options.env);
+  const origin = new URL(fixture.base).origin.replace(/^http/, "ws");
+  await run(fixture, (path) => `${origin}${path}`);
 }
 
 /** A connected WebRocket client. */
