@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { NovaClient, novaUrl, viewerClaims } from "../support/nova_client.ts";
+import { settlesWithin } from "../support/observed.ts";
 import { RawClient } from "../support/raw_client.ts";
 import {
   handler,
@@ -373,7 +374,49 @@ Deno.test("nova: a viewer that stops reading keeps its 100 newest messages; the 
   );
 });
 
-Deno.test("nova: server pings with a rising sequence; an echoing viewer that stops answering, and a silent one, are closed 1001 (intervals shortened so this takes seconds: the defaults are held in the reducer's tests)", async () => {
+Deno.test("nova: at the default heartbeat the first ping comes after 30 s; a silent viewer is closed 1001 at 60 s idle, one that answered once is closed when its next ping goes 10 s unanswered", async () => {
+  await using fixture = await serve();
+  const url = novaUrl(fixture.base, "s9");
+  await using echoing = await NovaClient.connect(url, viewerClaims("s9", "e"));
+  await using silent = await NovaClient.connect(url, viewerClaims("s9", "s"));
+  const connected = Date.now();
+  const elapsed = () => Date.now() - connected;
+  const pinged = (client: NovaClient) =>
+    client.frames.until(
+      (frames) => frames.some((frame) => frame.event === "ping"),
+      "the first ping, due 30 s after connecting",
+      35_000,
+    );
+  await pinged(echoing);
+  assert.ok(elapsed() >= 29_000, `not before 30 s (${elapsed()} ms)`);
+  assert.equal((await echoing.next("ping")).sequence, 1);
+  echoing.send("pong", { sequence: 1, timestamp: new Date().toISOString() });
+  await pinged(silent);
+  assert.equal((await silent.next("ping")).sequence, 1);
+
+  const idle = await settlesWithin(
+    silent.closed,
+    "the silent viewer's close at 60 s idle",
+    35_000,
+  );
+  assert.equal(idle.code, 1001);
+  assert.equal(idle.reason, "idle for 60 s");
+  assert.ok(elapsed() >= 59_000, `not before 60 s (${elapsed()} ms)`);
+  assert.equal(echoing.socket.readyState, WebSocket.OPEN, "its pong was heard");
+
+  // The second ping, at 60 s, goes unanswered.
+  assert.equal((await echoing.next("ping")).sequence, 2);
+  const unanswered = await settlesWithin(
+    echoing.closed,
+    "the echoing viewer's close 10 s after an unanswered ping",
+    15_000,
+  );
+  assert.equal(unanswered.code, 1001);
+  assert.equal(unanswered.reason, "ping 2 unanswered for 10 s");
+  assert.ok(elapsed() >= 69_000, `not before 70 s (${elapsed()} ms)`);
+});
+
+Deno.test("nova: server pings with a rising sequence; an echoing viewer that stops answering, and a silent one, are closed 1001 (intervals shortened so this takes seconds: the test above holds the defaults)", async () => {
   await using fixture = await serve({
     NOVA_PING_INTERVAL_MS: "1000",
     NOVA_PING_TIMEOUT_MS: "1000",
