@@ -2,12 +2,13 @@
  * Integration, SPEC §10–§11 (third row) and document `004`: WebRocket on
  * each app's path (its vhost), against a real server: every event and
  * error id, the app's REST and native clients on the same channels,
- * isolation between apps, and bad input.
+ * isolation between apps, bad input, and the auth timeout (SPEC §12).
  */
 
 import assert from "node:assert/strict";
 import { mintToken } from "../../src/auth/jwt.ts";
 import { TestClient } from "../support/client.ts";
+import { settlesWithin } from "../support/observed.ts";
 import { DEFAULT_CLAIMS } from "../support/server.ts";
 import { WebRocketClient, withVhosts, WORLD } from "../support/webrocket.ts";
 
@@ -310,6 +311,27 @@ Deno.test("webrocket: the app's REST publishes and native clients share its chan
       "CHANNEL_NOT_FOUND",
       "world's channels do not exist on mars",
     );
+  });
+});
+
+Deno.test("webrocket: a socket not authenticated within the default 10 s is closed 4008 (SPEC §12); an authenticated one stays", async () => {
+  await withVhosts(async (_fixture, vhost) => {
+    await using stale = await WebRocketClient.open(vhost("/world"));
+    await using joe = await WebRocketClient.as(
+      vhost("/world"),
+      "joe",
+      "53cr37",
+    );
+    const opened = Date.now();
+    const closed = await settlesWithin(
+      stale.closed,
+      "the unauthenticated socket's close",
+      15_000,
+    );
+    assert.equal(closed.code, 4008);
+    assert.equal(closed.reason, "authentication timeout");
+    assert.ok(Date.now() - opened >= 9_000, "not before the timeout");
+    assert.equal(joe.socket.readyState, WebSocket.OPEN, "authenticated: kept");
   });
 });
 
