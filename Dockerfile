@@ -20,7 +20,7 @@ RUN case "$TARGETARCH" in \
       arm64) target=aarch64-unknown-linux-gnu ;; \
       *) echo "unsupported architecture: $TARGETARCH" >&2; exit 1 ;; \
     esac \
- && deno compile --frozen-lockfile --allow-net --allow-env --allow-read \
+ && deno compile --frozen-lockfile --allow-net --allow-env --allow-read --allow-ffi --v8-flags=--expose-gc \
       --target "$target" --output /app/broadcaster main.ts
 
 # deno compile output links against glibc: distroless "cc" has it and nothing else.

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import denoJson from "../deno.json" with { type: "json" };
 import { TestClient } from "./support/client.ts";
 import { LineReader, mainCommand, spawnServer } from "./support/process.ts";
 import { TEST_API_KEY, TEST_SECRET, token } from "./support/server.ts";
@@ -116,14 +117,7 @@ Deno.test("deno task dev: SIGTERM ends the whole task, file watcher included", a
   // The dev task's own command (deno.json), run directly so that a
   // regression is one process to kill, not a task and its watcher.
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--watch",
-      "--allow-net",
-      "--allow-env",
-      "main.ts",
-      "--dev",
-    ],
+    args: denoJson.tasks.dev.command.split(" ").slice(1),
     cwd: new URL("..", import.meta.url).pathname,
     env: { NO_COLOR: "1", PORT: "0", LOG_ENCODING: "json" },
     stdin: "null",

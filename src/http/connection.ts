@@ -508,6 +508,11 @@ export class Connection<
     // Only `unsubscribe`: synchronous, and nothing is sent any more.
     for (const effect of effects) void this.#perform(effect);
     this.#connections.delete(this);
+    // Deno's WebSocket outlives its close for up to half IDLE_TIMEOUT_SECONDS
+    // (its idle timer still holds it): let go of this connection and its
+    // state now, so a wave of closes is garbage at once.
+    this.#socket.onmessage = null;
+    this.#socket.onclose = null;
     if (!logger.isEnabledFor("info")) return;
     logger.info(
       "connection {connectionId} of {user} closed with {code} after {durationMs} ms, subscriptions: {subscriptions}, broadcasts dropped: {dropped}",

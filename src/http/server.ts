@@ -15,6 +15,7 @@ import { buildServices } from "../services.ts";
 import type { ConsolePrefill } from "./assets.ts";
 import { createHandler, health, pathOf } from "./handler.ts";
 import { InFlight } from "./in_flight.ts";
+import { MemoryReclaimer } from "./memory_reclaimer.ts";
 import { corsHeaders, errorResponse } from "./responses.ts";
 
 const logger = log("http");
@@ -111,12 +112,22 @@ export async function startServer(
     }
     return defaultHandler(request, info);
   };
-  // One ticker for every connection's timers, instead of timers per connection.
+  // One ticker for every connection's timers, instead of timers per
+  // connection. It also hands the count of open connections to the
+  // reclaimer, which returns memory after a wave of closes (SPEC §12). Deno
+  // holds a vanished peer's WebSocket until its idle timer fires, at half
+  // IDLE_TIMEOUT_SECONDS: that is how long the closed sockets linger.
+  const reclaimer = new MemoryReclaimer(
+    config.idleTimeoutSeconds * 500 + TICK_MS,
+  );
   const ticker = setInterval(() => {
     const now = clock();
+    let open = 0;
     for (const app of everyApp) {
+      open += app.connections.size;
       for (const connection of app.connections) connection.tick(now);
     }
+    reclaimer.observe(open, now);
   }, TICK_MS);
   Deno.unrefTimer(ticker);
   let draining = false;

@@ -3,8 +3,8 @@
  * memory can be read): 5,000 unauthenticated sockets, 500 garbage frames a
  * second over 50 sockets, 200 connect/disconnect cycles a second. Through
  * it, a well-behaved subscriber gets every message of a 20 msg/s publisher
- * in order, `/health` stays 200, and every flood socket is released. The
- * server's memory is reported (before, peak, after).
+ * in order, `/health` stays 200, every flood socket is released, and the
+ * server's resident memory returns within 20% of its level before.
  * Everything talks to loopback only; every loop is bounded in count and time.
  */
 
@@ -54,7 +54,7 @@ function sleep(milliseconds: number): Promise<void> {
 
 Deno.test({
   name:
-    "flood: 5,000 unauthenticated sockets, 500 garbage frames/s, 200 connects/s; a subscriber misses nothing, /health stays 200, every flood socket is released",
+    "flood: 5,000 unauthenticated sockets, 500 garbage frames/s, 200 connects/s; a subscriber misses nothing, /health stays 200, every flood socket is released, memory comes back",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -203,14 +203,26 @@ Deno.test({
       ) break;
       await sleep(250);
     }
-    const rssAfter = await server.rss();
+    // Memory goes back (SPEC §12): the server's last reclaim comes about 45 s
+    // after the wave (Deno holds the closed sockets for half the default
+    // IDLE_TIMEOUT_SECONDS, then three reclaims 5 s apart), and V8 unmaps
+    // what that freed 8 s later.
+    const released = Date.now();
+    let rssAfter = await server.rss();
+    while (rssAfter > rssBefore * 1.2 && Date.now() - released < 90_000) {
+      await sleep(1_000);
+      rssAfter = await server.rss();
+    }
+    const settledSeconds = Math.round((Date.now() - released) / 1000);
     const peak = Math.max(...rssDuring);
     const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
     console.log(
       `flood: ${heldAtPeak} unauthenticated sockets held, ${garbageSent} garbage frames, ${cycles} connect/disconnect cycles; ` +
         `${published} messages delivered in order; RSS before ${
           mib(rssBefore)
-        } MiB, peak ${mib(peak)} MiB, after ${mib(rssAfter)} MiB; ` +
+        } MiB, peak ${mib(peak)} MiB, after ${
+          mib(rssAfter)
+        } MiB (${settledSeconds} s after the flood); ` +
         `/health ${healthStatuses.length} checks, all ${
           [...new Set(healthStatuses)].join(",")
         }`,
@@ -220,6 +232,12 @@ Deno.test({
     assert.equal(
       counts,
       "broadcaster_connections 1, broadcaster_pending_connections 0",
+    );
+    assert.ok(
+      rssAfter <= rssBefore * 1.2,
+      `resident memory ${mib(rssAfter)} MiB, more than 20% over ${
+        mib(rssBefore)
+      } MiB before the flood`,
     );
   },
 });

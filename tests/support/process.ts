@@ -5,17 +5,22 @@
  * @module
  */
 
+import denoJson from "../../deno.json" with { type: "json" };
 import { TEST_API_KEY, TEST_SECRET } from "./server.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** The permissions and flags of `deno task start`, read from deno.json: tests run what users run. */
+const START_FLAGS = denoJson.tasks.start.command.split(" ").filter((word) =>
+  word.startsWith("--")
+);
 
-/** A `deno run main.ts` command with exactly `env` (plus NO_COLOR). */
+/** `main.ts` with the permissions and flags of `deno task start`, exactly `env` (plus NO_COLOR). */
 export function mainCommand(
   env: Record<string, string>,
   args: string[] = [],
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", MAIN, ...args],
+    args: ["run", ...START_FLAGS, MAIN, ...args],
     env: { NO_COLOR: "1", ...env },
     clearEnv: true,
     stdin: "null",

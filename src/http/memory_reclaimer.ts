@@ -1,0 +1,184 @@
+/**
+ * Giving memory back to the system after a wave of closed connections
+ * (SPEC §12: after a flood, resident memory returns near its level before).
+ *
+ * Three things keep a closed socket's memory resident, measured with 5,000
+ * sockets (README, "Running on the open internet"):
+ *
+ * - Deno's WebSocket holds its request for half `IDLE_TIMEOUT_SECONDS`
+ *   after a peer vanishes (its idle timer is not cleared), so that garbage
+ *   appears late, when an idle server no longer collects: a full collection
+ *   then frees it (`gc`, with `--v8-flags=--expose-gc`).
+ * - The sockets' native buffers go back to glibc's malloc, which keeps the
+ *   freed pages between live ones: `malloc_trim(0)` returns them (through
+ *   FFI, with `--allow-ffi`; glibc Linux only).
+ * - Either is skipped where it is not available (Deno Deploy, musl, macOS,
+ *   no permission): memory is then reused by the next wave, not returned.
+ *
+ * @module
+ */
+
+import { log } from "../log.ts";
+
+const logger = log("memory");
+
+/** What can return memory here: each may be missing. */
+export interface MemoryReleasers {
+  /** A full garbage collection (V8's `gc`, exposed by `--expose-gc`). */
+  readonly collectGarbage: (() => void) | null;
+  /** glibc's `malloc_trim(0)`: free pages back to the system. */
+  readonly trimMalloc: (() => void) | null;
+}
+
+/** The releasers this process has: `gc` if exposed, `malloc_trim` if FFI is granted on glibc Linux. */
+export function availableReleasers(): MemoryReleasers {
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  return {
+    collectGarbage: typeof exposed === "function"
+      ? () => (exposed as () => void)()
+      : null,
+    trimMalloc: glibcMallocTrim(),
+  };
+}
+
+function glibcMallocTrim(): (() => void) | null {
+  if (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function") {
+    return null;
+  }
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+      return null;
+    }
+    const libc = Deno.dlopen("libc.so.6", {
+      malloc_trim: { parameters: ["usize"], result: "i32" },
+    });
+    return () => void libc.symbols.malloc_trim(0n);
+  } catch {
+    // Not glibc (musl has no libc.so.6), or FFI refused.
+    return null;
+  }
+}
+
+/** Connections that must have closed since the last reclaim before another is worth it. */
+export const RECLAIM_AFTER_CLOSES = 500;
+/** How long the count must stop falling first: the wave is over. */
+export const QUIET_MS = 2_000;
+/**
+ * The spacing of the reclaims after the linger. V8 gives its heap back in
+ * steps: each full collection shrinks it further, and the pages it freed
+ * are unmapped 8 s later (`--memory-pool-timeout`). Three reclaims 5 s
+ * apart brought 5,000 closed sockets back within 10% of the resident
+ * memory before them; one left 25%.
+ */
+export const FOLLOW_UP_SPACING_MS = 5_000;
+/** Reclaims after the linger. */
+export const FOLLOW_UPS = 3;
+
+/**
+ * When to reclaim, from the count of open connections sampled by the
+ * server's ticker: once a wave of at least {@linkcode RECLAIM_AFTER_CLOSES}
+ * closes has been quiet for {@linkcode QUIET_MS}; then, once Deno has let go
+ * of those sockets (`lingerMs` later), {@linkcode FOLLOW_UPS} times more,
+ * {@linkcode FOLLOW_UP_SPACING_MS} apart. Pure: time is passed in.
+ *
+ * @example
+ * ```ts
+ * import { ReclaimSchedule } from "./memory_reclaimer.ts";
+ *
+ * const schedule = new ReclaimSchedule(30_000);
+ * schedule.due(1_000, 0); // false: nothing closed
+ * schedule.due(0, 1_000); // false: the wave is still falling
+ * schedule.due(0, 3_000); // true: 1,000 closed, quiet for 2 s
+ * ```
+ */
+export class ReclaimSchedule {
+  readonly #lingerMs: number;
+  #peak = 0;
+  #last = 0;
+  #lastDropAt = 0;
+  /** When to reclaim again after a wave, soonest first. */
+  #followUps: number[] = [];
+
+  /** `lingerMs`: how long after a wave Deno still holds its closed sockets. */
+  constructor(lingerMs: number) {
+    this.#lingerMs = lingerMs;
+  }
+
+  /** Samples `open` connections at `now`; whether to reclaim now. */
+  due(open: number, now: number): boolean {
+    if (open < this.#last) this.#lastDropAt = now;
+    this.#last = open;
+    this.#peak = Math.max(this.#peak, open);
+    if (
+      this.#peak - open >= RECLAIM_AFTER_CLOSES &&
+      now - this.#lastDropAt >= QUIET_MS
+    ) {
+      this.#peak = open;
+      this.#followUps = Array.from(
+        { length: FOLLOW_UPS },
+        (_, step) => now + this.#lingerMs + step * FOLLOW_UP_SPACING_MS,
+      );
+      return true;
+    }
+    const next = this.#followUps[0];
+    if (next !== undefined && now >= next) {
+      this.#followUps.shift();
+      return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * Returns memory after waves of closed connections: fed the count of open
+ * connections by the server's ticker, it reclaims when its
+ * {@linkcode ReclaimSchedule} says so, with what this process has.
+ *
+ * @example
+ * ```ts
+ * import { MemoryReclaimer } from "./memory_reclaimer.ts";
+ *
+ * const reclaimer = new MemoryReclaimer(31_000);
+ * reclaimer.observe(0, Date.now());
+ * ```
+ */
+export class MemoryReclaimer {
+  readonly #schedule: ReclaimSchedule;
+  readonly #releasers: MemoryReleasers;
+
+  /** `lingerMs`: how long Deno holds closed sockets; `releasers`: what can return memory. */
+  constructor(
+    lingerMs: number,
+    releasers: MemoryReleasers = availableReleasers(),
+  ) {
+    this.#schedule = new ReclaimSchedule(lingerMs);
+    this.#releasers = releasers;
+    logger.debug(
+      "after waves of closes, memory goes back through: gc {gc}, malloc_trim {trim}",
+      {
+        gc: releasers.collectGarbage === null
+          ? "no (run with --v8-flags=--expose-gc)"
+          : "yes",
+        trim: releasers.trimMalloc === null
+          ? "no (needs glibc Linux and --allow-ffi)"
+          : "yes",
+      },
+    );
+  }
+
+  /** `open` connections at `now`: reclaims if a wave of closes is due. */
+  observe(open: number, now: number): void {
+    if (!this.#schedule.due(open, now)) return;
+    const before = Deno.memoryUsage().rss;
+    this.#releasers.collectGarbage?.();
+    this.#releasers.trimMalloc?.();
+    logger.debug(
+      "memory reclaimed after a wave of closes: resident {beforeMiB} MiB before, {afterMiB} MiB after (V8 returns more over the next seconds), {open} connections open",
+      {
+        beforeMiB: Math.round(before / 1048576),
+        afterMiB: Math.round(Deno.memoryUsage().rss / 1048576),
+        open,
+      },
+    );
+  }
+}
