@@ -9,7 +9,7 @@
 import { decodeParams, type ParamsSchema } from "../protocol/schema.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { readBody, TIMED_OUT } from "./body.ts";
+import { closingConnection, LateBody, readBody } from "./body.ts";
 import { errorResponse, type HeaderList } from "./responses.ts";
 
 /** The request's JSON body, or the error response that refuses it. */
@@ -23,12 +23,14 @@ export async function jsonBody(
   const limit = services.config.maxMessageBytes;
   const timeoutSeconds = services.config.protection.requestTimeoutSeconds;
   const body = await readBody(request, limit, timeoutSeconds * 1000);
-  if (body === TIMED_OUT) {
-    // The server adds `connection: close` to an answer given before the body is in.
-    return errorResponse(
-      "InvalidArgument",
-      `the body did not arrive within ${timeoutSeconds} s`,
-      { status: 408, headers },
+  if (body instanceof LateBody) {
+    return await closingConnection(
+      errorResponse(
+        "InvalidArgument",
+        `the body did not arrive within ${timeoutSeconds} s`,
+        { status: 408, headers },
+      ),
+      body,
     );
   }
   if (body === null) {

@@ -166,7 +166,7 @@ Deno.test("hostile: X-Forwarded-For names the client only with TRUST_PROXY=true 
   }
 });
 
-Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after the default 10 s, the request over and its connection told to close", async () => {
+Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after the default 10 s, and the server closes its connection at the next byte, the rest unread", async () => {
   await using fixture = await serve();
   const url = new URL(`${fixture.base}/publish`);
   const connection = await Deno.connect({
@@ -188,15 +188,34 @@ Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after 
     }
   }, 1000);
   try {
+    // Everything the server sends, until it closes the connection.
     const buffer = new Uint8Array(4096);
-    const read = await connection.read(buffer);
-    const response = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+    let response = "";
+    let answeredAt: number | undefined;
+    while (true) {
+      const read = await connection.read(buffer);
+      if (read === null) break;
+      answeredAt ??= Date.now();
+      response += new TextDecoder().decode(buffer.subarray(0, read));
+    }
+    const closedAt = Date.now();
     assert.match(response, /^HTTP\/1\.1 408/);
     assert.match(response, /connection: close/i);
-    const elapsed = Date.now() - started;
+    assert.match(response, /"code":"InvalidArgument"/);
+    assert.match(response, /the body did not arrive within 10 s/);
+    assert.ok(answeredAt !== undefined);
+    const elapsed = answeredAt - started;
     assert.ok(elapsed >= 9_500 && elapsed < 15_000, `${elapsed} ms`);
-    assert.ok(sent < body.length, "before the body was in");
     assert.equal(fixture.server.requestsInFlight, 0, "the request is over");
+    // Freed: closed at the client's next byte, long before the body was in.
+    assert.ok(
+      closedAt - answeredAt < 2_500,
+      `closed ${closedAt - answeredAt} ms after the 408`,
+    );
+    assert.ok(
+      sent < body.length,
+      `closed with ${sent} of ${body.length} bytes sent`,
+    );
   } finally {
     clearInterval(trickle);
     connection.close();
