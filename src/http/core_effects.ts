@@ -78,20 +78,32 @@ export function verifyToken(
     return { kind: "tokenVerified", requestId: effect.requestId, outcome };
   }
   const sub = outcome.claims.sub;
-  if (typeof sub === "string") {
-    const others = services.admission.connectionsOf(sub) -
-      (connection.user === sub ? 1 : 0);
-    if (services.admission.overUserLimit(sub, others)) {
-      services.admission.refusedAtAuth();
-      return {
-        kind: "tokenVerified",
-        requestId: effect.requestId,
-        outcome,
-        overUserLimit: true,
-      };
-    }
+  if (typeof sub === "string" && overUserLimit(services, sub, connection)) {
+    return {
+      kind: "tokenVerified",
+      requestId: effect.requestId,
+      outcome,
+      overUserLimit: true,
+    };
   }
   return { kind: "tokenVerified", requestId: effect.requestId, outcome };
+}
+
+/**
+ * Whether `connection` becoming one of `user`'s sockets would pass
+ * `MAX_CONNECTIONS_PER_USER` (SPEC §12), counting this node's other sockets
+ * of the user; a refusal is counted in the metrics.
+ */
+export function overUserLimit(
+  services: CoreServices,
+  user: string,
+  connection: { readonly user: string | null },
+): boolean {
+  const others = services.admission.connectionsOf(user) -
+    (connection.user === user ? 1 : 0);
+  if (!services.admission.overUserLimit(user, others)) return false;
+  services.admission.refusedAtAuth();
+  return true;
 }
 
 /**

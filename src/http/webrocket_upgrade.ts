@@ -47,7 +47,17 @@ export function webRocketEndpoint(
       reduce,
       framing: WEBROCKET_FRAMING,
       perform: (effect, connection) =>
-        broadcastToExisting(services, effect, connection),
+        effect.kind === "admitUser"
+          ? {
+            kind: "userAdmitted",
+            user: effect.user,
+            overUserLimit: core.overUserLimit(
+              services,
+              effect.user,
+              connection,
+            ),
+          }
+          : broadcastToExisting(services, effect, connection),
     },
     users: new Map(users.map((user) => [user.name, user])),
   };
@@ -59,7 +69,7 @@ export function webRocketEndpoint(
  */
 async function broadcastToExisting(
   services: Services,
-  effect: WebRocketEffect,
+  effect: Extract<WebRocketEffect, { kind: "broadcastToExisting" }>,
   connection: ProtocolConnection,
 ): Promise<Input | WebRocketInput> {
   const { message, requestId } = effect;

@@ -368,3 +368,47 @@ Deno.test("webrocket: bad input gets INVALID_PAYLOAD and harms nothing: non-obje
     });
   });
 });
+
+Deno.test("webrocket: MAX_CONNECTIONS_PER_USER holds at authenticate: over it ACCESS_DENIED and close 1008; the user's socket stays, and its close frees the place", async () => {
+  await withVhosts(async (_fixture, vhost) => {
+    await using first = await WebRocketClient.as(
+      vhost("/world"),
+      "joe",
+      "53cr37",
+    );
+    await using second = await WebRocketClient.open(vhost("/world"));
+    assert.deepEqual(
+      await second.ask({ authenticate: { user: "joe", secret: "53cr37" } }),
+      {
+        err: "ACCESS_DENIED",
+        additional_info: "too many connections for this user",
+      },
+    );
+    const refused = await second.closed;
+    assert.equal(refused.code, 1008);
+    assert.equal(refused.reason, "too many connections for this user");
+    // Another user, and the same user on another app, are not counted with joe.
+    await using reader = await WebRocketClient.as(
+      vhost("/world"),
+      "reader",
+      "r34d",
+    );
+    await using mars = await WebRocketClient.as(vhost("/mars"), "joe", "m4r5");
+    assert.equal(first.socket.readyState, WebSocket.OPEN);
+    // Re-authenticating as joe on joe's own socket is not one more.
+    assert.deepEqual(
+      await first.ask({ authenticate: { user: "joe", secret: "53cr37" } }),
+      { authenticated: "joe" },
+    );
+    first.socket.close();
+    await first.closed;
+    await using third = await WebRocketClient.as(
+      vhost("/world"),
+      "joe",
+      "53cr37",
+    );
+    assert.equal(third.socket.readyState, WebSocket.OPEN);
+    assert.equal(reader.socket.readyState, WebSocket.OPEN);
+    assert.equal(mars.socket.readyState, WebSocket.OPEN);
+  }, { env: { MAX_CONNECTIONS_PER_USER: "1" } });
+});

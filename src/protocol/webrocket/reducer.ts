@@ -77,7 +77,8 @@ function fail(
  *   kind: "frame",
  *   text: '{"authenticate":{"user":"joe","secret":"53cr37"}}',
  * }, 0);
- * // effects: [{ kind: "send", text: '{"authenticated":"joe"}' }]
+ * // effects: [{ kind: "admitUser", user: "joe" }]: the shell answers
+ * // userAdmitted, and then { kind: "send", text: '{"authenticated":"joe"}' }
  * ```
  */
 export function reduce(
@@ -147,6 +148,8 @@ export function reduce(
             ? answerFrame("broadcasted", pending.channel)
             : null,
       );
+    case "userAdmitted":
+      return onUserAdmitted(state, input.user, input.overUserLimit);
     case "channelNotFound":
       return answer(
         state,
@@ -316,6 +319,36 @@ function authenticate(state: WebRocketState, data: unknown): WebRocketStep {
       "INVALID_CREDENTIALS",
       secret === undefined ? "a secret is required" : "the secret is wrong",
     );
+  }
+  // The credentials are right; whether the user has sockets to spare here
+  // only the shell knows (SPEC §12): `userAdmitted` finishes the job.
+  return { state, effects: [{ kind: "admitUser", user: name }] };
+}
+
+/**
+ * The answer to `admitUser`: over `MAX_CONNECTIONS_PER_USER`, `ACCESS_DENIED`
+ * (the seed has no code for it) and close 1008, as `auth` over the cap in
+ * the native protocol; else the session is the user's.
+ */
+function onUserAdmitted(
+  state: WebRocketState,
+  name: string,
+  overUserLimit: boolean,
+): WebRocketStep {
+  const user = state.users.get(name);
+  if (user === undefined) return unchanged(state);
+  if (overUserLimit) {
+    return {
+      state,
+      effects: [
+        send(errFrame("ACCESS_DENIED", "too many connections for this user")),
+        {
+          kind: "close",
+          code: CloseCode.PolicyViolation,
+          reason: "too many connections for this user",
+        },
+      ],
+    };
   }
   const auth: Authentication = {
     subject: user.name,

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Effect, Input } from "../../../src/protocol/effects.ts";
+import type { WebRocketInput } from "../../../src/protocol/webrocket/effects.ts";
 import {
   DEFAULT_CHANNEL_POLICY,
   Namespaces,
@@ -46,9 +47,26 @@ function frame(value: unknown): Input {
   return { kind: "frame", text: JSON.stringify(value) };
 }
 
-function run(state: WebRocketState, ...inputs: Input[]): WebRocketStep {
+/**
+ * Feeds `inputs` in turn; the last step. An `admitUser` is answered as the
+ * shell answers it with no MAX_CONNECTIONS_PER_USER.
+ */
+function run(
+  state: WebRocketState,
+  ...inputs: (Input | WebRocketInput)[]
+): WebRocketStep {
   let step: WebRocketStep = { state, effects: [] };
-  for (const input of inputs) step = reduce(step.state, input, NOW);
+  for (const input of inputs) {
+    step = reduce(step.state, input, NOW);
+    const admit = step.effects.find((effect) => effect.kind === "admitUser");
+    if (admit?.kind === "admitUser") {
+      step = reduce(step.state, {
+        kind: "userAdmitted",
+        user: admit.user,
+        overUserLimit: false,
+      }, NOW);
+    }
+  }
   return step;
 }
 
@@ -125,6 +143,37 @@ Deno.test("webrocket reducer: subscriptions past MAX_SUBSCRIPTIONS are ACCESS_DE
     eve.effects.filter((e) => (e as Effect).kind === "unsubscribe").length,
     2,
   );
+});
+
+Deno.test("webrocket reducer: right credentials ask the shell to admit the user; over MAX_CONNECTIONS_PER_USER it is ACCESS_DENIED and close 1008, nobody authenticated", () => {
+  const asked = reduce(fresh(), JOE, NOW);
+  assert.deepEqual(asked.effects, [{ kind: "admitUser", user: "joe" }]);
+  assert.equal(asked.state.auth, null, "not before the answer");
+  const refused = reduce(asked.state, {
+    kind: "userAdmitted",
+    user: "joe",
+    overUserLimit: true,
+  }, NOW);
+  assert.deepEqual(sent(refused), [{
+    err: "ACCESS_DENIED",
+    additional_info: "too many connections for this user",
+  }]);
+  assert.deepEqual(
+    refused.effects.find((effect) => effect.kind === "close"),
+    {
+      kind: "close",
+      code: 1008,
+      reason: "too many connections for this user",
+    },
+  );
+  assert.equal(refused.state.auth, null);
+  const welcome = reduce(asked.state, {
+    kind: "userAdmitted",
+    user: "joe",
+    overUserLimit: false,
+  }, NOW);
+  assert.deepEqual(sent(welcome), [{ authenticated: "joe" }]);
+  assert.equal(welcome.state.auth?.subject, "joe");
 });
 
 Deno.test("webrocket reducer: RATE_LIMITED past the budget, close 1008 for abuse; a frame over the limit closes 1009; data over it is INVALID_PAYLOAD", () => {
