@@ -24,6 +24,49 @@ export type RefusalReason =
   | "pending_per_address"
   | "connections_per_user";
 
+/** A refused upgrade, before a protocol words it. */
+export interface Refusal {
+  /** 503 at capacity (with `Retry-After`), 429 over a cap of the client's own. */
+  readonly status: 503 | 429;
+  /** Why, as the metrics label it. */
+  readonly reason: RefusalReason;
+  /** For the client. */
+  readonly message: string;
+  /** The headers every wording carries (`Retry-After` at capacity). */
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+const AT_CAPACITY: Refusal = {
+  status: 503,
+  reason: "max_connections",
+  message: "server at capacity, try again later",
+  headers: [["retry-after", "5"]],
+};
+const TOO_MANY_PENDING: Refusal = {
+  status: 429,
+  reason: "pending_per_address",
+  message: "too many unauthenticated connections from this address",
+  headers: [],
+};
+const TOO_MANY_FOR_USER: Refusal = {
+  status: 429,
+  reason: "connections_per_user",
+  message: "too many connections for this user",
+  headers: [],
+};
+
+/**
+ * A refusal in the REST error shape, as the native protocol and WebRocket
+ * answer it: `Internal` at capacity, `ResourceExhausted` over a cap.
+ */
+export function restRefusal(refusal: Refusal): Response {
+  return errorResponse(
+    refusal.status === 503 ? "Internal" : "ResourceExhausted",
+    refusal.message,
+    { status: refusal.status, headers: refusal.headers },
+  );
+}
+
 /**
  * The counts of one node's sockets: all of them, the unauthenticated ones by
  * address, the authenticated ones by user.
@@ -78,7 +121,8 @@ export class Admission {
    * The refusal of an upgrade from `address` (of `user`, when it brings a
    * token; of nobody yet otherwise) while `open` sockets are open; `null`
    * to let it in. 503 past `MAX_CONNECTIONS`, 429 past the pending cap of
-   * its address or its user's cap.
+   * its address or its user's cap. Each protocol words it
+   * ({@linkcode restRefusal} for the native one).
    */
   refusal(
     request: {
@@ -86,29 +130,20 @@ export class Admission {
       readonly user: string | null;
       readonly open: number;
     },
-  ): Response | null {
+  ): Refusal | null {
     const { maxConnections, maxPendingPerAddress } = this.#limits;
     if (maxConnections > 0 && request.open >= maxConnections) {
       this.#refused("max_connections");
-      return errorResponse("Internal", "server at capacity, try again later", {
-        status: 503,
-        headers: [["retry-after", "5"]],
-      });
+      return AT_CAPACITY;
     }
     if (request.user === null) {
       if ((this.#pending.get(request.address) ?? 0) >= maxPendingPerAddress) {
         this.#refused("pending_per_address");
-        return errorResponse(
-          "ResourceExhausted",
-          "too many unauthenticated connections from this address",
-        );
+        return TOO_MANY_PENDING;
       }
     } else if (this.overUserLimit(request.user)) {
       this.#refused("connections_per_user");
-      return errorResponse(
-        "ResourceExhausted",
-        "too many connections for this user",
-      );
+      return TOO_MANY_FOR_USER;
     }
     return null;
   }

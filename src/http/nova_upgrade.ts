@@ -24,6 +24,7 @@ import { type NovaState, novaState } from "../protocol/nova/state.ts";
 import { channelOf } from "../protocol/nova/stream.ts";
 import type { Limits } from "../protocol/state.ts";
 import type { Services } from "../services.ts";
+import type { Refusal } from "./admission.ts";
 import { performNova } from "./nova_effects.ts";
 import { accept, authenticate, isUpgrade } from "./websocket.ts";
 
@@ -80,6 +81,8 @@ const SUGGESTED_ACTIONS: Readonly<Record<number, string>> = {
   403: "Ask for a token that allows this stream",
   404: "Verify the stream ID",
   426: "Connect with a WebSocket",
+  429: "Close other connections, then try again",
+  503: "Try again later",
 };
 
 /** An HTTP refusal whose body is the protocol's `error` event. */
@@ -88,8 +91,9 @@ function refusal(
   code: string,
   message: string,
   services: Services,
+  headers: readonly (readonly [string, string])[] = [],
 ): Response {
-  return Response.json({
+  const response = Response.json({
     event: "error",
     data: {
       error_code: code,
@@ -100,6 +104,22 @@ function refusal(
       timestamp: formatTimestamp(services.clock()),
     },
   }, { status, headers: status === 426 ? { upgrade: "websocket" } : {} });
+  for (const [name, value] of headers) response.headers.set(name, value);
+  return response;
+}
+
+/**
+ * A refusal over a cap (SPEC §12) as the protocol's `error` event: at
+ * capacity `SERVER_ERROR`, over a cap of the viewer's own `RATE_LIMITED`.
+ */
+function capRefusal(refused: Refusal, services: Services): Response {
+  return refusal(
+    refused.status,
+    refused.status === 503 ? "SERVER_ERROR" : "RATE_LIMITED",
+    refused.message,
+    services,
+    refused.headers,
+  );
 }
 
 /** Upgrades a viewer of stream `streamId`. */
@@ -175,5 +195,6 @@ export function handleNovaUpgrade(
       }),
     remote: context.remote,
     user: outcome.auth.subject,
+    refuse: (refused) => capRefusal(refused, services),
   });
 }

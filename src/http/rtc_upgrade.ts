@@ -13,6 +13,7 @@ import { RTC_FRAMING } from "../protocol/rtc/frames.ts";
 import { reduce } from "../protocol/rtc/reducer.ts";
 import { type RtcState, rtcState } from "../protocol/rtc/state.ts";
 import type { Services } from "../services.ts";
+import type { Refusal } from "./admission.ts";
 import { accept, authenticate, isUpgrade } from "./websocket.ts";
 
 /** The protocol of document `002`: its reducer and its frames. */
@@ -62,6 +63,15 @@ function refusal(
   );
 }
 
+/** A refusal over a cap (SPEC §12), worded as the protocol's `Error` frame. */
+function capRefusal(refused: Refusal): Response {
+  return refusal(
+    refused.status,
+    refused.message,
+    Object.fromEntries(refused.headers),
+  );
+}
+
 /** Upgrades `request` to a WebSocket of the Real-time Communication Service protocol. */
 export function handleRtcUpgrade(
   request: Request,
@@ -88,6 +98,7 @@ export function handleRtcUpgrade(
       rtcState(connectionId, services.limits, outcome.auth),
     remote,
     user: outcome.auth.subject,
+    refuse: capRefusal,
     ...(found.subprotocol === undefined
       ? {}
       : { subprotocol: found.subprotocol }),

@@ -18,6 +18,7 @@ import type { Kinded, Protocol } from "../protocol/effects.ts";
 import { reduce } from "../protocol/reducer.ts";
 import { type ConnectionState, initialState } from "../protocol/state.ts";
 import type { Services } from "../services.ts";
+import { type Refusal, restRefusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { checkToken } from "./core_effects.ts";
 import { errorResponse, originAllowed } from "./responses.ts";
@@ -84,6 +85,8 @@ export interface AcceptOptions<
   readonly user: string | null;
   /** The subprotocol to answer with (`Sec-WebSocket-Protocol`), if any. */
   readonly subprotocol?: string;
+  /** How the protocol words a refusal over a cap; the REST error shape if not given. */
+  readonly refuse?: (refusal: Refusal) => Response;
 }
 
 /**
@@ -105,7 +108,7 @@ export function accept<
     user: options.user,
     open: services.connections.size,
   });
-  if (refused !== null) return refused;
+  if (refused !== null) return (options.refuse ?? restRefusal)(refused);
   // Read everything from the request now: after the upgrade it is closed.
   const origin = request.headers.get("origin");
   const { socket, response } = Deno.upgradeWebSocket(request, {

@@ -6,7 +6,9 @@
 
 import assert from "node:assert/strict";
 import { TestClient } from "../support/client.ts";
+import { novaUrl, viewerClaims } from "../support/nova_client.ts";
 import { rawUpgrade } from "../support/raw_client.ts";
+import { rtcUrl } from "../support/rtc_client.ts";
 import { seriesValue, serve, TEST_API_KEY, token } from "../support/server.ts";
 
 /** The status of a raw WebSocket upgrade request to `url` (with `headers`), the socket then dropped. */
@@ -219,5 +221,94 @@ Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after 
   } finally {
     clearInterval(trickle);
     connection.close();
+  }
+});
+
+/** A raw upgrade's status, `Retry-After` and JSON body; its connection closed. */
+async function refusedUpgrade(url: string) {
+  const { status, head, connection, leftover } = await rawUpgrade(url);
+  connection.close();
+  return {
+    status,
+    retryAfter: /^retry-after: *(\S+)/im.exec(head)?.[1] ?? null,
+    body: JSON.parse(new TextDecoder().decode(leftover)),
+  };
+}
+
+Deno.test("hostile: each protocol words a cap refusal its own way: the native and REST shape, RTC's Error frame, Nova's error event", async () => {
+  {
+    await using fixture = await serve({ MAX_CONNECTIONS: "1" });
+    await using one = await TestClient.connect(
+      `${fixture.websocketUrl}?token=${token()}`,
+    );
+    const native = await refusedUpgrade(
+      `${fixture.websocketUrl}?token=${token()}`,
+    );
+    assert.deepEqual(native, {
+      status: 503,
+      retryAfter: "5",
+      body: {
+        error: {
+          code: "Internal",
+          message: "server at capacity, try again later",
+        },
+      },
+    });
+    const rtc = await refusedUpgrade(
+      `${rtcUrl(fixture.base)}?token=${token()}`,
+    );
+    assert.deepEqual(rtc, {
+      status: 503,
+      retryAfter: "5",
+      body: {
+        type: "Error",
+        data: {
+          code: 503,
+          message: "server at capacity, try again later",
+          details: {},
+        },
+      },
+    });
+    const nova = await refusedUpgrade(
+      `${novaUrl(fixture.base, "s1")}?token=${token(viewerClaims("s1"))}`,
+    );
+    assert.equal(nova.status, 503);
+    assert.equal(nova.retryAfter, "5");
+    assert.equal(nova.body.event, "error");
+    assert.equal(nova.body.data.error_code, "SERVER_ERROR");
+    assert.equal(
+      nova.body.data.error_message,
+      "server at capacity, try again later",
+    );
+    assert.equal(nova.body.data.suggested_action, "Try again later");
+    assert.equal(one.socket.readyState, WebSocket.OPEN);
+  }
+  {
+    await using fixture = await serve({ MAX_CONNECTIONS_PER_USER: "1" });
+    await using bob = await TestClient.connect(
+      `${fixture.websocketUrl}?token=${token({ sub: "bob" })}`,
+    );
+    const rtc = await refusedUpgrade(
+      `${rtcUrl(fixture.base)}?token=${token({ sub: "bob" })}`,
+    );
+    assert.equal(rtc.status, 429);
+    assert.equal(rtc.retryAfter, null);
+    assert.deepEqual(rtc.body.data, {
+      code: 429,
+      message: "too many connections for this user",
+      details: {},
+    });
+    const nova = await refusedUpgrade(
+      `${novaUrl(fixture.base, "s1")}?token=${
+        token(viewerClaims("s1", "bob"))
+      }`,
+    );
+    assert.equal(nova.status, 429);
+    assert.equal(nova.body.data.error_code, "RATE_LIMITED");
+    assert.equal(
+      nova.body.data.error_message,
+      "too many connections for this user",
+    );
+    assert.equal(bob.socket.readyState, WebSocket.OPEN);
   }
 });

@@ -22,6 +22,8 @@ export const Opcode = { Text: 1, Close: 8, Ping: 9, Pong: 10 } as const;
 export interface UpgradeAnswer {
   /** The status code; 0 if the server closed before answering. */
   readonly status: number;
+  /** The answer's status line and headers, as sent. */
+  readonly head: string;
   /** The TCP connection; the caller closes it. */
   readonly connection: Deno.Conn;
   /** Bytes read past the answer's headers (the first frames, on a 101). */
@@ -58,7 +60,9 @@ export async function rawUpgrade(
     while (true) {
       const chunk = new Uint8Array(4096);
       const read = await connection.read(chunk);
-      if (read === null) return { status: 0, connection, leftover: received };
+      if (read === null) {
+        return { status: 0, head: "", connection, leftover: received };
+      }
       received = concat(received, chunk.subarray(0, read));
       const text = decoder.decode(received);
       const end = text.indexOf("\r\n\r\n");
@@ -67,6 +71,7 @@ export async function rawUpgrade(
         const headerBytes = encoder.encode(text.slice(0, end + 4)).length;
         return {
           status: Number(statusLine.split(" ")[1]),
+          head: text.slice(0, end),
           connection,
           leftover: received.subarray(headerBytes),
         };
