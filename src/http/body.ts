@@ -1,22 +1,28 @@
 /**
  * Reading a request body with a byte limit and a deadline, so an oversized
  * upload is refused after at most `limit` bytes instead of being buffered
- * whole, and a trickling one is given up on with its connection (SPEC §12).
+ * whole, and a trickling one is given up on with its connection (SPEC §12);
+ * and the same for a body that a refusal never read.
  *
  * @module
  */
 
 /**
- * A body that did not arrive in time. `released` settles once nothing reads
- * it any more: the read under way when the deadline passed has ended (the
- * client sent another byte, or went away) and the body is cancelled.
+ * A body given up on: over the byte limit (`tooLarge`), or not in by the
+ * deadline (`late`). `released` settles once nothing reads it any more: the
+ * read under way when it was given up on has ended (the client sent more,
+ * or went away) and the body is cancelled. The answer to it goes through
+ * {@linkcode closingConnection}.
  */
-export class LateBody {
-  /** Settles once the body is cancelled with no read under way. */
+export class AbandonedBody {
+  /** Why it was given up on. */
+  readonly reason: "tooLarge" | "late";
+  /** Settles once no read of the body is under way any more. */
   readonly released: Promise<void>;
 
-  /** A body given up on, released when `released` settles. */
-  constructor(released: Promise<void>) {
+  /** A body given up on for `reason`, released when `released` settles. */
+  constructor(reason: "tooLarge" | "late", released: Promise<void>) {
+    this.reason = reason;
     this.released = released;
   }
 }
@@ -28,10 +34,9 @@ interface Reading {
 }
 
 /**
- * Reads `request`'s body as UTF-8 text; `null` past `limit` bytes. A body
- * that has not arrived within `timeoutMs` is given up on
- * ({@linkcode LateBody}, SPEC §12: a client trickling a byte a second must
- * not hold a request for ever).
+ * Reads `request`'s body as UTF-8 text within `limit` bytes and `timeoutMs`
+ * (SPEC §12: a client trickling a byte a second must not hold a request for
+ * ever); an {@linkcode AbandonedBody} past either.
  *
  * @example
  * ```ts
@@ -46,16 +51,22 @@ export async function readBody(
   request: Request,
   limit: number,
   timeoutMs: number,
-): Promise<string | null | LateBody> {
-  const length = request.headers.get("content-length");
-  if (length !== null && Number(length) > limit) return null;
+): Promise<string | AbandonedBody> {
   if (request.body === null) return "";
+  const declared = declaredLength(request);
+  if (declared !== null && declared > limit) {
+    // Nothing read yet, nothing under way: released at once.
+    return new AbandonedBody(
+      "tooLarge",
+      request.body.cancel().then(noop, noop),
+    );
+  }
   const reader = request.body.getReader();
   const reading: Reading = { inFlight: Promise.resolve(), givenUp: false };
   const complete = readWithin(
     reader,
-    length === null ? limit : Number(length),
-    length !== null,
+    declared ?? limit,
+    declared !== null,
     reading,
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,12 +75,14 @@ export async function readBody(
   });
   try {
     const body = await Promise.race([complete, late]);
+    if (body === null) return new AbandonedBody("tooLarge", Promise.resolve());
     if (body !== LATE) return body;
     reading.givenUp = true;
     // Cancelled while a read is under way, the body stays Deno's until that
     // read ends; cancelled after it, it is dropped, and the connection can
     // close (see closingConnection).
-    return new LateBody(
+    return new AbandonedBody(
+      "late",
       reading.inFlight.then(() => reader.cancel()).then(noop, noop),
     );
   } finally {
@@ -77,6 +90,35 @@ export async function readBody(
     // The reading given up on ends with the cancel: nobody waits for it.
     complete.catch(noop);
   }
+}
+
+/** `Content-Length` as a number of bytes; `null` when absent or not one (the body is then read as undeclared). */
+function declaredLength(request: Request): number | null {
+  const header = request.headers.get("content-length");
+  if (header === null || !/^\d+$/.test(header)) return null;
+  const length = Number(header);
+  return Number.isSafeInteger(length) ? length : null;
+}
+
+/**
+ * `response`, given without reading `request`'s body (a refusal before it:
+ * 401, 404, 405…): the body is read first, within `limit` and `timeoutMs`,
+ * so that the connection can serve the next request; a body past either
+ * gets the response through {@linkcode closingConnection} instead. Deno
+ * would otherwise read an unwanted body for as long as the client sends
+ * it, with no deadline.
+ */
+export async function settleUnreadBody(
+  request: Request,
+  response: Response,
+  limit: number,
+  timeoutMs: number,
+): Promise<Response> {
+  if (request.bodyUsed || request.body === null) return response;
+  const body = await readBody(request, limit, timeoutMs);
+  return body instanceof AbandonedBody
+    ? await closingConnection(response, body)
+    : response;
 }
 
 const LATE: unique symbol = Symbol("late");
@@ -136,11 +178,11 @@ function decode(chunks: readonly Uint8Array[], size: number): string {
  */
 const CUT = {
   [Symbol.for("Deno.customInspect")]: () =>
-    "broadcaster: a request body did not arrive in time; its connection is closed (408)",
+    "broadcaster: a request body was given up on (too large or too slow); its connection is closed",
 };
 
 /**
- * `response` for a {@linkcode LateBody}, sent chunked and then failed on
+ * `response` for an {@linkcode AbandonedBody}, sent chunked and then failed on
  * purpose once the body is released, so that Deno closes the connection.
  * Deno's server otherwise keeps reading the rest of a request body nobody
  * wants, for as long as the client trickles it, even after an answer with
@@ -151,14 +193,14 @@ const CUT = {
  */
 export async function closingConnection(
   response: Response,
-  late: LateBody,
+  abandoned: AbandonedBody,
 ): Promise<Response> {
   const bytes = new Uint8Array(await response.arrayBuffer());
   let sent = false;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (sent) {
-        await late.released;
+        await abandoned.released;
         controller.error(CUT);
         return;
       }

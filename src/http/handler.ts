@@ -9,6 +9,7 @@
 import { log } from "../log.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
+import { settleUnreadBody } from "./body.ts";
 import {
   clientScript,
   type ConsolePrefill,
@@ -249,7 +250,13 @@ export function createHandler(
     const started = logger.isEnabledFor("info") ? performance.now() : null;
     let status = 500;
     try {
-      const response = await route(request, pathname, info);
+      // A refusal that never read the body still settles it (SPEC §12).
+      const response = await settleUnreadBody(
+        request,
+        await route(request, pathname, info),
+        config.maxMessageBytes,
+        config.protection.requestTimeoutSeconds * 1000,
+      );
       status = response.status;
       return response;
     } catch (error) {

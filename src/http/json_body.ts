@@ -9,7 +9,7 @@
 import { decodeParams, type ParamsSchema } from "../protocol/schema.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { closingConnection, LateBody, readBody } from "./body.ts";
+import { AbandonedBody, closingConnection, readBody } from "./body.ts";
 import { errorResponse, type HeaderList } from "./responses.ts";
 
 /** The request's JSON body, or the error response that refuses it. */
@@ -23,21 +23,20 @@ export async function jsonBody(
   const limit = services.config.maxMessageBytes;
   const timeoutSeconds = services.config.protection.requestTimeoutSeconds;
   const body = await readBody(request, limit, timeoutSeconds * 1000);
-  if (body instanceof LateBody) {
+  if (body instanceof AbandonedBody) {
     return await closingConnection(
-      errorResponse(
-        "InvalidArgument",
-        `the body did not arrive within ${timeoutSeconds} s`,
-        { status: 408, headers },
-      ),
+      body.reason === "late"
+        ? errorResponse(
+          "InvalidArgument",
+          `the body did not arrive within ${timeoutSeconds} s`,
+          { status: 408, headers },
+        )
+        : errorResponse("InvalidArgument", `body over ${limit} bytes`, {
+          status: 413,
+          headers,
+        }),
       body,
     );
-  }
-  if (body === null) {
-    return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
-      status: 413,
-      headers,
-    });
   }
   try {
     return { json: JSON.parse(body) };

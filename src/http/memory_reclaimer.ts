@@ -64,6 +64,13 @@ export const RECLAIM_AFTER_CLOSES = 500;
 /** How long the count must stop falling first: the wave is over. */
 export const QUIET_MS = 2_000;
 /**
+ * The least time between two waves' reclaims: a full collection stops the
+ * event loop (tens of milliseconds on a large heap), and clients that open
+ * and drop sockets on purpose must not be able to cause one every few
+ * seconds.
+ */
+export const WAVE_GAP_MS = 60_000;
+/**
  * The spacing of the reclaims after the linger. V8 gives its heap back in
  * steps: each full collection shrinks it further, and the pages it freed
  * are unmapped 8 s later (`--memory-pool-timeout`). Three reclaims 5 s
@@ -77,7 +84,8 @@ export const FOLLOW_UPS = 3;
 /**
  * When to reclaim, from the count of open connections sampled by the
  * server's ticker: once a wave of at least {@linkcode RECLAIM_AFTER_CLOSES}
- * closes has been quiet for {@linkcode QUIET_MS}; then, once Deno has let go
+ * closes has been quiet for {@linkcode QUIET_MS} (and the last wave's was
+ * {@linkcode WAVE_GAP_MS} ago); then, once Deno has let go
  * of those sockets (`lingerMs` later), {@linkcode FOLLOW_UPS} times more,
  * {@linkcode FOLLOW_UP_SPACING_MS} apart. Pure: time is passed in.
  *
@@ -96,6 +104,7 @@ export class ReclaimSchedule {
   #peak = 0;
   #last = 0;
   #lastDropAt = 0;
+  #lastWaveAt = Number.NEGATIVE_INFINITY;
   /** When to reclaim again after a wave, soonest first. */
   #followUps: number[] = [];
 
@@ -111,9 +120,11 @@ export class ReclaimSchedule {
     this.#peak = Math.max(this.#peak, open);
     if (
       this.#peak - open >= RECLAIM_AFTER_CLOSES &&
-      now - this.#lastDropAt >= QUIET_MS
+      now - this.#lastDropAt >= QUIET_MS &&
+      now - this.#lastWaveAt >= WAVE_GAP_MS
     ) {
       this.#peak = open;
+      this.#lastWaveAt = now;
       this.#followUps = Array.from(
         { length: FOLLOW_UPS },
         (_, step) => now + this.#lingerMs + step * FOLLOW_UP_SPACING_MS,
@@ -169,16 +180,26 @@ export class MemoryReclaimer {
   /** `open` connections at `now`: reclaims if a wave of closes is due. */
   observe(open: number, now: number): void {
     if (!this.#schedule.due(open, now)) return;
+    if (!logger.isEnabledFor("debug")) {
+      this.#release();
+      return;
+    }
     const before = Deno.memoryUsage().rss;
-    this.#releasers.collectGarbage?.();
-    this.#releasers.trimMalloc?.();
+    const started = performance.now();
+    this.#release();
     logger.debug(
-      "memory reclaimed after a wave of closes: resident {beforeMiB} MiB before, {afterMiB} MiB after (V8 returns more over the next seconds), {open} connections open",
+      "memory reclaimed after a wave of closes in {durationMs} ms: resident {beforeMiB} MiB before, {afterMiB} MiB after (V8 returns more over the next seconds), {open} connections open",
       {
+        durationMs: Math.round(performance.now() - started),
         beforeMiB: Math.round(before / 1048576),
         afterMiB: Math.round(Deno.memoryUsage().rss / 1048576),
         open,
       },
     );
+  }
+
+  #release(): void {
+    this.#releasers.collectGarbage?.();
+    this.#releasers.trimMalloc?.();
   }
 }

@@ -6,7 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { closingConnection, LateBody, readBody } from "../../src/http/body.ts";
+import {
+  AbandonedBody,
+  closingConnection,
+  readBody,
+  settleUnreadBody,
+} from "../../src/http/body.ts";
 
 /** A request whose body is fed by hand: `push` a chunk, `end` it. */
 function fedRequest() {
@@ -54,25 +59,43 @@ Deno.test("a body within the limit is read whole, in chunks or at once", async (
   );
 });
 
-Deno.test("past the limit: null, from the declared length before reading, or once the bytes pass it", async () => {
+Deno.test("past the limit: abandoned as tooLarge, from the declared length before reading, or once the bytes pass it", async () => {
   const declared = new Request("http://localhost/", {
     method: "POST",
     body: "0123456789",
     headers: { "content-length": "10" },
   });
-  assert.equal(await readBody(declared, 8, 50), null);
+  const early = await readBody(declared, 8, 50);
+  assert.ok(early instanceof AbandonedBody);
+  assert.equal(early.reason, "tooLarge");
+  await early.released;
   const fed = fedRequest();
   fed.push("01234");
   fed.push("56789");
-  assert.equal(await readBody(fed.request, 8, 50), null);
+  const late = await readBody(fed.request, 8, 50);
+  assert.ok(late instanceof AbandonedBody);
+  assert.equal(late.reason, "tooLarge");
+  await late.released;
   assert.ok(fed.cancelled, "the rest is not read");
 });
 
-Deno.test("a body not in by the deadline: a LateBody, released (cancelled) only once the read under way has ended", async () => {
+Deno.test("a Content-Length that is no number of bytes is read as undeclared: the limit still holds", async () => {
+  const fed = fedRequest();
+  const request = new Request(fed.request, {
+    headers: { "content-length": "ten" },
+  });
+  fed.push("0123456789");
+  const body = await readBody(request, 8, 50);
+  assert.ok(body instanceof AbandonedBody);
+  assert.equal(body.reason, "tooLarge");
+});
+
+Deno.test("a body not in by the deadline: abandoned as late, released (cancelled) only once the read under way has ended", async () => {
   const fed = fedRequest();
   fed.push("{");
   const body = await readBody(fed.request, 1024, 50);
-  assert.ok(body instanceof LateBody);
+  assert.ok(body instanceof AbandonedBody);
+  assert.equal(body.reason, "late");
   let released = false;
   body.released.then(() => released = true);
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -85,7 +108,10 @@ Deno.test("a body not in by the deadline: a LateBody, released (cancelled) only 
 
 Deno.test("closingConnection: the whole answer, with Connection: close, then a failure once the body is released", async () => {
   let release = () => {};
-  const late = new LateBody(new Promise((resolve) => release = resolve));
+  const late = new AbandonedBody(
+    "late",
+    new Promise((resolve) => release = resolve),
+  );
   const response = await closingConnection(
     new Response('{"error":{}}', {
       status: 408,
@@ -103,4 +129,35 @@ Deno.test("closingConnection: the whole answer, with Connection: close, then a f
   const next = reader.read();
   release();
   await assert.rejects(next);
+});
+
+Deno.test("settleUnreadBody: a refusal that never read the body reads it first; it goes out as it is when the body is in, cut when the body is too large or late", async () => {
+  const refusal = () => new Response("no", { status: 401 });
+  const small = new Request("http://localhost/", {
+    method: "POST",
+    body: "{}",
+  });
+  const kept = await settleUnreadBody(small, refusal(), 1024, 50);
+  assert.equal(kept.headers.get("connection"), null);
+  assert.equal(await kept.text(), "no");
+  assert.ok(small.bodyUsed, "read, so the connection can go on");
+
+  const huge = new Request("http://localhost/", {
+    method: "POST",
+    body: "x".repeat(100),
+    headers: { "content-length": "100" },
+  });
+  const cut = await settleUnreadBody(huge, refusal(), 10, 50);
+  assert.equal(cut.status, 401);
+  assert.equal(cut.headers.get("connection"), "close");
+
+  const fed = fedRequest();
+  fed.push("{");
+  const slow = await settleUnreadBody(fed.request, refusal(), 1024, 50);
+  assert.equal(slow.headers.get("connection"), "close");
+  fed.end();
+
+  const get = new Request("http://localhost/");
+  const response = refusal();
+  assert.equal(await settleUnreadBody(get, response, 10, 50), response);
 });

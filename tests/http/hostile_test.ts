@@ -168,58 +168,110 @@ Deno.test("hostile: X-Forwarded-For names the client only with TRUST_PROXY=true 
   }
 });
 
-Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after the default 10 s, and the server closes its connection at the next byte, the rest unread", async () => {
-  await using fixture = await serve();
-  const url = new URL(`${fixture.base}/publish`);
+/**
+ * Sends `POST url` with `headers` and a body of `length` bytes announced,
+ * trickled a byte a second; reads everything the server sends until it
+ * closes the connection. What came, when the answer began and the close
+ * came (ms after the request), and how many body bytes were sent by then.
+ */
+async function trickledPost(
+  url: URL,
+  headers: string,
+  length: number,
+) {
   const connection = await Deno.connect({
     hostname: url.hostname,
     port: Number(url.port),
   });
-  const body = JSON.stringify({ channel: "room1", event: "e", payload: 1 });
   await connection.write(new TextEncoder().encode(
-    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-      `Authorization: Bearer ${TEST_API_KEY}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${headers}` +
+      `Content-Length: ${length}\r\n\r\n`,
   ));
   const started = Date.now();
   let sent = 0;
   const trickle = setInterval(() => {
-    if (sent < body.length) {
-      connection.write(new TextEncoder().encode(body[sent++] ?? "")).catch(
-        () => {},
-      );
+    if (sent < length) {
+      sent++;
+      connection.write(new TextEncoder().encode("{")).catch(() => {});
     }
   }, 1000);
   try {
-    // Everything the server sends, until it closes the connection.
     const buffer = new Uint8Array(4096);
     let response = "";
     let answeredAt: number | undefined;
     while (true) {
       const read = await connection.read(buffer);
       if (read === null) break;
-      answeredAt ??= Date.now();
+      answeredAt ??= Date.now() - started;
       response += new TextDecoder().decode(buffer.subarray(0, read));
     }
-    const closedAt = Date.now();
-    assert.match(response, /^HTTP\/1\.1 408/);
-    assert.match(response, /connection: close/i);
-    assert.match(response, /"code":"InvalidArgument"/);
-    assert.match(response, /the body did not arrive within 10 s/);
-    assert.ok(answeredAt !== undefined);
-    const elapsed = answeredAt - started;
-    assert.ok(elapsed >= 9_500 && elapsed < 15_000, `${elapsed} ms`);
-    assert.equal(fixture.server.requestsInFlight, 0, "the request is over");
-    // Freed: closed at the client's next byte, long before the body was in.
-    assert.ok(
-      closedAt - answeredAt < 2_500,
-      `closed ${closedAt - answeredAt} ms after the 408`,
-    );
-    assert.ok(
-      sent < body.length,
-      `closed with ${sent} of ${body.length} bytes sent`,
-    );
+    return { response, answeredAt, closedAt: Date.now() - started, sent };
   } finally {
     clearInterval(trickle);
+    connection.close();
+  }
+}
+
+Deno.test("hostile: a REST body that trickles in a byte a second gets 408 after the default 10 s, and the server closes its connection at the next byte, the rest unread", async () => {
+  await using fixture = await serve();
+  const { response, answeredAt, closedAt, sent } = await trickledPost(
+    new URL(`${fixture.base}/publish`),
+    `Authorization: Bearer ${TEST_API_KEY}\r\n`,
+    60,
+  );
+  assert.match(response, /^HTTP\/1\.1 408/);
+  assert.match(response, /connection: close/i);
+  assert.match(response, /"code":"InvalidArgument"/);
+  assert.match(response, /the body did not arrive within 10 s/);
+  assert.ok(answeredAt !== undefined);
+  assert.ok(answeredAt >= 9_500 && answeredAt < 15_000, `${answeredAt} ms`);
+  assert.equal(fixture.server.requestsInFlight, 0, "the request is over");
+  // Freed: closed at the client's next byte, long before the body was in.
+  assert.ok(
+    closedAt - answeredAt < 2_500,
+    `closed ${closedAt - answeredAt} ms after the 408`,
+  );
+  assert.ok(sent < 60, `closed with ${sent} of 60 bytes sent`);
+});
+
+Deno.test("hostile: a refusal that never reads the body frees the connection too: no API key (401 once the body is 10 s late), a body announced over MAX_MESSAGE_BYTES (413 at once)", async () => {
+  await using fixture = await serve();
+  const url = new URL(`${fixture.base}/publish`);
+  const [keyless, oversized] = await Promise.all([
+    trickledPost(url, "", 60),
+    trickledPost(url, `Authorization: Bearer ${TEST_API_KEY}\r\n`, 1e9),
+  ]);
+  assert.match(keyless.response, /^HTTP\/1\.1 401/);
+  assert.match(keyless.response, /connection: close/i);
+  assert.ok(keyless.answeredAt !== undefined);
+  assert.ok(keyless.answeredAt >= 9_500, `${keyless.answeredAt} ms`);
+  assert.ok(keyless.closedAt - keyless.answeredAt < 2_500);
+  assert.ok(keyless.sent < 60);
+  assert.match(oversized.response, /^HTTP\/1\.1 413/);
+  assert.match(oversized.response, /connection: close/i);
+  assert.ok(oversized.closedAt < 2_000, `closed at ${oversized.closedAt} ms`);
+});
+
+Deno.test("hostile: a refusal of a small body that is already in keeps the connection for the next request", async () => {
+  await using fixture = await serve();
+  const url = new URL(`${fixture.base}/publish`);
+  const connection = await Deno.connect({
+    hostname: url.hostname,
+    port: Number(url.port),
+  });
+  try {
+    const body = "{}";
+    const request = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n${body}`;
+    const buffer = new Uint8Array(4096);
+    for (let i = 0; i < 2; i++) {
+      await connection.write(new TextEncoder().encode(request));
+      const read = await connection.read(buffer);
+      const answer = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+      assert.match(answer, /^HTTP\/1\.1 401/, `request ${i + 1}`);
+      assert.doesNotMatch(answer, /connection: close/i);
+    }
+  } finally {
     connection.close();
   }
 });
