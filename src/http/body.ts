@@ -8,8 +8,8 @@
  */
 
 /**
- * A body given up on: over the byte limit (`tooLarge`), or not in by the
- * deadline (`late`). `released` settles once nothing reads it any more: the
+ * A body given up on because it was still arriving at the deadline: past
+ * the byte limit by then (`tooLarge`), or within it (`late`). `released` settles once nothing reads it any more: the
  * read under way when it was given up on has ended (the client sent more,
  * or went away) and the body is cancelled. The answer to it goes through
  * {@linkcode closingConnection}.
@@ -27,16 +27,26 @@ export class AbandonedBody {
   }
 }
 
-/** How far a body's reading has come: the read under way, and whether it was given up on. */
+/** How far a body's reading has come: the read under way, whether it is past the limit, whether it was given up on. */
 interface Reading {
   inFlight: Promise<unknown>;
+  tooLarge: boolean;
   givenUp: boolean;
 }
 
 /**
- * Reads `request`'s body as UTF-8 text within `limit` bytes and `timeoutMs`
- * (SPEC §12: a client trickling a byte a second must not hold a request for
- * ever); an {@linkcode AbandonedBody} past either.
+ * What {@linkcode readBody} answers for a body over its limit that was all
+ * in by the deadline (read to its end, and dropped): refused, and the
+ * connection may serve the next request.
+ */
+export const TOO_LARGE: unique symbol = Symbol("too large");
+
+/**
+ * Reads `request`'s body as UTF-8 text. Past `limit` bytes it is read on to
+ * its end without being kept ({@linkcode TOO_LARGE}), so that the refusal
+ * can be read by the client and the connection kept. A body still arriving
+ * after `timeoutMs` (SPEC §12: a client trickling a byte a second must not
+ * hold a request for ever) is an {@linkcode AbandonedBody}.
  *
  * @example
  * ```ts
@@ -51,38 +61,29 @@ export async function readBody(
   request: Request,
   limit: number,
   timeoutMs: number,
-): Promise<string | AbandonedBody> {
+): Promise<string | typeof TOO_LARGE | AbandonedBody> {
   if (request.body === null) return "";
   const declared = declaredLength(request);
-  if (declared !== null && declared > limit) {
-    // Nothing read yet, nothing under way: released at once.
-    return new AbandonedBody(
-      "tooLarge",
-      request.body.cancel().then(noop, noop),
-    );
-  }
   const reader = request.body.getReader();
-  const reading: Reading = { inFlight: Promise.resolve(), givenUp: false };
-  const complete = readWithin(
-    reader,
-    declared ?? limit,
-    declared !== null,
-    reading,
-  );
+  const reading: Reading = {
+    inFlight: Promise.resolve(),
+    givenUp: false,
+    tooLarge: declared !== null && declared > limit,
+  };
+  const complete = readWithin(reader, limit, declared, reading);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<typeof LATE>((resolve) => {
     timer = setTimeout(() => resolve(LATE), timeoutMs);
   });
   try {
     const body = await Promise.race([complete, late]);
-    if (body === null) return new AbandonedBody("tooLarge", Promise.resolve());
     if (body !== LATE) return body;
     reading.givenUp = true;
     // Cancelled while a read is under way, the body stays Deno's until that
     // read ends; cancelled after it, it is dropped, and the connection can
     // close (see closingConnection).
     return new AbandonedBody(
-      "late",
+      reading.tooLarge ? "tooLarge" : "late",
       reading.inFlight.then(() => reader.cancel()).then(noop, noop),
     );
   } finally {
@@ -102,9 +103,10 @@ function declaredLength(request: Request): number | null {
 
 /**
  * `response`, given without reading `request`'s body (a refusal before it:
- * 401, 404, 405…): the body is read first, within `limit` and `timeoutMs`,
- * so that the connection can serve the next request; a body past either
- * gets the response through {@linkcode closingConnection} instead. Deno
+ * 401, 404, 405…): the body is read to its end first (kept up to `limit`
+ * bytes), so that the connection can serve the next request; a body still
+ * arriving after `timeoutMs` gets the response through
+ * {@linkcode closingConnection} instead. Deno
  * would otherwise read an unwanted body for as long as the client sends
  * it, with no deadline.
  */
@@ -126,33 +128,36 @@ const LATE: unique symbol = Symbol("late");
 function noop(): void {}
 
 /**
- * Reads the body to its end, cancelling it once it passes `limit` bytes;
- * stops when given up on. With a declared length (`limit` is then that
- * length, which the server holds the client to), it stops at the last byte
- * instead of asking once more for the end: one read fewer per publish.
+ * Reads the body to its end, keeping it while it is within `limit` bytes;
+ * stops when given up on. With a `declared` length (which the server holds
+ * the client to), it stops at the last byte instead of asking once more for
+ * the end: one read fewer per publish.
  */
 async function readWithin(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   limit: number,
-  declared: boolean,
+  declared: number | null,
   reading: Reading,
-): Promise<string | null> {
+): Promise<string | typeof TOO_LARGE> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (!reading.givenUp) {
     const next = reader.read();
     reading.inFlight = next;
     const { done, value } = await next;
-    if (done) return decode(chunks, size);
+    if (done) break;
     size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
+    if (!reading.tooLarge) {
+      if (size > limit) {
+        reading.tooLarge = true;
+        chunks.length = 0;
+      } else {
+        chunks.push(value);
+      }
     }
-    chunks.push(value);
-    if (declared && size === limit) return decode(chunks, size);
+    if (size === declared) break;
   }
-  return null;
+  return reading.tooLarge ? TOO_LARGE : decode(chunks, size);
 }
 
 /** Stateless between calls (no `stream` option), so one serves every body. */

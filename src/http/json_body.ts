@@ -9,7 +9,12 @@
 import { decodeParams, type ParamsSchema } from "../protocol/schema.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { AbandonedBody, closingConnection, readBody } from "./body.ts";
+import {
+  AbandonedBody,
+  closingConnection,
+  readBody,
+  TOO_LARGE,
+} from "./body.ts";
 import { errorResponse, type HeaderList } from "./responses.ts";
 
 /** The request's JSON body, or the error response that refuses it. */
@@ -23,18 +28,14 @@ export async function jsonBody(
   const limit = services.config.maxMessageBytes;
   const timeoutSeconds = services.config.protection.requestTimeoutSeconds;
   const body = await readBody(request, limit, timeoutSeconds * 1000);
+  if (body === TOO_LARGE) return tooLarge(limit, headers);
   if (body instanceof AbandonedBody) {
     return await closingConnection(
-      body.reason === "late"
-        ? errorResponse(
-          "InvalidArgument",
-          `the body did not arrive within ${timeoutSeconds} s`,
-          { status: 408, headers },
-        )
-        : errorResponse("InvalidArgument", `body over ${limit} bytes`, {
-          status: 413,
-          headers,
-        }),
+      body.reason === "tooLarge" ? tooLarge(limit, headers) : errorResponse(
+        "InvalidArgument",
+        `the body did not arrive within ${timeoutSeconds} s`,
+        { status: 408, headers },
+      ),
       body,
     );
   }
@@ -58,4 +59,11 @@ export async function decodedBody<T>(
   return decoded.ok
     ? { value: decoded.value }
     : errorResponse(decoded.error.code, decoded.error.message, { headers });
+}
+
+function tooLarge(limit: number, headers: HeaderList): Response {
+  return errorResponse("InvalidArgument", `body over ${limit} bytes`, {
+    status: 413,
+    headers,
+  });
 }

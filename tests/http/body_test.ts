@@ -11,6 +11,7 @@ import {
   closingConnection,
   readBody,
   settleUnreadBody,
+  TOO_LARGE,
 } from "../../src/http/body.ts";
 
 /** A request whose body is fed by hand: `push` a chunk, `end` it. */
@@ -59,24 +60,27 @@ Deno.test("a body within the limit is read whole, in chunks or at once", async (
   );
 });
 
-Deno.test("past the limit: abandoned as tooLarge, from the declared length before reading, or once the bytes pass it", async () => {
+Deno.test("past the limit: TOO_LARGE once the body is all in (read on, not kept); abandoned as tooLarge when it is still arriving at the deadline", async () => {
   const declared = new Request("http://localhost/", {
     method: "POST",
     body: "0123456789",
     headers: { "content-length": "10" },
   });
-  const early = await readBody(declared, 8, 50);
-  assert.ok(early instanceof AbandonedBody);
-  assert.equal(early.reason, "tooLarge");
-  await early.released;
-  const fed = fedRequest();
-  fed.push("01234");
-  fed.push("56789");
-  const late = await readBody(fed.request, 8, 50);
-  assert.ok(late instanceof AbandonedBody);
-  assert.equal(late.reason, "tooLarge");
-  await late.released;
-  assert.ok(fed.cancelled, "the rest is not read");
+  assert.equal(await readBody(declared, 8, 50), TOO_LARGE);
+  const ended = fedRequest();
+  ended.push("01234");
+  ended.push("56789");
+  ended.end();
+  assert.equal(await readBody(ended.request, 8, 50), TOO_LARGE);
+  const endless = fedRequest();
+  endless.push("01234");
+  endless.push("56789");
+  const body = await readBody(endless.request, 8, 50);
+  assert.ok(body instanceof AbandonedBody);
+  assert.equal(body.reason, "tooLarge");
+  endless.push("x");
+  await body.released;
+  assert.ok(endless.cancelled, "the rest is not read");
 });
 
 Deno.test("a Content-Length that is no number of bytes is read as undeclared: the limit still holds", async () => {
@@ -85,9 +89,8 @@ Deno.test("a Content-Length that is no number of bytes is read as undeclared: th
     headers: { "content-length": "ten" },
   });
   fed.push("0123456789");
-  const body = await readBody(request, 8, 50);
-  assert.ok(body instanceof AbandonedBody);
-  assert.equal(body.reason, "tooLarge");
+  fed.end();
+  assert.equal(await readBody(request, 8, 50), TOO_LARGE);
 });
 
 Deno.test("a body not in by the deadline: abandoned as late, released (cancelled) only once the read under way has ended", async () => {
@@ -131,7 +134,7 @@ Deno.test("closingConnection: the whole answer, with Connection: close, then a f
   await assert.rejects(next);
 });
 
-Deno.test("settleUnreadBody: a refusal that never read the body reads it first; it goes out as it is when the body is in, cut when the body is too large or late", async () => {
+Deno.test("settleUnreadBody: a refusal that never read the body reads it to its end first; it goes out as it is when the body is in, however large, and cut when it is still arriving at the deadline", async () => {
   const refusal = () => new Response("no", { status: 401 });
   const small = new Request("http://localhost/", {
     method: "POST",
@@ -147,9 +150,15 @@ Deno.test("settleUnreadBody: a refusal that never read the body reads it first; 
     body: "x".repeat(100),
     headers: { "content-length": "100" },
   });
-  const cut = await settleUnreadBody(huge, refusal(), 10, 50);
+  const drained = await settleUnreadBody(huge, refusal(), 10, 50);
+  assert.equal(drained.headers.get("connection"), null, "all in: kept");
+
+  const endless = fedRequest();
+  endless.push("x".repeat(100));
+  const cut = await settleUnreadBody(endless.request, refusal(), 10, 50);
   assert.equal(cut.status, 401);
   assert.equal(cut.headers.get("connection"), "close");
+  endless.end();
 
   const fed = fedRequest();
   fed.push("{");
