@@ -8,20 +8,24 @@
  */
 
 /**
- * A body given up on because it was still arriving at the deadline: past
- * the byte limit by then (`tooLarge`), or within it (`late`). `released` settles once nothing reads it any more: the
+ * A body given up on: still arriving at the deadline, past the byte limit
+ * by then (`tooLarge`) or within it (`late`); or broken off, its reading
+ * failed (`broken`: the client went away mid-body, or sent a broken one). `released` settles once nothing reads it any more: the
  * read under way when it was given up on has ended (the client sent more,
  * or went away) and the body is cancelled. The answer to it goes through
  * {@linkcode closingConnection}.
  */
 export class AbandonedBody {
   /** Why it was given up on. */
-  readonly reason: "tooLarge" | "late";
+  readonly reason: "tooLarge" | "late" | "broken";
   /** Settles once no read of the body is under way any more. */
   readonly released: Promise<void>;
 
   /** A body given up on for `reason`, released when `released` settles. */
-  constructor(reason: "tooLarge" | "late", released: Promise<void>) {
+  constructor(
+    reason: "tooLarge" | "late" | "broken",
+    released: Promise<void>,
+  ) {
     this.reason = reason;
     this.released = released;
   }
@@ -76,7 +80,14 @@ export async function readBody(
     timer = setTimeout(() => resolve(LATE), timeoutMs);
   });
   try {
-    const body = await Promise.race([complete, late]);
+    // A read that fails (the client went away mid-body, or sent a broken
+    // one) ends the body: nothing is under way any more.
+    const body = await Promise.race([complete, late]).catch(
+      (): typeof BROKEN => BROKEN,
+    );
+    if (body === BROKEN) {
+      return new AbandonedBody("broken", Promise.resolve());
+    }
     if (body !== LATE) return body;
     reading.givenUp = true;
     // Cancelled while a read is under way, the body stays Deno's until that
@@ -124,6 +135,7 @@ export async function settleUnreadBody(
 }
 
 const LATE: unique symbol = Symbol("late");
+const BROKEN: unique symbol = Symbol("broken");
 
 function noop(): void {}
 

@@ -31,11 +31,19 @@ export async function jsonBody(
   if (body === TOO_LARGE) return tooLarge(limit, headers);
   if (body instanceof AbandonedBody) {
     return await closingConnection(
-      body.reason === "tooLarge" ? tooLarge(limit, headers) : errorResponse(
-        "InvalidArgument",
-        `the body did not arrive within ${timeoutSeconds} s`,
-        { status: 408, headers },
-      ),
+      body.reason === "tooLarge"
+        ? tooLarge(limit, headers)
+        : body.reason === "late"
+        ? errorResponse(
+          "InvalidArgument",
+          `the body did not arrive within ${timeoutSeconds} s`,
+          { status: 408, headers },
+        )
+        : errorResponse(
+          "InvalidArgument",
+          "the body broke off before its end",
+          { headers },
+        ),
       body,
     );
   }

@@ -170,3 +170,22 @@ Deno.test("settleUnreadBody: a refusal that never read the body reads it to its 
   const response = refusal();
   assert.equal(await settleUnreadBody(get, response, 10, 50), response);
 });
+
+Deno.test("a body whose reading fails (the client went away mid-body) is abandoned as broken, not thrown", async () => {
+  let feed: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const request = new Request("http://localhost/", {
+    method: "POST",
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        feed = controller;
+      },
+    }),
+  });
+  feed?.enqueue(new TextEncoder().encode("{"));
+  const reading = readBody(request, 1024, 10_000);
+  feed?.error(new Error("connection reset"));
+  const body = await reading;
+  assert.ok(body instanceof AbandonedBody);
+  assert.equal(body.reason, "broken");
+  await body.released;
+});
