@@ -88,6 +88,7 @@ export class Admission {
   readonly #pending = new Map<string, number>();
   readonly #users = new Map<string, number>();
   #pendingTotal = 0;
+  #closed = 0;
 
   /** Holds sockets to `limits`; `refused` counts each refusal. */
   constructor(
@@ -101,6 +102,16 @@ export class Admission {
   /** Unauthenticated sockets now. */
   get pending(): number {
     return this.#pendingTotal;
+  }
+
+  /** Sockets closed since the start: waves of closes are when memory can go back. */
+  get closed(): number {
+    return this.#closed;
+  }
+
+  /** A socket closed (once, whoever closed it). */
+  countClosed(): void {
+    this.#closed++;
   }
 
   /** This node's sockets of `user`. */

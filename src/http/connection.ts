@@ -401,9 +401,10 @@ export class Connection<
     this.#countedAs = user;
   }
 
-  /** Releases the admission counts at close. */
+  /** Releases the admission counts at close, and counts the close. */
   #unaccount(): void {
     const admission = this.#services.admission;
+    admission.countClosed();
     if (this.#countedAs !== null) admission.countUser(this.#countedAs, -1);
     else if (this.#pendingCounted) admission.countPending(this.#address, -1);
     this.#countedAs = null;

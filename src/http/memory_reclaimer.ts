@@ -82,28 +82,29 @@ export const FOLLOW_UP_SPACING_MS = 5_000;
 export const FOLLOW_UPS = 3;
 
 /**
- * When to reclaim, from the count of open connections sampled by the
- * server's ticker: once a wave of at least {@linkcode RECLAIM_AFTER_CLOSES}
- * closes has been quiet for {@linkcode QUIET_MS} (and the last wave's was
- * {@linkcode WAVE_GAP_MS} ago); then, once Deno has let go
- * of those sockets (`lingerMs` later), {@linkcode FOLLOW_UPS} times more,
- * {@linkcode FOLLOW_UP_SPACING_MS} apart. Pure: time is passed in.
+ * When to reclaim, from the count of closed connections sampled by the
+ * server's ticker: once at least {@linkcode RECLAIM_AFTER_CLOSES} have
+ * closed since the last reclaim and none for {@linkcode QUIET_MS} (the wave
+ * is over; and the last wave's reclaim was {@linkcode WAVE_GAP_MS} ago);
+ * then, once Deno has let go of those sockets (`lingerMs` later),
+ * {@linkcode FOLLOW_UPS} times more, {@linkcode FOLLOW_UP_SPACING_MS} apart.
+ * Pure: time is passed in.
  *
  * @example
  * ```ts
  * import { ReclaimSchedule } from "./memory_reclaimer.ts";
  *
  * const schedule = new ReclaimSchedule(30_000);
- * schedule.due(1_000, 0); // false: nothing closed
- * schedule.due(0, 1_000); // false: the wave is still falling
- * schedule.due(0, 3_000); // true: 1,000 closed, quiet for 2 s
+ * schedule.due(0, 0); // false: nothing closed
+ * schedule.due(1_000, 1_000); // false: the wave is still closing
+ * schedule.due(1_000, 3_000); // true: 1,000 closed, none for 2 s
  * ```
  */
 export class ReclaimSchedule {
   readonly #lingerMs: number;
-  #peak = 0;
-  #last = 0;
-  #lastDropAt = 0;
+  #closed = 0;
+  #closedAtReclaim = 0;
+  #lastCloseAt = 0;
   #lastWaveAt = Number.NEGATIVE_INFINITY;
   /** When to reclaim again after a wave, soonest first. */
   #followUps: number[] = [];
@@ -113,17 +114,18 @@ export class ReclaimSchedule {
     this.#lingerMs = lingerMs;
   }
 
-  /** Samples `open` connections at `now`; whether to reclaim now. */
-  due(open: number, now: number): boolean {
-    if (open < this.#last) this.#lastDropAt = now;
-    this.#last = open;
-    this.#peak = Math.max(this.#peak, open);
+  /** Samples the connections `closed` so far at `now`; whether to reclaim now. */
+  due(closed: number, now: number): boolean {
+    if (closed !== this.#closed) {
+      this.#closed = closed;
+      this.#lastCloseAt = now;
+    }
     if (
-      this.#peak - open >= RECLAIM_AFTER_CLOSES &&
-      now - this.#lastDropAt >= QUIET_MS &&
+      closed - this.#closedAtReclaim >= RECLAIM_AFTER_CLOSES &&
+      now - this.#lastCloseAt >= QUIET_MS &&
       now - this.#lastWaveAt >= WAVE_GAP_MS
     ) {
-      this.#peak = open;
+      this.#closedAtReclaim = closed;
       this.#lastWaveAt = now;
       this.#followUps = Array.from(
         { length: FOLLOW_UPS },
@@ -141,7 +143,7 @@ export class ReclaimSchedule {
 }
 
 /**
- * Returns memory after waves of closed connections: fed the count of open
+ * Returns memory after waves of closed connections: fed the count of closed
  * connections by the server's ticker, it reclaims when its
  * {@linkcode ReclaimSchedule} says so, with what this process has.
  *
@@ -177,9 +179,9 @@ export class MemoryReclaimer {
     );
   }
 
-  /** `open` connections at `now`: reclaims if a wave of closes is due. */
-  observe(open: number, now: number): void {
-    if (!this.#schedule.due(open, now)) return;
+  /** The connections `closed` so far, at `now`: reclaims if a wave of closes is due. */
+  observe(closed: number, now: number): void {
+    if (!this.#schedule.due(closed, now)) return;
     if (!logger.isEnabledFor("debug")) {
       this.#release();
       return;
@@ -188,12 +190,12 @@ export class MemoryReclaimer {
     const started = performance.now();
     this.#release();
     logger.debug(
-      "memory reclaimed after a wave of closes in {durationMs} ms: resident {beforeMiB} MiB before, {afterMiB} MiB after (V8 returns more over the next seconds), {open} connections open",
+      "memory reclaimed after a wave of closes in {durationMs} ms: resident {beforeMiB} MiB before, {afterMiB} MiB after (V8 returns more over the next seconds), {closed} connections closed since the start",
       {
         durationMs: Math.round(performance.now() - started),
         beforeMiB: Math.round(before / 1048576),
         afterMiB: Math.round(Deno.memoryUsage().rss / 1048576),
-        open,
+        closed,
       },
     );
   }

@@ -113,7 +113,7 @@ export async function startServer(
     return defaultHandler(request, info);
   };
   // One ticker for every connection's timers, instead of timers per
-  // connection. It also hands the count of open connections to the
+  // connection. It also hands the count of closed connections to the
   // reclaimer, which returns memory after a wave of closes (SPEC §12). Deno
   // holds a vanished peer's WebSocket until its idle timer fires, at half
   // IDLE_TIMEOUT_SECONDS: that is how long the closed sockets linger.
@@ -122,12 +122,12 @@ export async function startServer(
   );
   const ticker = setInterval(() => {
     const now = clock();
-    let open = 0;
+    let closed = 0;
     for (const app of everyApp) {
-      open += app.connections.size;
+      closed += app.admission.closed;
       for (const connection of app.connections) connection.tick(now);
     }
-    reclaimer.observe(open, now);
+    reclaimer.observe(closed, now);
   }, TICK_MS);
   Deno.unrefTimer(ticker);
   let draining = false;

@@ -1,7 +1,8 @@
 /**
  * When memory is reclaimed after a wave of closes (SPEC §12): the schedule
- * driven by counts and times, and the releasers this process has. The
- * effect on a real server's memory is the flood test's.
+ * driven by the count of closed connections and the time, and the
+ * releasers this process has. The effect on a real server's memory is the
+ * flood test's.
  */
 
 import assert from "node:assert/strict";
@@ -17,72 +18,82 @@ import {
 
 const LINGER_MS = 31_000;
 
-/** The times, from `from` to `to` in 1 s ticks, at which `open` stays put and a reclaim is due. */
+/** The times, from `from` to `to` in 1 s ticks, at which `closed` stays put and a reclaim is due. */
 function dueTimes(
   schedule: ReclaimSchedule,
-  open: number,
+  closed: number,
   from: number,
   to: number,
 ): number[] {
   const due: number[] = [];
   for (let now = from; now <= to; now += 1_000) {
-    if (schedule.due(open, now)) due.push(now);
+    if (schedule.due(closed, now)) due.push(now);
   }
   return due;
 }
 
-Deno.test("a wave of closes: a reclaim once it has been quiet, then follow-ups after the linger, then nothing", () => {
+/** The follow-ups of a wave reclaimed at `at`. */
+function followUps(at: number): number[] {
+  return Array.from(
+    { length: FOLLOW_UPS },
+    (_, step) => at + LINGER_MS + step * FOLLOW_UP_SPACING_MS,
+  );
+}
+
+Deno.test("a wave of closes: a reclaim once none has closed for QUIET_MS, then follow-ups after the linger, then nothing", () => {
   const schedule = new ReclaimSchedule(LINGER_MS);
-  assert.equal(schedule.due(5_000, 0), false);
-  // The wave falls over 3 s: nothing while it falls.
-  assert.equal(schedule.due(3_000, 1_000), false);
-  assert.equal(schedule.due(1_000, 2_000), false);
-  assert.equal(schedule.due(1, 3_000), false);
+  assert.equal(schedule.due(0, 0), false);
+  // 5,000 close over 3 s: nothing while they close.
+  assert.equal(schedule.due(2_000, 1_000), false);
+  assert.equal(schedule.due(4_000, 2_000), false);
+  assert.equal(schedule.due(5_000, 3_000), false);
   const quietAt = 3_000 + QUIET_MS;
-  const due = dueTimes(schedule, 1, 4_000, 120_000);
-  assert.deepEqual(due, [
+  assert.deepEqual(dueTimes(schedule, 5_000, 4_000, 120_000), [
     quietAt,
-    ...Array.from(
-      { length: FOLLOW_UPS },
-      (_, step) => quietAt + LINGER_MS + step * FOLLOW_UP_SPACING_MS,
-    ),
+    ...followUps(quietAt),
   ]);
 });
 
-Deno.test("fewer closes than RECLAIM_AFTER_CLOSES, or churn that keeps the count level: no reclaim", () => {
-  const few = new ReclaimSchedule(LINGER_MS);
-  few.due(RECLAIM_AFTER_CLOSES, 0);
-  assert.deepEqual(dueTimes(few, 1, 1_000, 120_000), []);
+Deno.test("a wave that opens and closes between two ticks is seen: it is the closes that count", () => {
+  const schedule = new ReclaimSchedule(LINGER_MS);
+  assert.equal(schedule.due(0, 0), false);
+  assert.equal(schedule.due(600, 1_000), false);
+  assert.deepEqual(dueTimes(schedule, 600, 2_000, 4_000), [1_000 + QUIET_MS]);
+});
 
-  // Sockets come and go, the count stays near 1,000: memory is reused, not grown.
+Deno.test("fewer closes than RECLAIM_AFTER_CLOSES: no reclaim; steady churn: none while it goes on, one once it stops", () => {
+  const few = new ReclaimSchedule(LINGER_MS);
+  few.due(RECLAIM_AFTER_CLOSES - 1, 0);
+  assert.deepEqual(dueTimes(few, RECLAIM_AFTER_CLOSES - 1, 1_000, 120_000), []);
+
+  // 200 sockets a second come and go for a minute: memory is reused, not grown.
   const churn = new ReclaimSchedule(LINGER_MS);
   const due: number[] = [];
-  for (let now = 0; now <= 120_000; now += 1_000) {
-    if (churn.due(1_000 + (now / 1_000) % 3, now)) due.push(now);
+  for (let now = 0; now <= 60_000; now += 1_000) {
+    if (churn.due(now / 5, now)) due.push(now);
   }
   assert.deepEqual(due, []);
+  assert.deepEqual(
+    dueTimes(churn, 12_000, 61_000, 64_000),
+    [60_000 + QUIET_MS],
+  );
 });
 
 Deno.test("closes counted since the last reclaim: a trickle after a wave does not reclaim; a second wave does, no sooner than WAVE_GAP_MS after the first", () => {
   const schedule = new ReclaimSchedule(LINGER_MS);
-  schedule.due(2_000, 0);
+  schedule.due(0, 0);
   assert.equal(schedule.due(1_000, 1_000), false);
   const first = 1_000 + QUIET_MS;
   assert.equal(schedule.due(1_000, first), true);
   // 499 more close: below the threshold, counted from 1,000.
-  assert.equal(schedule.due(501, 4_000), false);
-  assert.equal(schedule.due(501, 4_000 + QUIET_MS), false);
+  assert.equal(schedule.due(1_499, 4_000), false);
+  assert.equal(schedule.due(1_499, 4_000 + QUIET_MS), false);
   // One more makes 500 since the reclaim: a wave, but too soon after the first.
-  assert.equal(schedule.due(500, 7_000), false);
-  const due = dueTimes(schedule, 500, 8_000, 200_000);
-  const followUps = Array.from(
-    { length: FOLLOW_UPS },
-    (_, step) => first + LINGER_MS + step * FOLLOW_UP_SPACING_MS,
-  );
-  assert.deepEqual(due, [
-    ...followUps,
+  assert.equal(schedule.due(1_500, 7_000), false);
+  assert.deepEqual(dueTimes(schedule, 1_500, 8_000, 200_000), [
+    ...followUps(first),
     first + WAVE_GAP_MS,
-    ...followUps.map((at) => at + WAVE_GAP_MS),
+    ...followUps(first + WAVE_GAP_MS),
   ]);
 });
 
