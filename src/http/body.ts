@@ -33,7 +33,7 @@ export class AbandonedBody {
 
 /** How far a body's reading has come: the read under way, whether it is past the limit, whether it was given up on. */
 interface Reading {
-  inFlight: Promise<unknown>;
+  inFlight: Promise<unknown> | undefined;
   tooLarge: boolean;
   givenUp: boolean;
 }
@@ -61,47 +61,48 @@ export const TOO_LARGE: unique symbol = Symbol("too large");
  * console.log(body); // "hello"
  * ```
  */
-export async function readBody(
+export function readBody(
   request: Request,
   limit: number,
   timeoutMs: number,
 ): Promise<string | typeof TOO_LARGE | AbandonedBody> {
-  if (request.body === null) return "";
+  if (request.body === null) return Promise.resolve("");
   const declared = declaredLength(request);
   const reader = request.body.getReader();
   const reading: Reading = {
-    inFlight: Promise.resolve(),
+    inFlight: undefined,
     givenUp: false,
     tooLarge: declared !== null && declared > limit,
   };
-  const complete = readWithin(reader, limit, declared, reading);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<typeof LATE>((resolve) => {
-    timer = setTimeout(() => resolve(LATE), timeoutMs);
+  // One promise, settled by whichever comes first: the body's end, a failed
+  // read, or the deadline (the hot path of every REST publish: no race).
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      reading.givenUp = true;
+      // Cancelled while a read is under way, the body stays Deno's until
+      // that read ends; cancelled after it, it is dropped, and the
+      // connection can close (see closingConnection).
+      const inFlight = reading.inFlight ?? Promise.resolve();
+      resolve(
+        new AbandonedBody(
+          reading.tooLarge ? "tooLarge" : "late",
+          inFlight.then(() => reader.cancel()).then(noop, noop),
+        ),
+      );
+    }, timeoutMs);
+    readWithin(reader, limit, declared, reading).then(
+      (body) => {
+        clearTimeout(timer);
+        resolve(body);
+      },
+      () => {
+        // A read that failed (the client went away mid-body, or sent a
+        // broken one) ends the body: nothing is under way any more.
+        clearTimeout(timer);
+        resolve(new AbandonedBody("broken", Promise.resolve()));
+      },
+    );
   });
-  try {
-    // A read that fails (the client went away mid-body, or sent a broken
-    // one) ends the body: nothing is under way any more.
-    const body = await Promise.race([complete, late]).catch(
-      (): typeof BROKEN => BROKEN,
-    );
-    if (body === BROKEN) {
-      return new AbandonedBody("broken", Promise.resolve());
-    }
-    if (body !== LATE) return body;
-    reading.givenUp = true;
-    // Cancelled while a read is under way, the body stays Deno's until that
-    // read ends; cancelled after it, it is dropped, and the connection can
-    // close (see closingConnection).
-    return new AbandonedBody(
-      reading.tooLarge ? "tooLarge" : "late",
-      reading.inFlight.then(() => reader.cancel()).then(noop, noop),
-    );
-  } finally {
-    clearTimeout(timer);
-    // The reading given up on ends with the cancel: nobody waits for it.
-    complete.catch(noop);
-  }
 }
 
 /** `Content-Length` as a number of bytes; `null` when absent or not one (the body is then read as undeclared). */
@@ -133,9 +134,6 @@ export async function settleUnreadBody(
     ? await closingConnection(response, body)
     : response;
 }
-
-const LATE: unique symbol = Symbol("late");
-const BROKEN: unique symbol = Symbol("broken");
 
 function noop(): void {}
 

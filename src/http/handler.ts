@@ -250,13 +250,17 @@ export function createHandler(
     const started = logger.isEnabledFor("info") ? performance.now() : null;
     let status = 500;
     try {
-      // A refusal that never read the body still settles it (SPEC §12).
-      const response = await settleUnreadBody(
-        request,
-        await route(request, pathname, info),
-        config.maxMessageBytes,
-        config.protection.requestTimeoutSeconds * 1000,
-      );
+      let response = await route(request, pathname, info);
+      // A refusal that never read the body still settles it (SPEC §12);
+      // checked here first, as most requests have no body left to settle.
+      if (!request.bodyUsed && request.body !== null) {
+        response = await settleUnreadBody(
+          request,
+          response,
+          config.maxMessageBytes,
+          config.protection.requestTimeoutSeconds * 1000,
+        );
+      }
       status = response.status;
       return response;
     } catch (error) {
