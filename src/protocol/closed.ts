@@ -1,10 +1,12 @@
 /**
- * A connection's last input, the same for every protocol: its socket has
- * closed, so it is closed for good and every subscription it held ends.
+ * How a connection ends, the same for every protocol: its last input (its
+ * socket has closed, so it is closed for good and every subscription it
+ * held ends), and the close of a frame over `MAX_MESSAGE_BYTES`.
  *
  * @module
  */
 
+import { CloseCode } from "./close_codes.ts";
 import type { Effect, Step } from "./effects.ts";
 import type { ConnectionState } from "./state.ts";
 
@@ -38,5 +40,17 @@ export function onClosed<S extends ConnectionState>(state: S): Step<S> {
       state.subscriptions.values(),
       (subscription): Effect => ({ kind: "unsubscribe", subscription }),
     ),
+  };
+}
+
+/** A text or binary frame over `MAX_MESSAGE_BYTES`: close 1009, state unchanged. */
+export function onOversizedFrame<S extends ConnectionState>(state: S): Step<S> {
+  return {
+    state,
+    effects: [{
+      kind: "close",
+      code: CloseCode.MessageTooBig,
+      reason: `frame over ${state.limits.maxMessageBytes} bytes`,
+    }],
   };
 }

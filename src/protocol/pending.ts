@@ -6,7 +6,9 @@
  * @module
  */
 
+import { onClosed } from "./closed.ts";
 import type { Effect, Step } from "./effects.ts";
+import type { ConnectionState } from "./state.ts";
 
 /** The requests a state of `Tracking` keeps. */
 export type PendingOf<S> = S extends Tracking<infer P> ? P : never;
@@ -73,4 +75,12 @@ export function answer<S extends Tracking<object>, E = never>(
   const text = build(pending);
   const effects: Effect[] = text === null ? [] : [{ kind: "send", text }];
   return { state: done, effects };
+}
+
+/** The socket has closed ({@linkcode onClosed}): the requests under way are forgotten with it. */
+export function onClosedTracking<
+  S extends ConnectionState & Tracking<object>,
+>(state: S): Step<S> {
+  const closed = onClosed(state);
+  return { ...closed, state: { ...closed.state, pending: new Map() } };
 }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { onClosed } from "./closed.ts";
+import { onClosed, onOversizedFrame } from "./closed.ts";
 import { CloseCode } from "./close_codes.ts";
 import type { Effect, Input } from "./effects.ts";
 import { engineError } from "./engine_failure.ts";
@@ -82,11 +82,7 @@ export function reduce(
     case "frame":
       return onFrame(state, input.text, now);
     case "oversizedFrame":
-      return close(
-        state,
-        CloseCode.MessageTooBig,
-        `frame over ${state.limits.maxMessageBytes} bytes`,
-      );
+      return onOversizedFrame(state);
     case "binaryFrame":
       return close(
         state,

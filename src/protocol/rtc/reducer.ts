@@ -13,7 +13,7 @@
  * @module
  */
 
-import { onClosed } from "../closed.ts";
+import { onOversizedFrame } from "../closed.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Input } from "../effects.ts";
 import { engineError } from "../engine_failure.ts";
@@ -22,6 +22,7 @@ import { quote } from "../publication.ts";
 import { admitted as admittedFrame } from "../rate_limit.ts";
 import { unchanged } from "../replies.ts";
 import { decodeParams } from "../schema.ts";
+import { onClosedTracking } from "../pending.ts";
 import { onTimer } from "../timers.ts";
 import { readBinary } from "./binary.ts";
 import { decodeEnvelope, type Envelope, PingData } from "./envelope.ts";
@@ -102,7 +103,7 @@ export function reduce(
       });
     case "binaryFrame":
       if (input.bytes.length > state.limits.maxMessageBytes) {
-        return tooBig(state);
+        return onOversizedFrame(state);
       }
       return admitted(state, now, (admittedState) => {
         const read = readBinary(input.bytes);
@@ -114,7 +115,7 @@ export function reduce(
         );
       });
     case "oversizedFrame":
-      return tooBig(state);
+      return onOversizedFrame(state);
     case "timer":
       return onTimer(state, input.name, now, TOKEN_NOTICES);
     case "subscribed":
@@ -153,10 +154,8 @@ export function reduce(
           `the back-end failed: ${input.reason}`,
           idOf(pending),
         ));
-    case "closed": {
-      const closed = onClosed(state);
-      return { ...closed, state: { ...closed.state, pending: new Map() } };
-    }
+    case "closed":
+      return onClosedTracking(state);
     case "tokenVerified":
     case "historyRead":
       // Never asked for: this protocol authenticates on the upgrade and has no history request.
@@ -234,15 +233,4 @@ function onMessage(state: RtcState, envelope: Envelope, now: number): RtcStep {
         errorFrame(400, `unknown message type ${quote(type)}`, id),
       );
   }
-}
-
-function tooBig(state: RtcState): RtcStep {
-  return {
-    state,
-    effects: [{
-      kind: "close",
-      code: CloseCode.MessageTooBig,
-      reason: `frame over ${state.limits.maxMessageBytes} bytes`,
-    }],
-  };
 }

@@ -12,7 +12,7 @@ import { sameKey } from "../../auth/api_key.ts";
 import type { AppUser } from "../../config_file.ts";
 import type { Authentication, Scope } from "../authentication.ts";
 import { isValidChannelName } from "../channel.ts";
-import { onClosed } from "../closed.ts";
+import { onOversizedFrame } from "../closed.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input, Step } from "../effects.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
@@ -22,7 +22,7 @@ import { isRecord } from "../schema.ts";
 import { memberOf } from "../requests.ts";
 import { utf8ByteLength } from "../size.ts";
 import type { Subscription } from "../state.ts";
-import { answer, track } from "../pending.ts";
+import { answer, onClosedTracking, track } from "../pending.ts";
 import { liveStart } from "../position.ts";
 import { authDeadline, onTimer } from "../timers.ts";
 import type { WebRocketEffect, WebRocketInput } from "./effects.ts";
@@ -101,14 +101,7 @@ export function reduce(
           fail(next, "INVALID_PAYLOAD", "frames are JSON text, not binary"),
       );
     case "oversizedFrame":
-      return {
-        state,
-        effects: [{
-          kind: "close",
-          code: CloseCode.MessageTooBig,
-          reason: `frame over ${state.limits.maxMessageBytes} bytes`,
-        }],
-      };
+      return onOversizedFrame(state);
     case "timer":
       return onTimer(state, input.name, now);
     case "lagging":
@@ -187,10 +180,8 @@ export function reduce(
           "ASSIGNATION_FAILED",
           `no worker handled the request: ${input.reason}`,
         ));
-    case "closed": {
-      const closed = onClosed(state);
-      return { ...closed, state: { ...closed.state, pending: new Map() } };
-    }
+    case "closed":
+      return onClosedTracking(state);
     default:
       // Never asked for: this protocol authenticates in-band, reads no history or presence.
       return unchanged(state);
