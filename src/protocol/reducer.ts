@@ -11,6 +11,7 @@
  */
 
 import { onClosed, onOversizedFrame } from "./closed.ts";
+import { endFailedSubscription } from "./failed_subscription.ts";
 import { CloseCode } from "./close_codes.ts";
 import type { Effect, Input } from "./effects.ts";
 import { engineError } from "./engine_failure.ts";
@@ -300,17 +301,11 @@ function endSubscription(
   requestId: number | undefined,
   error: ProtocolError,
 ): ConnectionStep {
-  const unsubscribe: Effect = { kind: "unsubscribe", subscription };
-  if (state.subscriptions.get(subscription.channel) !== subscription) {
-    return { state, effects: [unsubscribe] };
-  }
-  const subscriptions = new Map(state.subscriptions);
-  subscriptions.delete(subscription.channel);
-  const refusal = refuse({ ...state, subscriptions }, requestId, error);
-  return {
-    state: refusal.state,
-    effects: [unsubscribe, ...refusal.effects],
-  };
+  return endFailedSubscription(
+    state,
+    subscription,
+    (without) => refuse(without, requestId, error),
+  );
 }
 
 /** Answers `requestId` with a result already serialised (spliced, never parsed again). */

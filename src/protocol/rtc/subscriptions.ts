@@ -11,6 +11,7 @@
 import { allows, type Authentication } from "../authentication.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input } from "../effects.ts";
+import { endFailedSubscription } from "../failed_subscription.ts";
 import { CATCH_UP_BATCH } from "../outbound.ts";
 import { liveStart } from "../position.ts";
 import { quote } from "../publication.ts";
@@ -301,20 +302,17 @@ export function onSubscribeFailed(
   failure: { readonly code: number; readonly message: string },
   now: number,
 ): RtcStep {
-  const unsubscribe: Effect = { kind: "unsubscribe", subscription };
-  if (state.subscriptions.get(subscription.channel) !== subscription) {
-    return { state, effects: [unsubscribe] };
-  }
-  const subscriptions = new Map(state.subscriptions);
-  subscriptions.delete(subscription.channel);
-  const without = { ...state, subscriptions };
-  const settled = requestId === undefined
-    ? unchanged(without)
-    : progress(without, requestId, {
-      failure: { topic: topicOfChannel(subscription.channel), ...failure },
-      now,
-    });
-  return { state: settled.state, effects: [unsubscribe, ...settled.effects] };
+  return endFailedSubscription(
+    state,
+    subscription,
+    (without) =>
+      requestId === undefined
+        ? unchanged(without)
+        : progress(without, requestId, {
+          failure: { topic: topicOfChannel(subscription.channel), ...failure },
+          now,
+        }),
+  );
 }
 
 /** One more subscription of request `requestId` started (or failed, with `failure`) at `now`. */

@@ -13,6 +13,7 @@ import type { AppUser } from "../../config_file.ts";
 import type { Authentication, Scope } from "../authentication.ts";
 import { isValidChannelName } from "../channel.ts";
 import { onOversizedFrame } from "../closed.ts";
+import { endFailedSubscription } from "../failed_subscription.ts";
 import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input, Step } from "../effects.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
@@ -494,14 +495,11 @@ function onSubscribeFailed(
   requestId: number | undefined,
   error: string,
 ): WebRocketStep {
-  const unsubscribe: Effect = { kind: "unsubscribe", subscription };
-  if (state.subscriptions.get(subscription.channel) !== subscription) {
-    return { state, effects: [unsubscribe] };
-  }
-  const subscriptions = new Map(state.subscriptions);
-  subscriptions.delete(subscription.channel);
-  const answered = answer({ ...state, subscriptions }, requestId, () => error);
-  return { state: answered.state, effects: [unsubscribe, ...answered.effects] };
+  return endFailedSubscription(
+    state,
+    subscription,
+    (without) => answer(without, requestId, () => error),
+  );
 }
 
 /** `unsubscribe {channel}` (READ): only a channel this session subscribed to. */
