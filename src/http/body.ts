@@ -113,6 +113,11 @@ function declaredLength(request: Request): number | null {
   return Number.isSafeInteger(length) ? length : null;
 }
 
+/** Whether `request` has a body nobody has started reading. */
+export function hasUnreadBody(request: Request): boolean {
+  return !request.bodyUsed && request.body !== null;
+}
+
 /**
  * `response`, given without reading `request`'s body (a refusal before it:
  * 401, 404, 405…): the body is read to its end first (kept up to `limit`
@@ -128,7 +133,7 @@ export async function settleUnreadBody(
   limit: number,
   timeoutMs: number,
 ): Promise<Response> {
-  if (request.bodyUsed || request.body === null) return response;
+  if (!hasUnreadBody(request)) return response;
   const body = await readBody(request, limit, timeoutMs);
   return body instanceof AbandonedBody
     ? await closingConnection(response, body)

@@ -9,7 +9,7 @@
 import { log } from "../log.ts";
 import type { Services } from "../services.ts";
 import { refuseWithoutApiKey } from "./api_key_guard.ts";
-import { settleUnreadBody } from "./body.ts";
+import { hasUnreadBody, settleUnreadBody } from "./body.ts";
 import {
   clientScript,
   type ConsolePrefill,
@@ -253,7 +253,7 @@ export function createHandler(
       let response = await route(request, pathname, info);
       // A refusal that never read the body still settles it (SPEC §12);
       // checked here first, as most requests have no body left to settle.
-      if (!request.bodyUsed && request.body !== null) {
+      if (hasUnreadBody(request)) {
         response = await settleUnreadBody(
           request,
           response,
