@@ -17,7 +17,7 @@ import { formatTimestamp } from "../message.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
 import { liveStart, type StreamRead } from "../position.ts";
 import { admitted } from "../rate_limit.ts";
-import { unchanged } from "../replies.ts";
+import { send, unchanged } from "../replies.ts";
 import { memberOf } from "../requests.ts";
 import type { Subscription } from "../state.ts";
 import { onTimer } from "../timers.ts";
@@ -37,10 +37,6 @@ import { streamState } from "./stream.ts";
 
 /** One step of a viewer's connection. */
 export type NovaStep = Step<NovaState, NovaEffect>;
-
-function send(text: string): Effect {
-  return { kind: "send", text };
-}
 
 function close(code: number, reason: string): Effect {
   return { kind: "close", code, reason };

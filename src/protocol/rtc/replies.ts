@@ -7,23 +7,17 @@
  */
 
 import type { Authentication, Scope } from "../authentication.ts";
-import type { Effect, Step } from "../effects.ts";
+import type { Step } from "../effects.ts";
 import type { ProtocolError } from "../errors.ts";
+import { reply, send } from "../replies.ts";
 import { ERROR_STATUS, errorFrame, type MessageId } from "./frames.ts";
 import type { PendingRequest, RtcState } from "./state.ts";
 
 /** One step of a connection of this protocol. */
 export type RtcStep = Step<RtcState>;
 
-/** Sends a frame, as text. */
-export function send(text: string): Effect {
-  return { kind: "send", text };
-}
-
-/** Answers with one frame, state unchanged. */
-export function reply(state: RtcState, text: string): RtcStep {
-  return { state, effects: [send(text)] };
-}
+/** Frames as text, as every dialect sends them (`src/protocol/replies.ts`). */
+export { reply, send };
 
 /** A protocol error (a `data` field the schema refused): its numeric code. */
 export function refuse(

@@ -18,7 +18,7 @@ import { CloseCode } from "../close_codes.ts";
 import type { Effect, Input, Step } from "../effects.ts";
 import { onBacklog, onLagging } from "../outbound.ts";
 import { admitted as admittedFrame } from "../rate_limit.ts";
-import { unchanged } from "../replies.ts";
+import { reply, send, unchanged } from "../replies.ts";
 import { isRecord } from "../schema.ts";
 import { memberOf } from "../requests.ts";
 import { utf8ByteLength } from "../size.ts";
@@ -40,14 +40,6 @@ export type WebRocketStep = Step<WebRocketState, WebRocketEffect>;
 
 /** The longest user name, and event name, taken. */
 const MAX_NAME_LENGTH = 128;
-
-function send(text: string): Effect {
-  return { kind: "send", text };
-}
-
-function reply(state: WebRocketState, text: string): WebRocketStep {
-  return { state, effects: [send(text)] };
-}
 
 function fail(
   state: WebRocketState,
