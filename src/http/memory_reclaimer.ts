@@ -37,9 +37,14 @@ export function availableReleasers(): MemoryReleasers {
     collectGarbage: typeof exposed === "function"
       ? () => (exposed as () => void)()
       : null,
-    trimMalloc: glibcMallocTrim(),
+    trimMalloc: mallocTrim === undefined
+      ? (mallocTrim = glibcMallocTrim())
+      : mallocTrim,
   };
 }
+
+/** glibc's `malloc_trim`, once looked up (libc is opened once per process, not per server). */
+let mallocTrim: (() => void) | null | undefined;
 
 function glibcMallocTrim(): (() => void) | null {
   if (Deno.build.os !== "linux" || typeof Deno.dlopen !== "function") {
